@@ -1,0 +1,20 @@
+//! The set of ports a use case may call, built once by the binary that embeds the core.
+
+use std::sync::Arc;
+
+use crate::ports::{Clock, IdGen, RepositoryStore, SecretCipher, StoreHealth};
+
+/// Every port the use cases need. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    /// Repositories.
+    pub repositories: Arc<dyn RepositoryStore>,
+    /// Database liveness.
+    pub store_health: Arc<dyn StoreHealth>,
+    /// Secret encryption.
+    pub cipher: Arc<dyn SecretCipher>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Ids.
+    pub ids: Arc<dyn IdGen>,
+}

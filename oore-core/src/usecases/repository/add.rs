@@ -1,0 +1,191 @@
+//! Add a repository by hand (spec 4.1, manual add).
+
+use crate::domain::repository::{
+    BranchName, CloneUrl, Provider, RepoName, RepoOwner, Repository,
+};
+use crate::domain::secret::SecretString;
+use crate::domain::validation::{FieldError, FieldErrors};
+use crate::error::{ErrorClass, UseCaseError};
+use crate::ids::RepositoryId;
+use crate::ports::{CipherError, StoreError};
+use crate::services::Services;
+
+use super::{check_webhook_secret, state_for, store_class, webhook_secret_binding};
+
+/// Raw input, validated by [`add_repository`].
+#[derive(Debug, Clone, Default)]
+pub struct AddRepository {
+    /// `github`, `gitlab` or `git`.
+    pub provider: String,
+    /// Account, organisation or group path.
+    pub owner: String,
+    /// Repository name.
+    pub name: String,
+    /// Required for `git`; defaults to the forge's https URL otherwise.
+    pub clone_url: Option<String>,
+    /// Defaults to `main`.
+    pub default_branch: Option<String>,
+    /// The secret configured on the forge's webhook.
+    pub webhook_secret: Option<SecretString>,
+}
+
+/// Why a repository could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum AddRepositoryError {
+    /// Some fields are invalid.
+    #[error("invalid repository: {0}")]
+    Invalid(FieldErrors),
+    /// It exists already.
+    #[error("repository {0} already exists; use `oore repo list` to find it")]
+    Duplicate(String),
+    /// The secret could not be encrypted.
+    #[error(transparent)]
+    Cipher(#[from] CipherError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl UseCaseError for AddRepositoryError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::Invalid(_) => ErrorClass::Invalid,
+            Self::Duplicate(_) => ErrorClass::Conflict,
+            Self::Cipher(_) => ErrorClass::Internal,
+            Self::Store(e) => store_class(e),
+        }
+    }
+
+    fn field_errors(&self) -> Option<&FieldErrors> {
+        match self {
+            Self::Invalid(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// Validates `input`, encrypts the secret bound to the new row, and stores the
+/// repository: `pending_setup` for a forge repository without a secret, else `active`.
+pub async fn add_repository(svc: &Services, input: AddRepository) -> Result<Repository, AddRepositoryError> {
+    let mut errors = FieldErrors::new();
+    let provider = errors.check(input.provider.parse::<Provider>());
+    let owner = provider.and_then(|p| errors.check(RepoOwner::new(p, &input.owner)));
+    let name = errors.check(RepoName::new(&input.name));
+    let default_branch = match &input.default_branch {
+        Some(b) => errors.check(BranchName::new(b)),
+        None => Some(BranchName::main()),
+    };
+    let clone_url = match (&input.clone_url, provider, &owner, &name) {
+        (Some(url), _, _, _) => errors.check(CloneUrl::new(url)),
+        (None, Some(Provider::Git), _, _) => {
+            errors.push(FieldError::new("clone_url", "is required for provider git: pass the URL git clones from"));
+            None
+        }
+        (None, Some(p), Some(o), Some(n)) => CloneUrl::default_for(p, o, n),
+        _ => None,
+    };
+    if let Some(secret) = &input.webhook_secret {
+        errors.check(check_webhook_secret(secret.expose()));
+    }
+    let (Some(provider), Some(owner), Some(name), Some(default_branch), Some(clone_url), true) =
+        (provider, owner, name, default_branch, clone_url, errors.is_empty())
+    else {
+        return Err(AddRepositoryError::Invalid(errors));
+    };
+
+    let id = RepositoryId::from_ulid(svc.ids.new_ulid());
+    let webhook_secret = match &input.webhook_secret {
+        Some(secret) => Some(svc.cipher.encrypt(secret, &webhook_secret_binding(id))?),
+        None => None,
+    };
+    let now = svc.clock.now();
+    let repository = Repository {
+        id,
+        state: state_for(provider, webhook_secret.is_some()),
+        provider,
+        owner,
+        name,
+        clone_url,
+        default_branch,
+        webhook_secret,
+        created_at: now,
+        updated_at: now,
+    };
+    svc.repositories.insert(&repository).await.map_err(|e| match e {
+        StoreError::Duplicate(_) => AddRepositoryError::Duplicate(format!(
+            "{} {}",
+            repository.provider,
+            repository.full_name()
+        )),
+        other => AddRepositoryError::Store(other),
+    })?;
+    Ok(repository)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::repository::RepositoryState;
+    use crate::testing::{block_on, services};
+
+    fn input(provider: &str, owner: &str, name: &str) -> AddRepository {
+        AddRepository {
+            provider: provider.into(),
+            owner: owner.into(),
+            name: name.into(),
+            ..AddRepository::default()
+        }
+    }
+
+    #[test]
+    fn forge_repo_without_secret_is_pending_setup_with_default_url() {
+        let svc = services();
+        let repo = block_on(add_repository(&svc, input("github", "acme", "app"))).unwrap();
+        assert_eq!(repo.state, RepositoryState::PendingSetup);
+        assert_eq!(repo.clone_url.as_str(), "https://github.com/acme/app.git");
+        assert_eq!(repo.default_branch.as_str(), "main");
+    }
+
+    #[test]
+    fn secret_is_encrypted_and_bound_to_the_row() {
+        let svc = services();
+        let mut i = input("gitlab", "group/sub", "app");
+        i.webhook_secret = Some(SecretString::new("s3cret"));
+        let repo = block_on(add_repository(&svc, i)).unwrap();
+        assert_eq!(repo.state, RepositoryState::Active);
+        let sealed = repo.webhook_secret.clone().unwrap();
+        assert!(!String::from_utf8_lossy(sealed.as_bytes()).contains("s3cret"));
+        let opened = svc.cipher.decrypt(&sealed, &webhook_secret_binding(repo.id)).unwrap();
+        assert_eq!(opened.expose(), "s3cret");
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_at_once() {
+        let svc = services();
+        let mut i = input("bitbucket", "", "a/b");
+        i.default_branch = Some("bad branch".into());
+        let AddRepositoryError::Invalid(errors) = block_on(add_repository(&svc, i)).unwrap_err() else {
+            panic!("expected field errors");
+        };
+        let fields: Vec<_> = errors.as_slice().iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["provider", "name", "default_branch"]);
+    }
+
+    #[test]
+    fn git_provider_needs_a_clone_url() {
+        let svc = services();
+        let err = block_on(add_repository(&svc, input("git", "me", "tool"))).unwrap_err();
+        assert_eq!(err.field_errors().unwrap().as_slice()[0].field, "clone_url");
+    }
+
+    #[test]
+    fn duplicates_are_conflicts_case_insensitively() {
+        let svc = services();
+        block_on(add_repository(&svc, input("github", "Acme", "App"))).unwrap();
+        let err = block_on(add_repository(&svc, input("github", "acme", "app"))).unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Conflict);
+        assert!(err.to_string().contains("already exists"), "{err}");
+        // Same name on another provider is a different repository.
+        block_on(add_repository(&svc, input("gitlab", "acme", "app"))).unwrap();
+    }
+}

@@ -1,0 +1,63 @@
+//! Repository management: add, list, show, update, activate/deactivate, remove, and the
+//! webhook URL to paste into the forge.
+
+mod add;
+mod get;
+mod list;
+mod remove;
+mod set_active;
+mod update;
+mod webhook_url;
+
+pub use add::{AddRepository, AddRepositoryError, add_repository};
+pub use get::{GetRepositoryError, get_repository};
+pub use list::{ListRepositoriesError, list_repositories};
+pub use remove::{RemoveRepositoryError, remove_repository};
+pub use set_active::{SetActiveError, set_repository_active};
+pub use update::{UpdateRepository, UpdateRepositoryError, update_repository};
+pub use webhook_url::{WebhookSetup, webhook_setup};
+
+use crate::domain::repository::{Provider, RepositoryState};
+use crate::domain::secret::SecretBinding;
+use crate::domain::validation::FieldError;
+use crate::error::ErrorClass;
+use crate::ids::RepositoryId;
+use crate::ports::StoreError;
+
+/// Table and column of the repository webhook secret, for its [`SecretBinding`].
+pub fn webhook_secret_binding(id: RepositoryId) -> SecretBinding {
+    SecretBinding::new("repositories", "webhook_secret", id)
+}
+
+/// The state a repository is in when it has (or lacks) a webhook secret.
+fn state_for(provider: Provider, has_secret: bool) -> RepositoryState {
+    if provider.has_webhooks() && !has_secret {
+        RepositoryState::PendingSetup
+    } else {
+        RepositoryState::Active
+    }
+}
+
+const MAX_SECRET_LEN: usize = 1024;
+
+fn check_webhook_secret(raw: &str) -> Result<(), FieldError> {
+    if raw.is_empty() {
+        return Err(FieldError::new("webhook_secret", "must not be empty; omit it to add the secret later"));
+    }
+    if raw.len() > MAX_SECRET_LEN {
+        return Err(FieldError::new("webhook_secret", format!("must be at most {MAX_SECRET_LEN} bytes")));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(FieldError::new("webhook_secret", "must not contain control characters or newlines"));
+    }
+    Ok(())
+}
+
+fn store_class(e: &StoreError) -> ErrorClass {
+    match e {
+        StoreError::Duplicate(_) => ErrorClass::Conflict,
+        StoreError::NotFound => ErrorClass::NotFound,
+        StoreError::Unavailable(_) => ErrorClass::Unavailable,
+        StoreError::Corrupt(_) | StoreError::Other(_) => ErrorClass::Internal,
+    }
+}

@@ -1,0 +1,133 @@
+//! Change a repository's settings.
+
+use crate::domain::repository::{BranchName, CloneUrl, RepoName, RepoOwner, Repository, RepositoryState};
+use crate::domain::secret::SecretString;
+use crate::domain::validation::FieldErrors;
+use crate::error::{ErrorClass, UseCaseError};
+use crate::ids::RepositoryId;
+use crate::ports::{CipherError, StoreError};
+use crate::services::Services;
+
+use super::{check_webhook_secret, state_for, store_class, webhook_secret_binding};
+
+/// The fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateRepository {
+    /// New owner (the repository moved).
+    pub owner: Option<String>,
+    /// New name (the repository was renamed).
+    pub name: Option<String>,
+    /// New clone URL.
+    pub clone_url: Option<String>,
+    /// New default branch.
+    pub default_branch: Option<String>,
+    /// New webhook secret.
+    pub webhook_secret: Option<SecretString>,
+    /// Forget the stored webhook secret (the repository goes back to `pending_setup`).
+    pub clear_webhook_secret: bool,
+}
+
+/// Why a repository could not be updated.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateRepositoryError {
+    /// Some fields are invalid.
+    #[error("invalid repository update: {0}")]
+    Invalid(FieldErrors),
+    /// No such repository.
+    #[error("repository {0} not found; run `oore repo list` to see the repositories")]
+    NotFound(RepositoryId),
+    /// The new owner/name is taken.
+    #[error("another repository is already called {0}")]
+    Duplicate(String),
+    /// The secret could not be encrypted.
+    #[error(transparent)]
+    Cipher(#[from] CipherError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl UseCaseError for UpdateRepositoryError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::Invalid(_) => ErrorClass::Invalid,
+            Self::NotFound(_) => ErrorClass::NotFound,
+            Self::Duplicate(_) => ErrorClass::Conflict,
+            Self::Cipher(_) => ErrorClass::Internal,
+            Self::Store(e) => store_class(e),
+        }
+    }
+
+    fn field_errors(&self) -> Option<&FieldErrors> {
+        match self {
+            Self::Invalid(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// Applies `change` to repository `id`. Setting a secret on a `pending_setup` repository
+/// activates it; clearing the secret of a forge repository puts it back to `pending_setup`.
+pub async fn update_repository(
+    svc: &Services,
+    id: RepositoryId,
+    change: UpdateRepository,
+) -> Result<Repository, UpdateRepositoryError> {
+    let mut repo = svc
+        .repositories
+        .get(id)
+        .await
+        .map_err(UpdateRepositoryError::Store)?
+        .ok_or(UpdateRepositoryError::NotFound(id))?;
+
+    let mut errors = FieldErrors::new();
+    if let Some(owner) = &change.owner
+        && let Some(owner) = errors.check(RepoOwner::new(repo.provider, owner))
+    {
+        repo.owner = owner;
+    }
+    if let Some(name) = &change.name
+        && let Some(name) = errors.check(RepoName::new(name))
+    {
+        repo.name = name;
+    }
+    if let Some(url) = &change.clone_url
+        && let Some(url) = errors.check(CloneUrl::new(url))
+    {
+        repo.clone_url = url;
+    }
+    if let Some(branch) = &change.default_branch
+        && let Some(branch) = errors.check(BranchName::new(branch))
+    {
+        repo.default_branch = branch;
+    }
+    if let Some(secret) = &change.webhook_secret {
+        errors.check(check_webhook_secret(secret.expose()));
+        if change.clear_webhook_secret {
+            errors.push(crate::domain::validation::FieldError::new(
+                "clear_webhook_secret",
+                "cannot be combined with a new webhook_secret: send one or the other",
+            ));
+        }
+    }
+    errors.into_result().map_err(UpdateRepositoryError::Invalid)?;
+
+    if let Some(secret) = &change.webhook_secret {
+        repo.webhook_secret = Some(svc.cipher.encrypt(secret, &webhook_secret_binding(id))?);
+        if repo.state == RepositoryState::PendingSetup {
+            repo.state = RepositoryState::Active;
+        }
+    } else if change.clear_webhook_secret {
+        repo.webhook_secret = None;
+        if repo.state == RepositoryState::Active {
+            repo.state = state_for(repo.provider, false);
+        }
+    }
+    repo.updated_at = svc.clock.now();
+    svc.repositories.update(&repo).await.map_err(|e| match e {
+        StoreError::NotFound => UpdateRepositoryError::NotFound(id),
+        StoreError::Duplicate(_) => UpdateRepositoryError::Duplicate(format!("{} {}", repo.provider, repo.full_name())),
+        other => UpdateRepositoryError::Store(other),
+    })?;
+    Ok(repo)
+}
