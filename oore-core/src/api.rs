@@ -179,7 +179,10 @@ impl std::fmt::Debug for CreateRepositoryRequest {
             .field("name", &self.name)
             .field("clone_url", &self.clone_url)
             .field("default_branch", &self.default_branch)
-            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "***"),
+            )
             .finish()
     }
 }
@@ -228,7 +231,10 @@ impl std::fmt::Debug for UpdateRepositoryRequest {
             .field("name", &self.name)
             .field("clone_url", &self.clone_url)
             .field("default_branch", &self.default_branch)
-            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "***"),
+            )
             .field("clear_webhook_secret", &self.clear_webhook_secret)
             .finish()
     }
@@ -281,9 +287,15 @@ mod tests {
 
     #[test]
     fn request_debug_masks_the_secret() {
-        let req = CreateRepositoryRequest { webhook_secret: Some("hunter2".into()), ..Default::default() };
+        let req = CreateRepositoryRequest {
+            webhook_secret: Some("hunter2".into()),
+            ..Default::default()
+        };
         assert!(!format!("{req:?}").contains("hunter2"));
-        let req = UpdateRepositoryRequest { webhook_secret: Some("hunter2".into()), ..Default::default() };
+        let req = UpdateRepositoryRequest {
+            webhook_secret: Some("hunter2".into()),
+            ..Default::default()
+        };
         assert!(!format!("{req:?}").contains("hunter2"));
     }
 

@@ -8,7 +8,9 @@ use ulid::Ulid;
 
 /// Error for an id that is not a ULID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{input}' is not a valid id: expected a 26-character ULID such as 01HV4Z8Q2N7J3M5X9W1K6T0RBC")]
+#[error(
+    "'{input}' is not a valid id: expected a 26-character ULID such as 01HV4Z8Q2N7J3M5X9W1K6T0RBC"
+)]
 pub struct InvalidId {
     input: String,
 }
@@ -86,6 +88,9 @@ mod tests {
     #[test]
     fn rejects_garbage_with_a_helpful_message() {
         let err = "nope".parse::<BuildId>().unwrap_err();
-        assert!(err.to_string().contains("'nope' is not a valid id"), "{err}");
+        assert!(
+            err.to_string().contains("'nope' is not a valid id"),
+            "{err}"
+        );
     }
 }

@@ -90,7 +90,9 @@ pub trait IdGen: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CipherError {
     /// Wrong key, tampered bytes, or a ciphertext moved to another row or column.
-    #[error("secret could not be decrypted: wrong ENCRYPTION_KEY, or the stored value was altered or moved")]
+    #[error(
+        "secret could not be decrypted: wrong ENCRYPTION_KEY, or the stored value was altered or moved"
+    )]
     Undecryptable,
     /// The random source failed.
     #[error("secret could not be encrypted: {0}")]
@@ -100,9 +102,17 @@ pub enum CipherError {
 /// Authenticated encryption of secrets at rest.
 pub trait SecretCipher: Send + Sync {
     /// Seals `plaintext` for `binding`. MUST use a fresh random nonce per call.
-    fn encrypt(&self, plaintext: &SecretString, binding: &SecretBinding) -> Result<EncryptedSecret, CipherError>;
+    fn encrypt(
+        &self,
+        plaintext: &SecretString,
+        binding: &SecretBinding,
+    ) -> Result<EncryptedSecret, CipherError>;
 
     /// Opens a value sealed for exactly `binding`.
     /// MUST return `Undecryptable` for any other binding, key or altered byte.
-    fn decrypt(&self, ciphertext: &EncryptedSecret, binding: &SecretBinding) -> Result<SecretString, CipherError>;
+    fn decrypt(
+        &self,
+        ciphertext: &EncryptedSecret,
+        binding: &SecretBinding,
+    ) -> Result<SecretString, CipherError>;
 }

@@ -96,8 +96,14 @@ impl BuildStatus {
     pub fn transition(self, to: BuildStatus) -> Result<BuildStatus, IllegalTransition> {
         use BuildStatus::*;
         match (self, to) {
-            (Pending, Running | Cancelled | Failure) | (Running, Success | Failure | Cancelled) => Ok(to),
-            _ => Err(IllegalTransition { what: "build", from: self.as_str(), to: to.as_str() }),
+            (Pending, Running | Cancelled | Failure) | (Running, Success | Failure | Cancelled) => {
+                Ok(to)
+            }
+            _ => Err(IllegalTransition {
+                what: "build",
+                from: self.as_str(),
+                to: to.as_str(),
+            }),
         }
     }
 }
@@ -131,8 +137,14 @@ impl StepStatus {
     pub fn transition(self, to: StepStatus) -> Result<StepStatus, IllegalTransition> {
         use StepStatus::*;
         match (self, to) {
-            (Pending, Running | Skipped | Cancelled) | (Running, Success | Failure | Cancelled) => Ok(to),
-            _ => Err(IllegalTransition { what: "step", from: self.as_str(), to: to.as_str() }),
+            (Pending, Running | Skipped | Cancelled) | (Running, Success | Failure | Cancelled) => {
+                Ok(to)
+            }
+            _ => Err(IllegalTransition {
+                what: "step",
+                from: self.as_str(),
+                to: to.as_str(),
+            }),
         }
     }
 }
@@ -270,7 +282,10 @@ mod tests {
             }
         }
         let err = Success.transition(Running).unwrap_err();
-        assert_eq!(err.to_string(), "cannot move a build from success to running");
+        assert_eq!(
+            err.to_string(),
+            "cannot move a build from success to running"
+        );
     }
 
     #[test]
@@ -286,7 +301,11 @@ mod tests {
         ];
         for &from in StepStatus::ALL {
             for &to in StepStatus::ALL {
-                assert_eq!(from.transition(to).is_ok(), legal.contains(&(from, to)), "{from} -> {to}");
+                assert_eq!(
+                    from.transition(to).is_ok(),
+                    legal.contains(&(from, to)),
+                    "{from} -> {to}"
+                );
             }
         }
     }
@@ -303,9 +322,18 @@ mod tests {
 
     #[test]
     fn priorities_follow_spec_16_3() {
-        assert!(Priority::for_trigger(TriggerType::Manual, false) < Priority::for_trigger(TriggerType::PullRequest, false));
-        assert!(Priority::for_trigger(TriggerType::MergeRequest, false) < Priority::for_trigger(TriggerType::Push, true));
-        assert!(Priority::for_trigger(TriggerType::Push, true) < Priority::for_trigger(TriggerType::Push, false));
+        assert!(
+            Priority::for_trigger(TriggerType::Manual, false)
+                < Priority::for_trigger(TriggerType::PullRequest, false)
+        );
+        assert!(
+            Priority::for_trigger(TriggerType::MergeRequest, false)
+                < Priority::for_trigger(TriggerType::Push, true)
+        );
+        assert!(
+            Priority::for_trigger(TriggerType::Push, true)
+                < Priority::for_trigger(TriggerType::Push, false)
+        );
         assert_eq!(Priority::from_number(0), None);
         assert_eq!(Priority::from_number(4), Some(Priority::OTHER_PUSH));
     }
@@ -318,6 +346,11 @@ mod tests {
         for &s in StepStatus::ALL {
             assert_eq!(s.as_str().parse::<StepStatus>().unwrap(), s);
         }
-        assert!("done".parse::<BuildStatus>().unwrap_err().contains("pending, running"));
+        assert!(
+            "done"
+                .parse::<BuildStatus>()
+                .unwrap_err()
+                .contains("pending, running")
+        );
     }
 }

@@ -125,25 +125,40 @@ fn check_text(field: &'static str, raw: &str) -> Result<(), FieldError> {
         return Err(FieldError::new(field, "must not be empty"));
     }
     if raw.trim() != raw {
-        return Err(FieldError::new(field, "must not start or end with whitespace"));
+        return Err(FieldError::new(
+            field,
+            "must not start or end with whitespace",
+        ));
     }
     if raw.chars().count() > MAX_NAME_LEN {
-        return Err(FieldError::new(field, format!("must be at most {MAX_NAME_LEN} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {MAX_NAME_LEN} characters"),
+        ));
     }
     if raw.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
 
 fn check_segment(field: &'static str, segment: &str) -> Result<(), FieldError> {
     if segment.is_empty() {
-        return Err(FieldError::new(field, "must not contain empty path segments"));
+        return Err(FieldError::new(
+            field,
+            "must not contain empty path segments",
+        ));
     }
     if segment == "." || segment == ".." {
         return Err(FieldError::new(field, "must not be '.' or '..'"));
     }
-    if segment.chars().any(|c| c.is_whitespace() || matches!(c, '\\' | ':' | '?' | '#' | '%')) {
+    if segment
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '\\' | ':' | '?' | '#' | '%'))
+    {
         return Err(FieldError::new(
             field,
             "must not contain whitespace or any of \\ : ? # %",
@@ -216,7 +231,10 @@ impl CloneUrl {
             return Err(FieldError::new(FIELD, "must not be empty"));
         }
         if raw.trim() != raw || raw.chars().any(|c| c.is_control() || c == ' ') {
-            return Err(FieldError::new(FIELD, "must not contain spaces or control characters"));
+            return Err(FieldError::new(
+                FIELD,
+                "must not contain spaces or control characters",
+            ));
         }
         if raw.starts_with('-') {
             return Err(FieldError::new(FIELD, "must not start with '-'"));
@@ -253,7 +271,11 @@ impl CloneUrl {
             Provider::GitLab => "gitlab.com",
             Provider::Git => return None,
         };
-        Some(Self(format!("https://{host}/{}/{}.git", owner.as_str(), name.as_str())))
+        Some(Self(format!(
+            "https://{host}/{}/{}.git",
+            owner.as_str(),
+            name.as_str()
+        )))
     }
 
     /// The URL as given.
@@ -287,23 +309,33 @@ pub struct BranchName(String);
 impl BranchName {
     /// Validates a branch name for the field called `field`.
     pub fn new_for(field: &'static str, raw: &str) -> Result<Self, FieldError> {
-        let bad = |why: &str| Err(FieldError::new(field, format!("'{raw}' is not a valid branch name: {why}")));
+        let bad = |why: &str| {
+            Err(FieldError::new(
+                field,
+                format!("'{raw}' is not a valid branch name: {why}"),
+            ))
+        };
         if raw.is_empty() {
             return Err(FieldError::new(field, "must not be empty"));
         }
         if raw.len() > 255 {
             return bad("at most 255 bytes");
         }
-        if raw.starts_with('-') || raw.starts_with('/') || raw.ends_with('/') || raw.ends_with('.') {
+        if raw.starts_with('-') || raw.starts_with('/') || raw.ends_with('/') || raw.ends_with('.')
+        {
             return bad("must not start with '-' or '/', nor end with '/' or '.'");
         }
-        if raw.ends_with(".lock") || raw.contains("..") || raw.contains("//") || raw.contains("@{") {
+        if raw.ends_with(".lock") || raw.contains("..") || raw.contains("//") || raw.contains("@{")
+        {
             return bad("must not contain '..', '//' or '@{', nor end with '.lock'");
         }
         if raw == "@" {
             return bad("'@' alone is reserved");
         }
-        if raw.chars().any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c)) {
+        if raw
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+        {
             return bad("must not contain spaces, control characters or any of ~ ^ : ? * [ \\");
         }
         if raw.split('/').any(|part| part.starts_with('.')) {
@@ -368,7 +400,12 @@ impl Repository {
 
 /// See [`Repository::identity_key`].
 pub fn identity_key(provider: Provider, owner: &RepoOwner, name: &RepoName) -> String {
-    format!("{}:{}/{}", provider.as_str(), owner.as_str().to_lowercase(), name.as_str().to_lowercase())
+    format!(
+        "{}:{}/{}",
+        provider.as_str(),
+        owner.as_str().to_lowercase(),
+        name.as_str().to_lowercase()
+    )
 }
 
 #[cfg(test)]
@@ -420,7 +457,9 @@ mod tests {
         for ok in ["main", "feature/xyz", "release-1.2", "ü/ñ"] {
             assert!(BranchName::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-x", "a..b", "a b", "x.lock", "a/", "a~1", ".hidden", "a/.b", "@"] {
+        for bad in [
+            "", "-x", "a..b", "a b", "x.lock", "a/", "a~1", ".hidden", "a/.b", "@",
+        ] {
             assert!(BranchName::new(bad).is_err(), "{bad}");
         }
     }
@@ -430,7 +469,10 @@ mod tests {
         let o1 = RepoOwner::new(Provider::GitHub, "Acme").unwrap();
         let o2 = RepoOwner::new(Provider::GitHub, "acme").unwrap();
         let n = RepoName::new("App").unwrap();
-        assert_eq!(identity_key(Provider::GitHub, &o1, &n), identity_key(Provider::GitHub, &o2, &n));
+        assert_eq!(
+            identity_key(Provider::GitHub, &o1, &n),
+            identity_key(Provider::GitHub, &o2, &n)
+        );
     }
 
     #[test]
@@ -438,7 +480,16 @@ mod tests {
         for p in Provider::ALL {
             assert_eq!(p.as_str().parse::<Provider>().unwrap(), p);
         }
-        assert!("bitbucket".parse::<Provider>().unwrap_err().message.contains("github, gitlab, git"));
-        assert_eq!("pending_setup".parse::<RepositoryState>().unwrap(), RepositoryState::PendingSetup);
+        assert!(
+            "bitbucket"
+                .parse::<Provider>()
+                .unwrap_err()
+                .message
+                .contains("github, gitlab, git")
+        );
+        assert_eq!(
+            "pending_setup".parse::<RepositoryState>().unwrap(),
+            RepositoryState::PendingSetup
+        );
     }
 }

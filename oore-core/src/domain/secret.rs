@@ -65,7 +65,11 @@ pub struct SecretBinding {
 impl SecretBinding {
     /// A binding for `table.column` of row `row_id`.
     pub fn new(table: &'static str, column: &'static str, row_id: impl fmt::Display) -> Self {
-        Self { table, column, row_id: row_id.to_string() }
+        Self {
+            table,
+            column,
+            row_id: row_id.to_string(),
+        }
     }
 
     /// The associated-data bytes: `table\0column\0row_id`.

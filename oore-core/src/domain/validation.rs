@@ -14,7 +14,10 @@ pub struct FieldError {
 impl FieldError {
     /// A new error for `field`.
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+        Self {
+            field,
+            message: message.into(),
+        }
     }
 }
 

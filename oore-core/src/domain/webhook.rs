@@ -26,8 +26,13 @@ pub enum WebhookEventStatus {
 
 impl WebhookEventStatus {
     /// Every status.
-    pub const ALL: &'static [Self] =
-        &[Self::Received, Self::Processed, Self::Ignored, Self::Failed, Self::Rejected];
+    pub const ALL: &'static [Self] = &[
+        Self::Received,
+        Self::Processed,
+        Self::Ignored,
+        Self::Failed,
+        Self::Rejected,
+    ];
 
     /// The stable lowercase name.
     pub fn as_str(self) -> &'static str {
@@ -45,8 +50,14 @@ impl WebhookEventStatus {
     pub fn transition(self, to: Self) -> Result<Self, IllegalTransition> {
         use WebhookEventStatus::*;
         match (self, to) {
-            (Received, Processed | Ignored | Failed) | (Processed | Ignored | Failed, Received) => Ok(to),
-            _ => Err(IllegalTransition::new("webhook event", self.as_str(), to.as_str())),
+            (Received, Processed | Ignored | Failed) | (Processed | Ignored | Failed, Received) => {
+                Ok(to)
+            }
+            _ => Err(IllegalTransition::new(
+                "webhook event",
+                self.as_str(),
+                to.as_str(),
+            )),
         }
     }
 }

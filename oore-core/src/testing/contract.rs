@@ -59,19 +59,42 @@ async fn insert_then_get_round_trips_every_field(store: &dyn RepositoryStore) {
 
     let with_secret = sample_repository(2, Provider::GitHub, "acme", "web");
     store.insert(&with_secret).await.expect("insert");
-    assert_eq!(store.get(with_secret.id).await.expect("get"), Some(with_secret));
+    assert_eq!(
+        store.get(with_secret.id).await.expect("get"),
+        Some(with_secret)
+    );
 }
 
 async fn duplicate_identity_is_rejected_case_insensitively(store: &dyn RepositoryStore) {
     let repo = sample_repository(1, Provider::GitHub, "Acme", "App");
     store.insert(&repo).await.expect("insert");
     let same_id = sample_repository(1, Provider::GitHub, "other", "name");
-    assert!(matches!(store.insert(&same_id).await, Err(StoreError::Duplicate(_))), "same id must be a duplicate");
+    assert!(
+        matches!(store.insert(&same_id).await, Err(StoreError::Duplicate(_))),
+        "same id must be a duplicate"
+    );
     let same_name = sample_repository(2, Provider::GitHub, "acme", "app");
-    assert!(matches!(store.insert(&same_name).await, Err(StoreError::Duplicate(_))), "same name must be a duplicate");
+    assert!(
+        matches!(
+            store.insert(&same_name).await,
+            Err(StoreError::Duplicate(_))
+        ),
+        "same name must be a duplicate"
+    );
     let other_provider = sample_repository(3, Provider::GitLab, "acme", "app");
-    store.insert(&other_provider).await.expect("another provider is another repository");
-    assert_eq!(store.list(&RepositoryFilter::default()).await.expect("list").len(), 2, "nothing half-written");
+    store
+        .insert(&other_provider)
+        .await
+        .expect("another provider is another repository");
+    assert_eq!(
+        store
+            .list(&RepositoryFilter::default())
+            .await
+            .expect("list")
+            .len(),
+        2,
+        "nothing half-written"
+    );
 }
 
 async fn list_filters_and_orders(store: &dyn RepositoryStore) {
@@ -82,13 +105,26 @@ async fn list_filters_and_orders(store: &dyn RepositoryStore) {
     for r in [&b, &a, &c] {
         store.insert(r).await.expect("insert");
     }
-    let all = store.list(&RepositoryFilter::default()).await.expect("list");
+    let all = store
+        .list(&RepositoryFilter::default())
+        .await
+        .expect("list");
     let ids: Vec<_> = all.iter().map(|r| r.id).collect();
-    assert_eq!(ids, [a.id, c.id, b.id], "ordered by owner then name, case-insensitively");
+    assert_eq!(
+        ids,
+        [a.id, c.id, b.id],
+        "ordered by owner then name, case-insensitively"
+    );
 
-    let github = RepositoryFilter { provider: Some(Provider::GitHub), ..Default::default() };
+    let github = RepositoryFilter {
+        provider: Some(Provider::GitHub),
+        ..Default::default()
+    };
     assert_eq!(store.list(&github).await.expect("list").len(), 2);
-    let inactive = RepositoryFilter { state: Some(RepositoryState::Inactive), ..Default::default() };
+    let inactive = RepositoryFilter {
+        state: Some(RepositoryState::Inactive),
+        ..Default::default()
+    };
     assert_eq!(store.list(&inactive).await.expect("list"), vec![c]);
 }
 
@@ -108,28 +144,53 @@ async fn update_replaces_fields_and_checks_identity(store: &dyn RepositoryStore)
 
     let mut clash = a.clone();
     clash.name = RepoName::new("B").expect("valid");
-    assert!(matches!(store.update(&clash).await, Err(StoreError::Duplicate(_))));
-    assert_eq!(store.get(a.id).await.expect("get"), Some(a), "a failed update changes nothing");
+    assert!(matches!(
+        store.update(&clash).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(
+        store.get(a.id).await.expect("get"),
+        Some(a),
+        "a failed update changes nothing"
+    );
 }
 
 async fn soft_delete_hides_and_frees_the_identity(store: &dyn RepositoryStore) {
     let repo = sample_repository(1, Provider::GitHub, "acme", "app");
     store.insert(&repo).await.expect("insert");
-    store.soft_delete(repo.id, repo.created_at).await.expect("delete");
+    store
+        .soft_delete(repo.id, repo.created_at)
+        .await
+        .expect("delete");
     assert_eq!(store.get(repo.id).await.expect("get"), None);
-    assert!(store.list(&RepositoryFilter::default()).await.expect("list").is_empty());
-    assert_eq!(store.soft_delete(repo.id, repo.created_at).await, Err(StoreError::NotFound));
+    assert!(
+        store
+            .list(&RepositoryFilter::default())
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(
+        store.soft_delete(repo.id, repo.created_at).await,
+        Err(StoreError::NotFound)
+    );
     assert_eq!(store.update(&repo).await, Err(StoreError::NotFound));
 
     let again = sample_repository(2, Provider::GitHub, "acme", "app");
-    store.insert(&again).await.expect("a deleted repository's name can be reused");
+    store
+        .insert(&again)
+        .await
+        .expect("a deleted repository's name can be reused");
 }
 
 async fn unknown_ids_are_not_found(store: &dyn RepositoryStore) {
     let ghost = sample_repository(9, Provider::GitHub, "nobody", "nothing");
     assert_eq!(store.get(ghost.id).await.expect("get"), None);
     assert_eq!(store.update(&ghost).await, Err(StoreError::NotFound));
-    assert_eq!(store.soft_delete(ghost.id, ghost.created_at).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.soft_delete(ghost.id, ghost.created_at).await,
+        Err(StoreError::NotFound)
+    );
 }
 
 async fn unicode_names_survive(store: &dyn RepositoryStore) {
@@ -145,26 +206,51 @@ async fn unicode_names_survive(store: &dyn RepositoryStore) {
 
 /// Runs every [`SecretCipher`] contract check against `cipher`.
 pub fn secret_cipher_contract(cipher: &dyn SecretCipher) {
-    let binding = SecretBinding::new("repositories", "webhook_secret", "01J0000000000000000000000A");
+    let binding = SecretBinding::new(
+        "repositories",
+        "webhook_secret",
+        "01J0000000000000000000000A",
+    );
     let secret = SecretString::new("p@ss wörd ✓");
     let sealed = cipher.encrypt(&secret, &binding).expect("encrypt");
     assert_eq!(cipher.decrypt(&sealed, &binding).expect("decrypt"), secret);
 
-    let other_row = SecretBinding::new("repositories", "webhook_secret", "01J0000000000000000000000B");
-    assert!(cipher.decrypt(&sealed, &other_row).is_err(), "a value moved to another row must not decrypt");
+    let other_row = SecretBinding::new(
+        "repositories",
+        "webhook_secret",
+        "01J0000000000000000000000B",
+    );
+    assert!(
+        cipher.decrypt(&sealed, &other_row).is_err(),
+        "a value moved to another row must not decrypt"
+    );
     let other_column = SecretBinding::new("repositories", "other", "01J0000000000000000000000A");
-    assert!(cipher.decrypt(&sealed, &other_column).is_err(), "a value moved to another column must not decrypt");
+    assert!(
+        cipher.decrypt(&sealed, &other_column).is_err(),
+        "a value moved to another column must not decrypt"
+    );
 
     let mut tampered = sealed.as_bytes().to_vec();
     if let Some(last) = tampered.last_mut() {
         *last ^= 1;
     }
-    assert!(cipher.decrypt(&EncryptedSecret::from_bytes(tampered), &binding).is_err());
-    assert!(cipher.decrypt(&EncryptedSecret::from_bytes(Vec::new()), &binding).is_err());
+    assert!(
+        cipher
+            .decrypt(&EncryptedSecret::from_bytes(tampered), &binding)
+            .is_err()
+    );
+    assert!(
+        cipher
+            .decrypt(&EncryptedSecret::from_bytes(Vec::new()), &binding)
+            .is_err()
+    );
 
     let empty = SecretString::new("");
     let sealed_empty = cipher.encrypt(&empty, &binding).expect("encrypt");
-    assert_eq!(cipher.decrypt(&sealed_empty, &binding).expect("decrypt"), empty);
+    assert_eq!(
+        cipher.decrypt(&sealed_empty, &binding).expect("decrypt"),
+        empty
+    );
 }
 
 #[cfg(test)]

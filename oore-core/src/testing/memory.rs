@@ -12,7 +12,8 @@ use crate::domain::repository::Repository;
 use crate::domain::secret::{EncryptedSecret, SecretBinding, SecretString};
 use crate::ids::RepositoryId;
 use crate::ports::{
-    CipherError, Clock, IdGen, RepositoryFilter, RepositoryStore, SecretCipher, StoreError, StoreHealth,
+    CipherError, Clock, IdGen, RepositoryFilter, RepositoryStore, SecretCipher, StoreError,
+    StoreHealth,
 };
 
 /// Repositories in a `Vec` behind a mutex; deleted rows are kept with their deletion time.
@@ -23,13 +24,16 @@ pub struct MemoryRepositoryStore {
 
 impl MemoryRepositoryStore {
     fn rows(&self) -> std::sync::MutexGuard<'_, Vec<(Repository, Option<Timestamp>)>> {
-        self.rows.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.rows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 fn clashes(rows: &[(Repository, Option<Timestamp>)], repo: &Repository) -> bool {
-    rows.iter()
-        .any(|(r, deleted)| deleted.is_none() && r.id != repo.id && r.identity_key() == repo.identity_key())
+    rows.iter().any(|(r, deleted)| {
+        deleted.is_none() && r.id != repo.id && r.identity_key() == repo.identity_key()
+    })
 }
 
 #[async_trait]
@@ -44,7 +48,11 @@ impl RepositoryStore for MemoryRepositoryStore {
     }
 
     async fn get(&self, id: RepositoryId) -> Result<Option<Repository>, StoreError> {
-        Ok(self.rows().iter().find(|(r, d)| r.id == id && d.is_none()).map(|(r, _)| r.clone()))
+        Ok(self
+            .rows()
+            .iter()
+            .find(|(r, d)| r.id == id && d.is_none())
+            .map(|(r, _)| r.clone()))
     }
 
     async fn list(&self, filter: &RepositoryFilter) -> Result<Vec<Repository>, StoreError> {
@@ -58,7 +66,13 @@ impl RepositoryStore for MemoryRepositoryStore {
             })
             .map(|(r, _)| r.clone())
             .collect();
-        out.sort_by_key(|r| (r.owner.as_str().to_lowercase(), r.name.as_str().to_lowercase(), r.id));
+        out.sort_by_key(|r| {
+            (
+                r.owner.as_str().to_lowercase(),
+                r.name.as_str().to_lowercase(),
+                r.id,
+            )
+        });
         Ok(out)
     }
 
@@ -77,7 +91,10 @@ impl RepositoryStore for MemoryRepositoryStore {
 
     async fn soft_delete(&self, id: RepositoryId, at: Timestamp) -> Result<(), StoreError> {
         let mut rows = self.rows();
-        let row = rows.iter_mut().find(|(r, d)| r.id == id && d.is_none()).ok_or(StoreError::NotFound)?;
+        let row = rows
+            .iter_mut()
+            .find(|(r, d)| r.id == id && d.is_none())
+            .ok_or(StoreError::NotFound)?;
         row.1 = Some(at);
         Ok(())
     }
@@ -95,7 +112,9 @@ pub struct FixedClock(Mutex<Timestamp>);
 
 impl Default for FixedClock {
     fn default() -> Self {
-        Self(Mutex::new(Timestamp::from_second(1_767_225_600).unwrap_or(Timestamp::UNIX_EPOCH)))
+        Self(Mutex::new(
+            Timestamp::from_second(1_767_225_600).unwrap_or(Timestamp::UNIX_EPOCH),
+        ))
     }
 }
 
@@ -133,7 +152,11 @@ fn checksum(bytes: &[u8]) -> u8 {
 pub struct FakeCipher;
 
 impl SecretCipher for FakeCipher {
-    fn encrypt(&self, plaintext: &SecretString, binding: &SecretBinding) -> Result<EncryptedSecret, CipherError> {
+    fn encrypt(
+        &self,
+        plaintext: &SecretString,
+        binding: &SecretBinding,
+    ) -> Result<EncryptedSecret, CipherError> {
         let mut out = binding.associated_data();
         out.push(0xff);
         out.extend(plaintext.expose().bytes().rev());
@@ -141,9 +164,16 @@ impl SecretCipher for FakeCipher {
         Ok(EncryptedSecret::from_bytes(out))
     }
 
-    fn decrypt(&self, ciphertext: &EncryptedSecret, binding: &SecretBinding) -> Result<SecretString, CipherError> {
+    fn decrypt(
+        &self,
+        ciphertext: &EncryptedSecret,
+        binding: &SecretBinding,
+    ) -> Result<SecretString, CipherError> {
         let ad = binding.associated_data();
-        let (sum, bytes) = ciphertext.as_bytes().split_last().ok_or(CipherError::Undecryptable)?;
+        let (sum, bytes) = ciphertext
+            .as_bytes()
+            .split_last()
+            .ok_or(CipherError::Undecryptable)?;
         if checksum(bytes) != *sum {
             return Err(CipherError::Undecryptable);
         }
@@ -152,6 +182,8 @@ impl SecretCipher for FakeCipher {
             .and_then(|r| r.strip_prefix(&[0xff]))
             .ok_or(CipherError::Undecryptable)?;
         let plain: Vec<u8> = rest.iter().rev().copied().collect();
-        String::from_utf8(plain).map(SecretString::new).map_err(|_| CipherError::Undecryptable)
+        String::from_utf8(plain)
+            .map(SecretString::new)
+            .map_err(|_| CipherError::Undecryptable)
     }
 }

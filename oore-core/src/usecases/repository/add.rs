@@ -1,8 +1,6 @@
 //! Add a repository by hand (spec 4.1, manual add).
 
-use crate::domain::repository::{
-    BranchName, CloneUrl, Provider, RepoName, RepoOwner, Repository,
-};
+use crate::domain::repository::{BranchName, CloneUrl, Provider, RepoName, RepoOwner, Repository};
 use crate::domain::secret::SecretString;
 use crate::domain::validation::{FieldError, FieldErrors};
 use crate::error::{ErrorClass, UseCaseError};
@@ -66,7 +64,10 @@ impl UseCaseError for AddRepositoryError {
 
 /// Validates `input`, encrypts the secret bound to the new row, and stores the
 /// repository: `pending_setup` for a forge repository without a secret, else `active`.
-pub async fn add_repository(svc: &Services, input: AddRepository) -> Result<Repository, AddRepositoryError> {
+pub async fn add_repository(
+    svc: &Services,
+    input: AddRepository,
+) -> Result<Repository, AddRepositoryError> {
     let mut errors = FieldErrors::new();
     let provider = errors.check(input.provider.parse::<Provider>());
     let owner = provider.and_then(|p| errors.check(RepoOwner::new(p, &input.owner)));
@@ -78,7 +79,10 @@ pub async fn add_repository(svc: &Services, input: AddRepository) -> Result<Repo
     let clone_url = match (&input.clone_url, provider, &owner, &name) {
         (Some(url), _, _, _) => errors.check(CloneUrl::new(url)),
         (None, Some(Provider::Git), _, _) => {
-            errors.push(FieldError::new("clone_url", "is required for provider git: pass the URL git clones from"));
+            errors.push(FieldError::new(
+                "clone_url",
+                "is required for provider git: pass the URL git clones from",
+            ));
             None
         }
         (None, Some(p), Some(o), Some(n)) => CloneUrl::default_for(p, o, n),
@@ -87,9 +91,14 @@ pub async fn add_repository(svc: &Services, input: AddRepository) -> Result<Repo
     if let Some(secret) = &input.webhook_secret {
         errors.check(check_webhook_secret(secret.expose()));
     }
-    let (Some(provider), Some(owner), Some(name), Some(default_branch), Some(clone_url), true) =
-        (provider, owner, name, default_branch, clone_url, errors.is_empty())
-    else {
+    let (Some(provider), Some(owner), Some(name), Some(default_branch), Some(clone_url), true) = (
+        provider,
+        owner,
+        name,
+        default_branch,
+        clone_url,
+        errors.is_empty(),
+    ) else {
         return Err(AddRepositoryError::Invalid(errors));
     };
 
@@ -111,14 +120,17 @@ pub async fn add_repository(svc: &Services, input: AddRepository) -> Result<Repo
         created_at: now,
         updated_at: now,
     };
-    svc.repositories.insert(&repository).await.map_err(|e| match e {
-        StoreError::Duplicate(_) => AddRepositoryError::Duplicate(format!(
-            "{} {}",
-            repository.provider,
-            repository.full_name()
-        )),
-        other => AddRepositoryError::Store(other),
-    })?;
+    svc.repositories
+        .insert(&repository)
+        .await
+        .map_err(|e| match e {
+            StoreError::Duplicate(_) => AddRepositoryError::Duplicate(format!(
+                "{} {}",
+                repository.provider,
+                repository.full_name()
+            )),
+            other => AddRepositoryError::Store(other),
+        })?;
     Ok(repository)
 }
 
@@ -155,7 +167,10 @@ mod tests {
         assert_eq!(repo.state, RepositoryState::Active);
         let sealed = repo.webhook_secret.clone().unwrap();
         assert!(!String::from_utf8_lossy(sealed.as_bytes()).contains("s3cret"));
-        let opened = svc.cipher.decrypt(&sealed, &webhook_secret_binding(repo.id)).unwrap();
+        let opened = svc
+            .cipher
+            .decrypt(&sealed, &webhook_secret_binding(repo.id))
+            .unwrap();
         assert_eq!(opened.expose(), "s3cret");
     }
 
@@ -164,7 +179,8 @@ mod tests {
         let svc = services();
         let mut i = input("bitbucket", "", "a/b");
         i.default_branch = Some("bad branch".into());
-        let AddRepositoryError::Invalid(errors) = block_on(add_repository(&svc, i)).unwrap_err() else {
+        let AddRepositoryError::Invalid(errors) = block_on(add_repository(&svc, i)).unwrap_err()
+        else {
             panic!("expected field errors");
         };
         let fields: Vec<_> = errors.as_slice().iter().map(|e| e.field).collect();

@@ -29,6 +29,12 @@ impl UseCaseError for GetRepositoryError {
 }
 
 /// The repository with `id`, unless it does not exist or was removed.
-pub async fn get_repository(svc: &Services, id: RepositoryId) -> Result<Repository, GetRepositoryError> {
-    svc.repositories.get(id).await?.ok_or(GetRepositoryError::NotFound(id))
+pub async fn get_repository(
+    svc: &Services,
+    id: RepositoryId,
+) -> Result<Repository, GetRepositoryError> {
+    svc.repositories
+        .get(id)
+        .await?
+        .ok_or(GetRepositoryError::NotFound(id))
 }

@@ -42,13 +42,22 @@ const MAX_SECRET_LEN: usize = 1024;
 
 fn check_webhook_secret(raw: &str) -> Result<(), FieldError> {
     if raw.is_empty() {
-        return Err(FieldError::new("webhook_secret", "must not be empty; omit it to add the secret later"));
+        return Err(FieldError::new(
+            "webhook_secret",
+            "must not be empty; omit it to add the secret later",
+        ));
     }
     if raw.len() > MAX_SECRET_LEN {
-        return Err(FieldError::new("webhook_secret", format!("must be at most {MAX_SECRET_LEN} bytes")));
+        return Err(FieldError::new(
+            "webhook_secret",
+            format!("must be at most {MAX_SECRET_LEN} bytes"),
+        ));
     }
     if raw.chars().any(char::is_control) {
-        return Err(FieldError::new("webhook_secret", "must not contain control characters or newlines"));
+        return Err(FieldError::new(
+            "webhook_secret",
+            "must not contain control characters or newlines",
+        ));
     }
     Ok(())
 }

@@ -29,9 +29,15 @@ impl UseCaseError for RemoveRepositoryError {
 
 /// Soft-deletes the repository: it disappears from lists, its history stays, and the
 /// same repository can be added again later.
-pub async fn remove_repository(svc: &Services, id: RepositoryId) -> Result<(), RemoveRepositoryError> {
-    svc.repositories.soft_delete(id, svc.clock.now()).await.map_err(|e| match e {
-        StoreError::NotFound => RemoveRepositoryError::NotFound(id),
-        other => RemoveRepositoryError::Store(other),
-    })
+pub async fn remove_repository(
+    svc: &Services,
+    id: RepositoryId,
+) -> Result<(), RemoveRepositoryError> {
+    svc.repositories
+        .soft_delete(id, svc.clock.now())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => RemoveRepositoryError::NotFound(id),
+            other => RemoveRepositoryError::Store(other),
+        })
 }

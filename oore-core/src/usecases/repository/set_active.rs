@@ -48,7 +48,11 @@ pub async fn set_repository_active(
         .await
         .map_err(SetActiveError::Store)?
         .ok_or(SetActiveError::NotFound(id))?;
-    let target = if active { RepositoryState::Active } else { RepositoryState::Inactive };
+    let target = if active {
+        RepositoryState::Active
+    } else {
+        RepositoryState::Inactive
+    };
     if repo.state == target {
         return Ok(repo);
     }

@@ -1,6 +1,8 @@
 //! Change a repository's settings.
 
-use crate::domain::repository::{BranchName, CloneUrl, RepoName, RepoOwner, Repository, RepositoryState};
+use crate::domain::repository::{
+    BranchName, CloneUrl, RepoName, RepoOwner, Repository, RepositoryState,
+};
 use crate::domain::secret::SecretString;
 use crate::domain::validation::FieldErrors;
 use crate::error::{ErrorClass, UseCaseError};
@@ -110,7 +112,9 @@ pub async fn update_repository(
             ));
         }
     }
-    errors.into_result().map_err(UpdateRepositoryError::Invalid)?;
+    errors
+        .into_result()
+        .map_err(UpdateRepositoryError::Invalid)?;
 
     if let Some(secret) = &change.webhook_secret {
         repo.webhook_secret = Some(svc.cipher.encrypt(secret, &webhook_secret_binding(id))?);
@@ -126,7 +130,9 @@ pub async fn update_repository(
     repo.updated_at = svc.clock.now();
     svc.repositories.update(&repo).await.map_err(|e| match e {
         StoreError::NotFound => UpdateRepositoryError::NotFound(id),
-        StoreError::Duplicate(_) => UpdateRepositoryError::Duplicate(format!("{} {}", repo.provider, repo.full_name())),
+        StoreError::Duplicate(_) => {
+            UpdateRepositoryError::Duplicate(format!("{} {}", repo.provider, repo.full_name()))
+        }
         other => UpdateRepositoryError::Store(other),
     })?;
     Ok(repo)

@@ -30,19 +30,30 @@ pub fn webhook_setup(base_url: &str, repo: &Repository) -> Option<WebhookSetup> 
     };
     let instructions = match repo.provider {
         Provider::GitHub => vec![
-            format!("open https://github.com/{}/settings/hooks/new", repo.full_name()),
+            format!(
+                "open https://github.com/{}/settings/hooks/new",
+                repo.full_name()
+            ),
             format!("Payload URL: {url}"),
             "Content type: application/json".to_owned(),
             format!("Secret: {secret_line}"),
-            "Events: 'Just the push event' plus 'Pull requests' (or 'Send me everything')".to_owned(),
+            "Events: 'Just the push event' plus 'Pull requests' (or 'Send me everything')"
+                .to_owned(),
         ],
         Provider::GitLab => vec![
-            format!("open https://gitlab.com/{}/-/hooks (Settings > Webhooks)", repo.full_name()),
+            format!(
+                "open https://gitlab.com/{}/-/hooks (Settings > Webhooks)",
+                repo.full_name()
+            ),
             format!("URL: {url}"),
             format!("Secret token: {secret_line}"),
             "Trigger: Push events, Tag push events, Merge request events".to_owned(),
         ],
         Provider::Git => return None,
     };
-    Some(WebhookSetup { url, secret_configured, instructions })
+    Some(WebhookSetup {
+        url,
+        secret_configured,
+        instructions,
+    })
 }

@@ -1,0 +1,3 @@
+//! Integration tests of oore-core (one binary, so the suite links once).
+
+mod architecture;
