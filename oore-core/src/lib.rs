@@ -5,10 +5,12 @@
 //! See `docs/ARCHITECTURE.md` at the repository root for the code map.
 
 pub mod api;
+pub mod cancel;
 pub mod domain;
 pub mod error;
 pub mod ids;
 pub mod ports;
+pub mod scheduling;
 pub mod services;
 pub mod testing;
 pub mod usecases;

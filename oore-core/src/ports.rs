@@ -4,6 +4,10 @@
 //! Each method documents its contract in MUST terms; the contract test suite in
 //! [`crate::testing::contract`] checks every implementation against it.
 
+mod execution;
+
+pub use execution::{RunError, StepCommand, StepEnd, StepRunner};
+
 use async_trait::async_trait;
 use jiff::Timestamp;
 use ulid::Ulid;
