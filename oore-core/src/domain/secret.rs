@@ -78,6 +78,13 @@ impl SecretBinding {
     }
 }
 
+/// Compares two byte strings in time that depends only on their lengths, for tokens and
+/// signatures.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,11 +111,4 @@ mod tests {
         assert_ne!(a.associated_data(), b.associated_data());
         assert_ne!(a.associated_data(), c.associated_data());
     }
-}
-
-/// Compares two byte strings in time that depends only on their lengths, for tokens and
-/// signatures.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
