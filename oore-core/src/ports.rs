@@ -6,7 +6,10 @@
 
 mod execution;
 
-pub use execution::{RunError, StepCommand, StepEnd, StepRunner};
+pub use execution::{
+    BuildLogs, LogChunk, LogError, LogFile, LogFollower, LogStream, LogUpdate, RunError,
+    StepCommand, StepEnd, StepRunner,
+};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
