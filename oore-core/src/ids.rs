@@ -70,6 +70,10 @@ typed_id!(
     StepId
 );
 typed_id!(
+    /// Identifies an [`Artifact`](crate::domain::build::Artifact).
+    ArtifactId
+);
+typed_id!(
     /// Identifies a [`WebhookEvent`](crate::domain::webhook::WebhookEvent).
     WebhookEventId
 );

@@ -4,7 +4,10 @@
 //! Each method documents its contract in MUST terms; the contract test suite in
 //! [`crate::testing::contract`] checks every implementation against it.
 
+mod builds;
 mod execution;
+
+pub use builds::{BuildPage, BuildQuery, BuildStore, BuildUpdate};
 
 pub use execution::{
     BuildLogs, LogChunk, LogError, LogFile, LogFollower, LogStream, LogUpdate, RunError,

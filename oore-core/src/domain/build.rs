@@ -8,7 +8,7 @@ use std::str::FromStr;
 use jiff::Timestamp;
 
 use super::repository::BranchName;
-use crate::ids::{BuildId, RepositoryId, StepId};
+use crate::ids::{ArtifactId, BuildId, RepositoryId, StepId, WebhookEventId};
 
 /// An illegal status change, e.g. `success -> running`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -214,12 +214,20 @@ pub struct Build {
     pub trigger: TriggerType,
     /// Scheduling priority.
     pub priority: Priority,
-    /// Branch built.
+    /// Branch built (the source branch of a pull/merge request).
     pub branch: Option<BranchName>,
+    /// Tag built, for tag pushes (`CM_TAG`).
+    pub tag: Option<String>,
+    /// Pull/merge request number.
+    pub pull_request: Option<u64>,
     /// Commit built; `None` until resolved from the branch head.
     pub commit_sha: Option<String>,
-    /// Workflow selected from the pipeline.
+    /// Workflow selected from the pipeline (or asked for by a manual trigger).
     pub workflow: Option<String>,
+    /// Where the pipeline came from: `database`, `repository` or `default`.
+    pub config_source: Option<String>,
+    /// The webhook delivery that caused it.
+    pub webhook_event_id: Option<WebhookEventId>,
     /// Why it failed, in words a user can act on.
     pub error_message: Option<String>,
     /// When it was queued.
@@ -243,12 +251,33 @@ pub struct BuildStep {
     pub name: String,
     /// Current status.
     pub status: StepStatus,
+    /// Whether a failure of this step leaves the build's outcome alone.
+    pub ignore_failure: bool,
     /// Process exit code once finished.
     pub exit_code: Option<i32>,
+    /// Why it failed when the exit code alone does not say (timeout, could not start).
+    pub error_message: Option<String>,
     /// When its process started.
     pub started_at: Option<Timestamp>,
     /// When it reached a terminal status.
     pub finished_at: Option<Timestamp>,
+}
+
+/// A file collected from a build's workspace by the pipeline's `artifacts` globs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// Identity.
+    pub id: ArtifactId,
+    /// The build that produced it.
+    pub build_id: BuildId,
+    /// Path relative to the build's artifact directory (`/`-separated).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Lowercase hex SHA-256 of the content.
+    pub sha256: String,
+    /// When it was collected.
+    pub created_at: Timestamp,
 }
 
 /// The commit coordinates requested for a build.
