@@ -1,0 +1,250 @@
+//! Secrets at rest: the server's [`EncryptionKey`], [`XChaChaCipher`] implementing
+//! [`SecretCipher`] with XChaCha20-Poly1305, and [`random_token`] for admin tokens.
+//!
+//! Stored form of a sealed value: `version (1 byte, = 1) || nonce (24 bytes) ||
+//! ciphertext || tag (16 bytes)`. The nonce is fresh OS randomness for every value (192
+//! bits, so random nonces never collide in practice). The associated data is
+//! [`SecretBinding::associated_data`]: table, column and row id, so a value copied to
+//! another row or column does not decrypt. The version byte lets a later key rotation
+//! or algorithm change tell old values from new ones.
+
+use std::fmt;
+
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{Key, KeyInit, XChaCha20Poly1305, XNonce};
+use oore_core::domain::secret::{EncryptedSecret, SecretBinding, SecretString};
+use oore_core::ports::{CipherError, SecretCipher};
+
+const KEY_LEN: usize = 32;
+const VERSION: u8 = 1;
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+
+/// The 32-byte server key (`ENCRYPTION_KEY`, 64 hex characters). Its `Debug` prints
+/// `EncryptionKey(***)` and it has no `Display`; read it out only with
+/// [`EncryptionKey::to_hex`] when writing it to the config once.
+#[derive(Clone)]
+pub struct EncryptionKey([u8; KEY_LEN]);
+
+impl EncryptionKey {
+    /// A new random key from the operating system's randomness.
+    ///
+    /// # Panics
+    /// If the operating system has no randomness to give (see [`getrandom::fill`]),
+    /// in which case no key could be trusted anyway.
+    pub fn generate() -> EncryptionKey {
+        let mut bytes = [0u8; KEY_LEN];
+        getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+        EncryptionKey(bytes)
+    }
+
+    /// Parses 64 hexadecimal characters (either case). Surrounding whitespace, such as
+    /// the newline of a key file, is ignored.
+    pub fn from_hex(s: &str) -> Result<EncryptionKey, KeyError> {
+        let digits: Vec<char> = s.trim().chars().collect();
+        if digits.len() != 2 * KEY_LEN {
+            return Err(KeyError::WrongLength { len: digits.len() });
+        }
+        let nibble = |i: usize| -> Result<u8, KeyError> {
+            digits[i]
+                .to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+                .ok_or(KeyError::NotHex { position: i + 1 })
+        };
+        let mut bytes = [0u8; KEY_LEN];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = (nibble(2 * i)? << 4) | nibble(2 * i + 1)?;
+        }
+        Ok(EncryptionKey(bytes))
+    }
+
+    /// The key as 64 lowercase hex characters.
+    pub fn to_hex(&self) -> String {
+        hex(&self.0)
+    }
+}
+
+impl fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncryptionKey(***)")
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+/// Why an `ENCRYPTION_KEY` value was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Not 64 characters long (after trimming whitespace).
+    #[error(
+        "ENCRYPTION_KEY must be 64 hex characters (32 bytes), got {len}; generate one with `oored init` or `openssl rand -hex 32`"
+    )]
+    WrongLength {
+        /// Characters given.
+        len: usize,
+    },
+    /// A character that is not `0-9a-fA-F`.
+    #[error("ENCRYPTION_KEY must be hexadecimal: invalid character at position {position}")]
+    NotHex {
+        /// 1-based position of the first bad character.
+        position: usize,
+    },
+}
+
+/// XChaCha20-Poly1305 with the server key; see the module docs for the stored format.
+#[derive(Clone)]
+pub struct XChaChaCipher {
+    aead: XChaCha20Poly1305,
+}
+
+impl XChaChaCipher {
+    /// A cipher using `key`.
+    pub fn new(key: &EncryptionKey) -> Self {
+        Self {
+            aead: XChaCha20Poly1305::new(&Key::from(key.0)),
+        }
+    }
+}
+
+impl fmt::Debug for XChaChaCipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("XChaChaCipher(***)")
+    }
+}
+
+impl SecretCipher for XChaChaCipher {
+    fn encrypt(
+        &self,
+        plaintext: &SecretString,
+        binding: &SecretBinding,
+    ) -> Result<EncryptedSecret, CipherError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| CipherError::Seal(format!("no randomness for a nonce: {e}")))?;
+        let aad = binding.associated_data();
+        let sealed = self
+            .aead
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: plaintext.expose().as_bytes(),
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| CipherError::Seal("the value is too long to encrypt".to_owned()))?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
+        out.push(VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(EncryptedSecret::from_bytes(out))
+    }
+
+    fn decrypt(
+        &self,
+        ciphertext: &EncryptedSecret,
+        binding: &SecretBinding,
+    ) -> Result<SecretString, CipherError> {
+        let bytes = ciphertext.as_bytes();
+        let (&version, rest) = bytes.split_first().ok_or(CipherError::Undecryptable)?;
+        if version != VERSION || rest.len() < NONCE_LEN + TAG_LEN {
+            return Err(CipherError::Undecryptable);
+        }
+        let (nonce, sealed) = rest.split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CipherError::Undecryptable)?;
+        let aad = binding.associated_data();
+        let plain = self
+            .aead
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| CipherError::Undecryptable)?;
+        String::from_utf8(plain)
+            .map(SecretString::new)
+            .map_err(|_| CipherError::Undecryptable)
+    }
+}
+
+/// 32 random bytes as 64 lowercase hex characters (URL-safe), for `OORE_ADMIN_TOKEN`
+/// and similar bearer tokens.
+///
+/// # Panics
+/// If the operating system's random source fails.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    hex(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let key = EncryptionKey::generate();
+        let text = key.to_hex();
+        assert_eq!(text.len(), 64);
+        assert_eq!(EncryptionKey::from_hex(&text).unwrap().0, key.0);
+        assert_eq!(
+            EncryptionKey::from_hex(&format!("{}\n", text.to_uppercase()))
+                .unwrap()
+                .0,
+            key.0
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let key = EncryptionKey::from_hex(&"ab".repeat(32)).unwrap();
+        assert_eq!(format!("{key:?}"), "EncryptionKey(***)");
+        assert_eq!(
+            format!("{:?}", XChaChaCipher::new(&key)),
+            "XChaChaCipher(***)"
+        );
+    }
+
+    #[test]
+    fn stored_form_is_version_nonce_ciphertext_tag() {
+        let cipher = XChaChaCipher::new(&EncryptionKey::generate());
+        let binding = SecretBinding::new("t", "c", "1");
+        let sealed = cipher.encrypt(&SecretString::new("abc"), &binding).unwrap();
+        assert_eq!(sealed.as_bytes()[0], VERSION);
+        assert_eq!(sealed.as_bytes().len(), 1 + NONCE_LEN + 3 + TAG_LEN);
+    }
+
+    #[test]
+    fn unknown_version_does_not_decrypt() {
+        let cipher = XChaChaCipher::new(&EncryptionKey::generate());
+        let binding = SecretBinding::new("t", "c", "1");
+        let mut bytes = cipher
+            .encrypt(&SecretString::new("abc"), &binding)
+            .unwrap()
+            .as_bytes()
+            .to_vec();
+        bytes[0] = 2;
+        assert_eq!(
+            cipher.decrypt(&EncryptedSecret::from_bytes(bytes), &binding),
+            Err(CipherError::Undecryptable)
+        );
+    }
+
+    #[test]
+    fn tokens_are_64_hex_chars_and_differ() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}

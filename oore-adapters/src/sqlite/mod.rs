@@ -1,0 +1,185 @@
+//! SQLite storage through diesel: implements [`RepositoryStore`](oore_core::ports::RepositoryStore)
+//! and [`StoreHealth`] for [`SqliteStore`].
+//!
+//! # Connections
+//! Diesel is synchronous, so every query runs on a tokio blocking thread
+//! (`spawn_blocking`). Reads go through an r2d2 pool of `max_connections` connections
+//! opened with `query_only = ON`; every write goes through one dedicated writer
+//! connection behind an async mutex, so SQLite never sees two writers and never has
+//! to resolve writer contention with `SQLITE_BUSY`. Waiting for the writer happens on
+//! the async side, not on a blocking thread.
+//!
+//! # PRAGMAs
+//! Every connection gets `busy_timeout` (from [`SqliteConfig`]), `foreign_keys = ON`
+//! and `synchronous = NORMAL`; the writer switches the file to `journal_mode = WAL`
+//! (a property of the file, so readers see it too).
+//!
+//! `synchronous = NORMAL` in WAL mode is a deliberate choice: a commit is durable as
+//! soon as `COMMIT` returns if the *process* crashes or is killed (the WAL is in the
+//! OS page cache and is replayed at the next open), and the database can never be
+//! corrupted. Only a power loss or kernel crash can roll back the last few
+//! transactions, because the WAL is fsynced at checkpoints rather than at every commit.
+//! `FULL` would close that window at the cost of one fsync per commit.
+//!
+//! # Storage conventions (every table, now and later)
+//! - ids are ULIDs stored as their 26-character text (`TEXT PRIMARY KEY`); the text
+//!   form sorts like the ULID itself;
+//! - times are `INTEGER` unix **milliseconds**, UTC. Sub-millisecond precision is
+//!   dropped on write; [`SystemClock`](crate::system::SystemClock) already returns
+//!   whole milliseconds so values round-trip exactly;
+//! - enums are `TEXT` holding the domain's `as_str()` name, checked by a `CHECK`;
+//! - secrets are `BLOB`s sealed by [`XChaChaCipher`](crate::crypto::XChaChaCipher);
+//! - tables are `STRICT`; rows other tables refer to are soft-deleted (`deleted_at`).
+//!
+//! Diesel types (`schema`, row structs, `diesel::result::Error`) do not leave this
+//! module: rows convert to domain values with `TryFrom` and errors become
+//! [`StoreError`].
+
+mod error;
+mod open;
+mod pragmas;
+mod repositories;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::sqlite::SqliteConnection;
+use oore_core::ports::{StoreError, StoreHealth};
+use tokio::sync::Mutex;
+
+pub use error::OpenError;
+#[doc(hidden)]
+pub use pragmas::{ConnectionPragmas, PragmaReport};
+
+/// Tuning for [`SqliteStore::open`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteConfig {
+    /// Size of the read pool (the writer connection is extra). `0` is treated as `1`.
+    pub max_connections: u32,
+    /// How long a connection waits for a lock held by another connection or process
+    /// before a query fails with [`StoreError::Unavailable`]; also how long a read
+    /// waits for a free pooled connection.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The SQLite database: a read pool plus one writer connection. Cheap to clone; every
+/// clone shares the same connections, which close when the last clone is dropped.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    readers: Pool<ConnectionManager<SqliteConnection>>,
+    writer: Arc<Mutex<SqliteConnection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file and its parent directories if
+    /// missing, sets the PRAGMAs (see the module docs) and applies pending migrations.
+    /// Blocking work runs on a blocking thread.
+    pub async fn open(path: &Path, config: SqliteConfig) -> Result<SqliteStore, OpenError> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path, config))
+            .await
+            .unwrap_or_else(|e| {
+                Err(OpenError::Interrupted {
+                    detail: e.to_string(),
+                })
+            })
+    }
+
+    /// [`SqliteStore::open`] for callers without an async runtime (the CLI, tests).
+    /// Blocks the current thread while it opens the file and runs migrations.
+    pub fn open_blocking(path: &Path, config: SqliteConfig) -> Result<SqliteStore, OpenError> {
+        let opened = open::open(path, &config)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path: opened.path,
+                readers: opened.readers,
+                writer: Arc::new(Mutex::new(opened.writer)),
+            }),
+        })
+    }
+
+    /// The absolute path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The PRAGMAs in effect on the writer and on a pooled reader, for tests and
+    /// diagnostics.
+    #[doc(hidden)]
+    pub async fn pragma_report(&self) -> Result<PragmaReport, StoreError> {
+        let writer = self.write(pragmas::read_pragmas).await?;
+        let reader = self.read(pragmas::read_pragmas).await?;
+        Ok(PragmaReport { writer, reader })
+    }
+
+    /// Runs `f` on a pooled read-only connection on a blocking thread.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut SqliteConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.inner.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "no free database connection ({e}); the server is overloaded, retry later or raise max_connections"
+                ))
+            })?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// Runs `f` on the single writer connection on a blocking thread. Callers queue on
+    /// the async mutex, in order.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut SqliteConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut conn = self.inner.writer.clone().lock_owned().await;
+        tokio::task::spawn_blocking(move || f(&mut conn))
+            .await
+            .map_err(join_error)?
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Other(format!("database task failed: {e}"))
+}
+
+#[async_trait]
+impl StoreHealth for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| conn.batch_execute("SELECT 1").map_err(error::store_error))
+            .await
+    }
+}
