@@ -63,3 +63,50 @@ fn an_unusable_directory_is_an_io_error_naming_the_lock_file() {
     );
     assert!(text.contains("writable by this user"), "{text}");
 }
+
+/// Set in the child process of [`another_process_is_refused_naming_the_holder`]: the
+/// data directory to try, and the pid that must be reported as the holder.
+const CHILD_DIR: &str = "OORE_TEST_LOCK_CHILD_DIR";
+const CHILD_EXPECT_PID: &str = "OORE_TEST_LOCK_CHILD_EXPECT_PID";
+
+#[test]
+fn another_process_is_refused_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = DataDirLock::acquire(dir.path()).unwrap();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "lock::child_tries_to_acquire",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR, dir.path())
+        .env(CHILD_EXPECT_PID, std::process::id().to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("1 passed"), "the child test ran: {stdout}");
+    drop(held);
+}
+
+/// Runs for real only as the child of the test above (it does nothing otherwise).
+#[test]
+fn child_tries_to_acquire() {
+    let (Some(dir), Some(pid)) = (
+        std::env::var_os(CHILD_DIR),
+        std::env::var_os(CHILD_EXPECT_PID),
+    ) else {
+        return;
+    };
+    let expected: u32 = pid.to_str().unwrap().parse().unwrap();
+    assert_ne!(expected, std::process::id());
+    match DataDirLock::acquire(std::path::Path::new(&dir)) {
+        Err(LockError::HeldBy { pid, .. }) => assert_eq!(pid, expected),
+        other => panic!("expected HeldBy {{ pid: {expected} }}, got {other:?}"),
+    }
+}
