@@ -44,6 +44,9 @@ pub(super) fn open(path: &Path, config: &SqliteConfig) -> Result<Opened, OpenErr
     let readers = Pool::builder()
         .max_size(config.max_connections.max(1))
         .min_idle(Some(1))
+        // A local file does not go stale like a network connection: skip the `SELECT 1`
+        // r2d2 would otherwise run on every checkout.
+        .test_on_check_out(false)
         .connection_timeout(config.busy_timeout.max(Duration::from_secs(1)))
         .connection_customizer(Box::new(pragmas::Customizer {
             busy_timeout: config.busy_timeout,

@@ -16,6 +16,14 @@ fn open(path: &Path) -> SqliteStore {
     SqliteStore::open_blocking(path, SqliteConfig::default()).expect("open")
 }
 
+/// A plain connection for poking at the file behind the store's back. It waits for
+/// locks, since a dropped store's pooled connections may still be closing.
+fn raw(path: &Path) -> SqliteConnection {
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    conn.batch_execute("PRAGMA busy_timeout = 5000;").unwrap();
+    conn
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_store_keeps_the_repository_contract() {
     let dirs = Mutex::new(Vec::new());
@@ -64,7 +72,7 @@ async fn migrations_run_once_and_reopening_is_idempotent() {
             .await
             .unwrap();
     }
-    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    let mut conn = raw(&path);
     let applied: Vec<String> =
         diesel::sql_query("SELECT version AS value FROM __diesel_schema_migrations")
             .load::<Text>(&mut conn)
@@ -102,7 +110,7 @@ async fn a_database_from_a_newer_oored_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("oore.db");
     drop(open(&path));
-    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    let mut conn = raw(&path);
     conn.batch_execute(
         "INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000000')",
     )
@@ -229,6 +237,12 @@ async fn a_damaged_database_is_reported_as_corrupt_with_the_recovery_tools() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("oore.db");
     drop(open(&path));
+    // Move everything from the WAL into the main file (a pooled reader may still be
+    // closing in the background, so the last close might not have done it yet).
+    let mut conn = raw(&path);
+    conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+        .unwrap();
+    drop(conn);
     // Keep the 100-byte header, which makes it an SQLite file, and wreck the rest.
     let mut bytes = std::fs::read(&path).unwrap();
     for b in &mut bytes[100..] {
