@@ -1,0 +1,562 @@
+//! `oore repo ...`: list, add, show, update, activate, deactivate and remove repositories,
+//! and print a repository's webhook URL with setup steps.
+
+use argh::FromArgs;
+use oore_core::api::{
+    CreateRepositoryRequest, RepositoryDto, RepositoryListResponse, UpdateRepositoryRequest,
+    WebhookUrlResponse,
+};
+use serde::Serialize;
+
+use super::{Ctx, read_stdin_secret};
+use crate::client::{ApiClient, encode};
+use crate::error::CliError;
+use crate::table::{Table, key_values};
+
+/// What to try after a 404 from any repository command.
+const NOT_FOUND_HINT: &str = "list repository ids with `oore repo list`";
+/// What to try after a 409 from add or update.
+const CONFLICT_HINT: &str = "see the repositories that exist with `oore repo list`";
+
+/// manage repositories
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "repo")]
+pub(crate) struct RepoCmd {
+    #[argh(subcommand)]
+    command: RepoSub,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum RepoSub {
+    List(ListCmd),
+    Add(AddCmd),
+    Show(ShowCmd),
+    Update(UpdateCmd),
+    Activate(ActivateCmd),
+    Deactivate(DeactivateCmd),
+    Remove(RemoveCmd),
+    WebhookUrl(WebhookUrlCmd),
+}
+
+/// list repositories
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "list")]
+struct ListCmd {
+    /// only this provider: github, gitlab or git
+    #[argh(option)]
+    provider: Option<String>,
+    /// only this state: active, inactive, error or pending_setup
+    #[argh(option)]
+    state: Option<String>,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// add a repository by hand (then configure its webhook on the forge)
+#[derive(FromArgs, Debug)]
+#[argh(
+    subcommand,
+    name = "add",
+    example = "{command_name} --provider github --owner acme --repo app --webhook-secret-stdin < secret.txt",
+    note = "The webhook secret can also come from OORE_WEBHOOK_SECRET, which keeps it out of shell history."
+)]
+struct AddCmd {
+    /// github, gitlab or git
+    #[argh(option)]
+    provider: String,
+    /// owner, organisation or group path
+    #[argh(option)]
+    owner: String,
+    /// repository name
+    #[argh(option)]
+    repo: String,
+    /// clone URL (required for git; derived for github and gitlab)
+    #[argh(option)]
+    clone_url: Option<String>,
+    /// default branch (the server defaults to main)
+    #[argh(option)]
+    default_branch: Option<String>,
+    /// the forge webhook's secret (visible in shell history; prefer --webhook-secret-stdin)
+    #[argh(option)]
+    webhook_secret: Option<String>,
+    /// read the webhook secret from standard input
+    #[argh(switch)]
+    webhook_secret_stdin: bool,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// show one repository
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "show")]
+struct ShowCmd {
+    /// repository id
+    #[argh(positional)]
+    id: String,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// change a repository's settings; only the flags given change
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "update")]
+struct UpdateCmd {
+    /// repository id
+    #[argh(positional)]
+    id: String,
+    /// new owner
+    #[argh(option)]
+    owner: Option<String>,
+    /// new repository name
+    #[argh(option)]
+    repo: Option<String>,
+    /// new clone URL
+    #[argh(option)]
+    clone_url: Option<String>,
+    /// new default branch
+    #[argh(option)]
+    default_branch: Option<String>,
+    /// new webhook secret (visible in shell history; prefer --webhook-secret-stdin)
+    #[argh(option)]
+    webhook_secret: Option<String>,
+    /// read the new webhook secret from standard input
+    #[argh(switch)]
+    webhook_secret_stdin: bool,
+    /// forget the stored webhook secret
+    #[argh(switch)]
+    clear_webhook_secret: bool,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// resume builds for a repository
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "activate")]
+struct ActivateCmd {
+    /// repository id
+    #[argh(positional)]
+    id: String,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// pause builds for a repository without removing it
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "deactivate")]
+struct DeactivateCmd {
+    /// repository id
+    #[argh(positional)]
+    id: String,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// remove a repository
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "remove")]
+struct RemoveCmd {
+    /// repository id
+    #[argh(positional)]
+    id: String,
+    /// print {"id": ..., "removed": true}
+    #[argh(switch)]
+    json: bool,
+}
+
+/// print the URL to paste into the forge's webhook settings, with steps
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "webhook-url")]
+struct WebhookUrlCmd {
+    /// repository id
+    #[argh(positional)]
+    id: String,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// What `oore repo remove --json` prints (the API answers 204 without a body).
+#[derive(Debug, Serialize)]
+struct Removed<'a> {
+    id: &'a str,
+    removed: bool,
+}
+
+/// Run `oore repo ...`.
+pub(crate) fn run(cmd: RepoCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    let result = match cmd.command {
+        RepoSub::List(cmd) => list(cmd, ctx),
+        RepoSub::Add(cmd) => add(cmd, ctx, &mut || read_stdin_secret("the webhook secret")),
+        RepoSub::Show(cmd) => show(cmd, ctx),
+        RepoSub::Update(cmd) => update(cmd, ctx, &mut || read_stdin_secret("the webhook secret")),
+        RepoSub::Activate(cmd) => set_active(&cmd.id, cmd.json, true, ctx),
+        RepoSub::Deactivate(cmd) => set_active(&cmd.id, cmd.json, false, ctx),
+        RepoSub::Remove(cmd) => remove(cmd, ctx),
+        RepoSub::WebhookUrl(cmd) => webhook_url(cmd, ctx),
+    };
+    result.map_err(|e| {
+        e.with_hint(404, NOT_FOUND_HINT)
+            .with_hint(409, CONFLICT_HINT)
+    })
+}
+
+fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let mut query = Vec::new();
+    if let Some(provider) = &cmd.provider {
+        query.push(format!("provider={}", encode(provider)));
+    }
+    if let Some(state) = &cmd.state {
+        query.push(format!("state={}", encode(state)));
+    }
+    let path = if query.is_empty() {
+        "/api/repositories".to_owned()
+    } else {
+        format!("/api/repositories?{}", query.join("&"))
+    };
+    let list: RepositoryListResponse = ctx.client()?.get(&path)?;
+    if ctx.out.is_json() {
+        return ctx.out.json(&list);
+    }
+    if list.repositories.is_empty() {
+        let message = if query.is_empty() {
+            "no repositories yet; add one with `oore repo add --provider github --owner OWNER --repo NAME`"
+        } else {
+            "no repositories match; run `oore repo list` without filters to see them all"
+        };
+        return ctx.out.text(message);
+    }
+    ctx.out.table(&repo_table(&list.repositories))
+}
+
+fn add(
+    cmd: AddCmd,
+    ctx: &mut Ctx<'_>,
+    stdin: &mut dyn FnMut() -> Result<String, CliError>,
+) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let webhook_secret = secret_input(cmd.webhook_secret, cmd.webhook_secret_stdin, stdin)?
+        .or_else(|| ctx.env.webhook_secret.clone());
+    let request = CreateRepositoryRequest {
+        provider: cmd.provider,
+        owner: cmd.owner,
+        name: cmd.repo,
+        clone_url: cmd.clone_url,
+        default_branch: cmd.default_branch,
+        webhook_secret,
+    };
+    let repo: RepositoryDto = ctx.client()?.post("/api/repositories", Some(&request))?;
+    if ctx.out.is_json() {
+        return ctx.out.json(&repo);
+    }
+    let mut text = format!(
+        "added repository {} ({})\n\n{}",
+        repo.full_name,
+        repo.id,
+        details(&repo)
+    );
+    if repo.provider != "git" {
+        text.push_str(&format!(
+            "\nnext: add the webhook on {}; `oore repo webhook-url {}` prints the URL and the steps\n",
+            repo.provider, repo.id
+        ));
+    }
+    ctx.out.text(&text)
+}
+
+fn show(cmd: ShowCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let path = repo_path(&cmd.id, "")?;
+    let repo: RepositoryDto = ctx.client()?.get(&path)?;
+    if ctx.out.is_json() {
+        ctx.out.json(&repo)
+    } else {
+        ctx.out.text(&details(&repo))
+    }
+}
+
+fn update(
+    cmd: UpdateCmd,
+    ctx: &mut Ctx<'_>,
+    stdin: &mut dyn FnMut() -> Result<String, CliError>,
+) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let path = repo_path(&cmd.id, "")?;
+    let webhook_secret = secret_input(cmd.webhook_secret, cmd.webhook_secret_stdin, stdin)?;
+    if webhook_secret.is_some() && cmd.clear_webhook_secret {
+        return Err(CliError::Usage(
+            "pass either a new webhook secret or --clear-webhook-secret, not both".to_owned(),
+        ));
+    }
+    let request = UpdateRepositoryRequest {
+        owner: cmd.owner,
+        name: cmd.repo,
+        clone_url: cmd.clone_url,
+        default_branch: cmd.default_branch,
+        webhook_secret,
+        clear_webhook_secret: cmd.clear_webhook_secret,
+    };
+    if request == UpdateRepositoryRequest::default() {
+        return Err(CliError::Usage(
+            "nothing to change; pass --owner, --repo, --clone-url, --default-branch, --webhook-secret, --webhook-secret-stdin or --clear-webhook-secret".to_owned(),
+        ));
+    }
+    let repo: RepositoryDto = ctx.client()?.put(&path, &request)?;
+    if ctx.out.is_json() {
+        return ctx.out.json(&repo);
+    }
+    ctx.out.text(&format!(
+        "updated repository {}\n\n{}",
+        repo.full_name,
+        details(&repo)
+    ))
+}
+
+fn set_active(id: &str, json: bool, active: bool, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(json);
+    let path = repo_path(id, if active { "/activate" } else { "/deactivate" })?;
+    let repo: RepositoryDto = ctx.client()?.post::<(), _>(&path, None)?;
+    if ctx.out.is_json() {
+        return ctx.out.json(&repo);
+    }
+    ctx.out.text(&format!(
+        "repository {} ({}) is now {}",
+        repo.full_name, repo.id, repo.state
+    ))
+}
+
+fn remove(cmd: RemoveCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let path = repo_path(&cmd.id, "")?;
+    ctx.client()?.delete(&path)?;
+    if ctx.out.is_json() {
+        ctx.out.json(&Removed {
+            id: &cmd.id,
+            removed: true,
+        })
+    } else {
+        ctx.out.text(&format!("removed repository {}", cmd.id))
+    }
+}
+
+fn webhook_url(cmd: WebhookUrlCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let path = repo_path(&cmd.id, "/webhook-url")?;
+    let client: ApiClient = ctx.client()?;
+    let hook: WebhookUrlResponse = client.get(&path)?;
+    if ctx.out.is_json() {
+        ctx.out.json(&hook)
+    } else {
+        ctx.out.text(&render_webhook(&hook))
+    }
+}
+
+/// `/api/repositories/{id}{suffix}` with the id escaped.
+fn repo_path(id: &str, suffix: &str) -> Result<String, CliError> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(CliError::Usage(
+            "the repository id is empty; list ids with `oore repo list`".to_owned(),
+        ));
+    }
+    Ok(format!("/api/repositories/{}{suffix}", encode(id)))
+}
+
+/// The secret from `--webhook-secret` or standard input, never both.
+fn secret_input(
+    flag: Option<String>,
+    from_stdin: bool,
+    stdin: &mut dyn FnMut() -> Result<String, CliError>,
+) -> Result<Option<String>, CliError> {
+    match (flag, from_stdin) {
+        (Some(_), true) => Err(CliError::Usage(
+            "pass either --webhook-secret or --webhook-secret-stdin, not both".to_owned(),
+        )),
+        (Some(secret), false) => Ok(Some(secret)),
+        (None, true) => stdin().map(Some),
+        (None, false) => Ok(None),
+    }
+}
+
+fn repo_table(repos: &[RepositoryDto]) -> Table {
+    let mut table = Table::with_header(["ID", "NAME", "PROVIDER", "STATE", "BRANCH", "SECRET"]);
+    for repo in repos {
+        table.row([
+            repo.id.as_str(),
+            repo.full_name.as_str(),
+            repo.provider.as_str(),
+            repo.state.as_str(),
+            repo.default_branch.as_str(),
+            if repo.webhook_secret_configured {
+                "yes"
+            } else {
+                "no"
+            },
+        ]);
+    }
+    table
+}
+
+fn details(repo: &RepositoryDto) -> String {
+    key_values([
+        ("id", repo.id.clone()),
+        ("name", repo.full_name.clone()),
+        ("provider", repo.provider.clone()),
+        ("state", repo.state.clone()),
+        ("default branch", repo.default_branch.clone()),
+        ("clone url", repo.clone_url.clone()),
+        (
+            "webhook secret",
+            if repo.webhook_secret_configured {
+                "configured"
+            } else {
+                "not configured"
+            }
+            .to_owned(),
+        ),
+        ("created", repo.created_at.clone()),
+        ("updated", repo.updated_at.clone()),
+    ])
+}
+
+fn render_webhook(hook: &WebhookUrlResponse) -> String {
+    let mut text = format!(
+        "webhook URL for repository {} ({}):\n  {}\n\n",
+        hook.repository_id,
+        hook.provider,
+        crate::table::sanitize(&hook.url)
+    );
+    if hook.secret_configured {
+        text.push_str("webhook secret: configured; use the same secret on the forge\n");
+    } else {
+        text.push_str(&format!(
+            "webhook secret: not configured; deliveries cannot be verified until you set one with `oore repo update {} --webhook-secret-stdin`\n",
+            hook.repository_id
+        ));
+    }
+    if !hook.instructions.is_empty() {
+        text.push_str(&format!("\nsteps on {}:\n", hook.provider));
+        for (i, step) in hook.instructions.iter().enumerate() {
+            text.push_str(&format!("  {}. {}\n", i + 1, crate::table::sanitize(step)));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo(id: &str, owner: &str, name: &str, state: &str, secret: bool) -> RepositoryDto {
+        RepositoryDto {
+            id: id.into(),
+            provider: "github".into(),
+            owner: owner.into(),
+            name: name.into(),
+            full_name: format!("{owner}/{name}"),
+            clone_url: format!("https://github.com/{owner}/{name}.git"),
+            default_branch: "main".into(),
+            state: state.into(),
+            webhook_secret_configured: secret,
+            created_at: "2026-01-02T03:04:05Z".into(),
+            updated_at: "2026-01-02T03:04:05Z".into(),
+        }
+    }
+
+    #[test]
+    fn list_table_aligns_unicode_names() {
+        let table = repo_table(&[
+            repo("01JAAAAAAAAAAAAAAAAAAAAAAA", "acme", "app", "active", true),
+            repo(
+                "01JBBBBBBBBBBBBBBBBBBBBBBB",
+                "東京",
+                "アプリ",
+                "pending_setup",
+                false,
+            ),
+            repo("01JCCCCCCCCCCCCCCCCCCCCCCC", "café", "🚀", "inactive", true),
+        ]);
+        insta::assert_snapshot!(table.render(), @r"
+        ID                          NAME         PROVIDER  STATE          BRANCH  SECRET
+        01JAAAAAAAAAAAAAAAAAAAAAAA  acme/app     github    active         main    yes
+        01JBBBBBBBBBBBBBBBBBBBBBBB  東京/アプリ  github    pending_setup  main    no
+        01JCCCCCCCCCCCCCCCCCCCCCCC  café/🚀      github    inactive       main    yes
+        ");
+    }
+
+    #[test]
+    fn details_block() {
+        insta::assert_snapshot!(details(&repo("01JA", "acme", "app", "active", false)), @r"
+        id:              01JA
+        name:            acme/app
+        provider:        github
+        state:           active
+        default branch:  main
+        clone url:       https://github.com/acme/app.git
+        webhook secret:  not configured
+        created:         2026-01-02T03:04:05Z
+        updated:         2026-01-02T03:04:05Z
+        ");
+    }
+
+    #[test]
+    fn webhook_instructions_are_numbered() {
+        let hook = WebhookUrlResponse {
+            repository_id: "01JA".into(),
+            provider: "github".into(),
+            url: "http://ci.example:8080/api/webhooks/github/01JA".into(),
+            secret_configured: false,
+            instructions: vec!["open Settings → Webhooks".into(), "paste the URL".into()],
+        };
+        insta::assert_snapshot!(render_webhook(&hook), @r"
+        webhook URL for repository 01JA (github):
+          http://ci.example:8080/api/webhooks/github/01JA
+
+        webhook secret: not configured; deliveries cannot be verified until you set one with `oore repo update 01JA --webhook-secret-stdin`
+
+        steps on github:
+          1. open Settings → Webhooks
+          2. paste the URL
+        ");
+    }
+
+    #[test]
+    fn secret_comes_from_one_place() {
+        let mut stdin = || Ok("s3cret".to_owned());
+        assert_eq!(
+            secret_input(None, true, &mut stdin).unwrap().as_deref(),
+            Some("s3cret")
+        );
+        assert_eq!(
+            secret_input(Some("f".into()), false, &mut stdin)
+                .unwrap()
+                .as_deref(),
+            Some("f")
+        );
+        assert!(secret_input(None, false, &mut stdin).unwrap().is_none());
+        assert!(matches!(
+            secret_input(Some("f".into()), true, &mut stdin),
+            Err(CliError::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn ids_are_escaped_into_the_path() {
+        assert_eq!(
+            repo_path("01JA", "/activate").unwrap(),
+            "/api/repositories/01JA/activate"
+        );
+        assert_eq!(
+            repo_path("../setup", "").unwrap(),
+            "/api/repositories/..%2Fsetup"
+        );
+        assert!(matches!(repo_path(" ", ""), Err(CliError::Usage(_))));
+    }
+}

@@ -1,0 +1,375 @@
+//! The CLI config: named profiles (server URL and admin token) and which one is the
+//! default, stored as HUML. Values are validated newtypes, so a loaded config is usable
+//! as is; [`store`] reads and writes the file.
+
+pub(crate) mod store;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The name of the profile `config init` creates when `--profile` is not given.
+pub(crate) const DEFAULT_PROFILE: &str = "default";
+
+/// The lines written above the data. The version directive pins the HUML dialect.
+const HEADER: &str = "%HUML v0.2.0\n# oore CLI configuration, written by `oore config`.\n# It holds admin tokens: keep it private (mode 0600).\n";
+
+/// The whole config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// The profile used when `--profile` is not given.
+    pub(crate) default_profile: ProfileName,
+    /// Profiles by name.
+    #[serde(default)]
+    pub(crate) profiles: BTreeMap<ProfileName, Profile>,
+}
+
+/// One server the CLI can talk to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Profile {
+    /// Base URL of `oored`.
+    pub(crate) server: ServerUrl,
+    /// The admin token, if stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) admin_token: Option<AdminToken>,
+}
+
+impl Config {
+    /// A config with one profile, which is the default.
+    pub(crate) fn new(name: ProfileName, profile: Profile) -> Self {
+        Self {
+            default_profile: name.clone(),
+            profiles: BTreeMap::from([(name, profile)]),
+        }
+    }
+
+    /// Profile names, sorted.
+    pub(crate) fn profile_names(&self) -> Vec<String> {
+        self.profiles
+            .keys()
+            .map(|k| k.as_str().to_owned())
+            .collect()
+    }
+
+    /// The config as HUML text, ending with a newline.
+    pub(crate) fn to_huml(&self) -> Result<String, String> {
+        let body = huml_rs::serde::to_string(self).map_err(|e| e.to_string())?;
+        Ok(format!("{HEADER}{body}\n"))
+    }
+
+    /// Parse HUML text. The error never quotes the file's content (it holds tokens).
+    pub(crate) fn from_huml(text: &str) -> Result<Self, String> {
+        let (rest, document) = huml_rs::parse_huml(text).map_err(|e| e.to_string())?;
+        if !rest.trim().is_empty() {
+            return Err("unexpected text after the document".to_owned());
+        }
+        let config = Self::deserialize(huml_rs::serde::Deserializer::new(document.root))
+            .map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+}
+
+/// A profile name: 1 to 64 ASCII letters, digits, `-` or `_`, starting with a letter or
+/// digit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub(crate) struct ProfileName(String);
+
+impl ProfileName {
+    /// Validate a name.
+    pub(crate) fn new(name: &str) -> Result<Self, String> {
+        let valid_chars = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let valid_start = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        if name.is_empty() || name.len() > 64 || !valid_chars || !valid_start {
+            return Err(format!(
+                "invalid profile name '{name}': use 1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ProfileName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::new(&s)
+    }
+}
+
+impl From<ProfileName> for String {
+    fn from(n: ProfileName) -> Self {
+        n.0
+    }
+}
+
+impl fmt::Display for ProfileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The base URL of `oored`: `http://` or `https://`, a host, an optional port and path
+/// prefix; no credentials, query or fragment; no trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub(crate) struct ServerUrl(String);
+
+impl ServerUrl {
+    /// Validate and normalise (trailing slashes removed).
+    pub(crate) fn new(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        let invalid = |why: &str| {
+            Err(format!(
+                "invalid server URL '{url}': {why}; use e.g. http://localhost:8080"
+            ))
+        };
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return invalid("it must start with http:// or https://");
+        };
+        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+            return invalid("it must start with http:// or https://");
+        }
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return invalid("it must not contain spaces");
+        }
+        if rest.contains(['?', '#']) {
+            return invalid("it must not have a query or fragment");
+        }
+        let authority = rest.split('/').next().unwrap_or("");
+        if authority.contains('@') {
+            return invalid("it must not contain credentials; pass the admin token with --token");
+        }
+        if authority.is_empty() || authority.starts_with(':') {
+            return invalid("it has no host");
+        }
+        let normalised = format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            rest.trim_end_matches('/')
+        );
+        Ok(Self(normalised))
+    }
+}
+
+impl TryFrom<String> for ServerUrl {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::new(&s)
+    }
+}
+
+impl From<ServerUrl> for String {
+    fn from(u: ServerUrl) -> Self {
+        u.0
+    }
+}
+
+impl fmt::Display for ServerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The admin bearer token. It has no `Display`; `Debug` and [`AdminToken::masked`] hide it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub(crate) struct AdminToken(String);
+
+impl AdminToken {
+    /// Validate: non-empty, printable ASCII without spaces (it goes into an HTTP header).
+    pub(crate) fn new(token: &str) -> Result<Self, String> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err("the admin token is empty; pass the token `oored init` printed".to_owned());
+        }
+        if !token.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(
+                "the admin token has spaces or characters other than printable ASCII; check that it was copied whole"
+                    .to_owned(),
+            );
+        }
+        Ok(Self(token.to_owned()))
+    }
+
+    /// The token itself, for the `Authorization` header.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The token for display: first and last four characters of a long token, `****` for
+    /// a short one, so it can be recognised without being revealed.
+    pub(crate) fn masked(&self) -> String {
+        mask(&self.0)
+    }
+}
+
+impl fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminToken(****)")
+    }
+}
+
+impl TryFrom<String> for AdminToken {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::new(&s)
+    }
+}
+
+impl From<AdminToken> for String {
+    fn from(t: AdminToken) -> Self {
+        t.0
+    }
+}
+
+/// Mask a secret for display. Tokens shorter than 16 characters are hidden entirely:
+/// showing eight characters of them would reveal too much.
+pub(crate) fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() < 16 {
+        return "****".to_owned();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(server: &str, token: Option<&str>) -> Profile {
+        Profile {
+            server: ServerUrl::new(server).unwrap(),
+            admin_token: token.map(|t| AdminToken::new(t).unwrap()),
+        }
+    }
+
+    fn sample() -> Config {
+        let mut config = Config::new(
+            ProfileName::new("default").unwrap(),
+            profile("http://localhost:8080", Some("tok_0123456789abcdef")),
+        );
+        config.profiles.insert(
+            ProfileName::new("staging").unwrap(),
+            profile("https://staging.oore.local/ci/", Some("x\"y\\z")),
+        );
+        config.profiles.insert(
+            ProfileName::new("9-no-token").unwrap(),
+            profile("http://10.0.0.1", None),
+        );
+        config
+    }
+
+    #[test]
+    fn writes_readable_huml() {
+        insta::assert_snapshot!(sample().to_huml().unwrap(), @r#"
+        %HUML v0.2.0
+        # oore CLI configuration, written by `oore config`.
+        # It holds admin tokens: keep it private (mode 0600).
+        default_profile: "default"
+        profiles::
+          "9-no-token"::
+            server: "http://10.0.0.1"
+          default::
+            server: "http://localhost:8080"
+            admin_token: "tok_0123456789abcdef"
+          staging::
+            server: "https://staging.oore.local/ci"
+            admin_token: "x\"y\\z"
+        "#);
+    }
+
+    #[test]
+    fn round_trips_through_huml() {
+        let config = sample();
+        let text = config.to_huml().unwrap();
+        assert_eq!(Config::from_huml(&text).unwrap(), config);
+        // The generic HUML parser agrees it is a valid document.
+        huml_rs::parse_huml(&text).unwrap();
+    }
+
+    #[test]
+    fn reads_hand_written_files() {
+        let text = "default_profile: \"prod\"\nprofiles::\n  prod::\n    server: \"http://ci:8080/\" # trailing slash is dropped\n    admin_token: \"abc\"\n";
+        let config = Config::from_huml(text).unwrap();
+        let prod = &config.profiles[&ProfileName::new("prod").unwrap()];
+        assert_eq!(prod.server.to_string(), "http://ci:8080");
+        assert_eq!(prod.admin_token.as_ref().unwrap().expose(), "abc");
+
+        let empty = Config::from_huml("default_profile: \"a\"\nprofiles:: {}\n").unwrap();
+        assert!(empty.profiles.is_empty());
+    }
+
+    #[test]
+    fn invalid_files_are_rejected_without_echoing_the_content() {
+        let err = Config::from_huml("default_profile: \"a\"\nprofiles::\n  a::\n    server: \"ftp://x\"\n    admin_token: \"s3cret\"\n").unwrap_err();
+        assert!(err.contains("must start with http://"), "{err}");
+
+        let err = Config::from_huml("default_profile: \"a\"\ncolour: \"red\"\n").unwrap_err();
+        assert!(err.contains("colour"), "{err}");
+
+        let err = Config::from_huml("admin_token: s3cret-unquoted\n").unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(err.starts_with("line 1:"), "{err}");
+    }
+
+    #[test]
+    fn server_urls_are_validated_and_normalised() {
+        assert_eq!(
+            ServerUrl::new("HTTP://Host:8080//").unwrap().to_string(),
+            "http://Host:8080"
+        );
+        assert_eq!(
+            ServerUrl::new(" http://h/prefix/ ").unwrap().to_string(),
+            "http://h/prefix"
+        );
+        for bad in [
+            "localhost:8080",
+            "ftp://h",
+            "http://",
+            "http://:80",
+            "http://u:p@h",
+            "http://h?x=1",
+            "http://h x",
+        ] {
+            assert!(ServerUrl::new(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn profile_names_are_validated() {
+        for good in ["default", "staging-2", "prod_eu", "9"] {
+            ProfileName::new(good).unwrap();
+        }
+        for bad in ["", "-x", "has space", "ünï", &"x".repeat(65)] {
+            assert!(ProfileName::new(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn tokens_are_masked() {
+        assert_eq!(mask("abcdefghijklmnopqrstuvwxyz"), "abcd…wxyz");
+        assert_eq!(mask("0123456789abcdef"), "0123…cdef");
+        assert_eq!(mask("0123456789abcde"), "****");
+        assert_eq!(mask(""), "****");
+        let token = AdminToken::new("supersecretvalue-1234").unwrap();
+        assert_eq!(token.masked(), "supe…1234");
+        assert_eq!(format!("{token:?}"), "AdminToken(****)");
+        assert!(AdminToken::new("  ").is_err());
+        assert!(AdminToken::new("a b").is_err());
+    }
+}
