@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod pipeline;
 pub mod ports;
 pub mod scheduling;
 pub mod services;
