@@ -1,1 +1,15 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod app;
+pub mod config;
+mod httpd;
+pub mod init;
+mod logging;
+mod startup;
+
+pub use app::App;
+pub use httpd::{
+    API_BODY_LIMIT, Endpoint, ROUTES, Response, ResponseBody, Route, X_REQUEST_ID, handle, serve,
+};
+pub use logging::{LoggingError, init_logging};
+pub use startup::{BindError, Server, StartupError, bind, build_services};

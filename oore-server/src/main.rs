@@ -1,1 +1,184 @@
-fn main() {}
+//! `oored`: command-line definition and glue. `init` writes the env file; `run` reads
+//! the settings, starts logging, and serves until SIGTERM or SIGINT.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use argh::FromArgs;
+use oore_server::config::{Config, check_readable_file, merge_sources, read_env_file};
+use oore_server::init::{DEFAULT_DATA_DIR, DEFAULT_ENV_FILE, InitOptions};
+use oore_server::{Server, bind, init_logging};
+
+/// Oore CI server daemon.
+#[derive(FromArgs)]
+struct Args {
+    #[argh(subcommand)]
+    command: Command,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum Command {
+    Init(InitArgs),
+    Run(RunArgs),
+}
+
+/// Write the env file with a fresh encryption key and admin token.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "init")]
+struct InitArgs {
+    /// replace an existing env file (its ENCRYPTION_KEY is lost)
+    #[argh(switch)]
+    force: bool,
+    /// data directory for the database and workspaces (default /var/lib/oore)
+    #[argh(option)]
+    data_dir: Option<PathBuf>,
+    /// build log directory (default <data-dir>/logs)
+    #[argh(option)]
+    log_dir: Option<PathBuf>,
+    /// env file to write (default /etc/oore/oore.env)
+    #[argh(option)]
+    env_file: Option<PathBuf>,
+}
+
+/// Run the server in the foreground.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "run")]
+struct RunArgs {
+    /// env file to read (default /etc/oore/oore.env, if it exists)
+    #[argh(option)]
+    env_file: Option<PathBuf>,
+}
+
+/// Invalid settings.
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let args: Args = argh::from_env();
+    match args.command {
+        Command::Init(args) => init(args),
+        Command::Run(args) => run(args),
+    }
+}
+
+#[expect(
+    clippy::print_stderr,
+    reason = "errors before logging exists go to stderr"
+)]
+fn report(error: &dyn std::fmt::Display) {
+    eprintln!("oored: {error}");
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "init's result is for the person who ran it"
+)]
+fn init(args: InitArgs) -> ExitCode {
+    let options = InitOptions {
+        env_file: args.env_file.unwrap_or_else(|| DEFAULT_ENV_FILE.into()),
+        data_dir: args.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+        log_dir: args.log_dir,
+        force: args.force,
+    };
+    match oore_server::init::init(&options) {
+        Ok(done) => {
+            let env_file = done.env_file.display();
+            let verb = if done.replaced { "replaced" } else { "wrote" };
+            println!("{verb} {env_file} (mode 0600) with a new encryption key and admin token.");
+            println!();
+            println!("admin token: {}", done.admin_token);
+            println!();
+            println!("next steps:");
+            println!("  1. start the server:     oored run --env-file {env_file}");
+            println!(
+                "  2. point the CLI at it:  oore config init --server http://localhost:8080 --token {}",
+                done.admin_token
+            );
+            println!("  3. check it:             oore health");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            report(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let required = args.env_file.is_some();
+    let env_file = args.env_file.unwrap_or_else(|| DEFAULT_ENV_FILE.into());
+    let file = match read_env_file(&env_file, required) {
+        Ok(file) => file,
+        Err(e) => {
+            report(&e);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let file_was_read = file.found;
+    let environment = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let vars = merge_sources(file.entries, environment);
+    let (config, warnings) = match Config::from_vars(&vars, &check_readable_file) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            report(&errors);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Err(e) = init_logging(config.log_format, &config.log_filter) {
+        report(&e);
+        return ExitCode::FAILURE;
+    }
+    if file_was_read {
+        tracing::info!(env_file = %env_file.display(), "settings read");
+    } else {
+        tracing::info!(env_file = %env_file.display(), "no env file; settings from the environment only");
+    }
+    for warning in file.warnings.iter().chain(&warnings) {
+        tracing::warn!("{warning}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let server = Server::open(&config).await?;
+    let listener = bind(config.bind_address).await?;
+    server.serve(listener, shutdown_signal()).await;
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); stop with Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = term => tracing::info!("SIGTERM received: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received: shutting down"),
+    }
+}

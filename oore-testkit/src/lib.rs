@@ -1,1 +1,6 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+pub mod http;
+mod server;
+
+pub use server::{TestServer, TestServerBuilder};

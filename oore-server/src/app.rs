@@ -1,0 +1,79 @@
+//! [`App`]: what every request handler shares: the core's [`Services`] and the few
+//! settings the HTTP layer needs. Cheap to clone.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oore_core::domain::secret::SecretString;
+use oore_core::services::Services;
+use tokio::sync::Semaphore;
+
+use crate::config::Config;
+
+/// Requests handled at once; more wait for a slot (within the request timeout).
+pub(crate) const MAX_IN_FLIGHT_REQUESTS: usize = 256;
+
+/// A request that takes longer is answered 503 and its work dropped.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Shared state of the HTTP API.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    services: Services,
+    base_url: String,
+    admin_token: SecretString,
+    dashboard_origin: String,
+    max_concurrent_builds: u32,
+    started: Instant,
+    in_flight: Semaphore,
+}
+
+impl App {
+    /// The API over `services`, with the HTTP-relevant settings of `config`.
+    pub fn new(config: &Config, services: Services) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                services,
+                base_url: config.base_url.clone(),
+                admin_token: config.admin_token.clone(),
+                dashboard_origin: config.dashboard_origin.clone(),
+                max_concurrent_builds: config.max_concurrent_builds,
+                started: Instant::now(),
+                in_flight: Semaphore::new(MAX_IN_FLIGHT_REQUESTS),
+            }),
+        }
+    }
+
+    /// The use cases' ports.
+    pub fn services(&self) -> &Services {
+        &self.inner.services
+    }
+
+    pub(crate) fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    pub(crate) fn admin_token(&self) -> &SecretString {
+        &self.inner.admin_token
+    }
+
+    pub(crate) fn dashboard_origin(&self) -> &str {
+        &self.inner.dashboard_origin
+    }
+
+    pub(crate) fn max_concurrent_builds(&self) -> u32 {
+        self.inner.max_concurrent_builds
+    }
+
+    pub(crate) fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+
+    pub(crate) fn in_flight(&self) -> &Semaphore {
+        &self.inner.in_flight
+    }
+}

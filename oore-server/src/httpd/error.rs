@@ -1,0 +1,362 @@
+//! The one place where failures become HTTP: [`ApiError::from_use_case`] maps a use
+//! case's [`ErrorClass`] to a status and error code, and [`ApiError::into_response`]
+//! renders the JSON [`ErrorEnvelope`]. Internal and unavailable errors keep their real
+//! cause in the server log (inside the request's span, so with its request id) and
+//! show the client a generic message that carries the request id.
+
+use http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderValue, Method, StatusCode};
+use oore_core::api::{ErrorBody, ErrorEnvelope, FieldErrorDto};
+use oore_core::domain::validation::FieldErrors;
+use oore_core::error::{ErrorClass, UseCaseError};
+
+use super::response::{Response, json};
+
+/// A failed request, ready to render.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    /// `None` for internal errors, whose message is built from the request id.
+    message: Option<String>,
+    fields: Option<Vec<FieldErrorDto>>,
+    headers: Vec<(http::HeaderName, HeaderValue)>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: Some(message.into()),
+            fields: None,
+            headers: Vec::new(),
+        }
+    }
+
+    fn with_header(mut self, name: http::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The status this error is answered with.
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Maps a use-case failure by its class (see the module doc).
+    pub(crate) fn from_use_case<E: UseCaseError + ?Sized>(e: &E) -> Self {
+        match e.class() {
+            ErrorClass::Invalid => match e.field_errors() {
+                Some(fields) => Self::validation(fields),
+                None => Self::new(StatusCode::BAD_REQUEST, "validation_failed", e.to_string()),
+            },
+            ErrorClass::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            ErrorClass::Conflict => Self::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            ErrorClass::Unavailable => {
+                tracing::warn!(error = %e, "dependency unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the server cannot reach its database right now; retry in a few seconds, and check `oore health` if it persists",
+                )
+                .with_header(RETRY_AFTER, HeaderValue::from_static("5"))
+            }
+            ErrorClass::Internal => Self::internal(e),
+        }
+    }
+
+    /// 500 with a generic message; the cause goes to the log only.
+    pub(crate) fn internal(cause: &(impl std::fmt::Display + ?Sized)) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self {
+            message: None,
+            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "")
+        }
+    }
+
+    /// 400 with one entry per invalid field.
+    pub(crate) fn validation(fields: &FieldErrors) -> Self {
+        let fields = fields
+            .as_slice()
+            .iter()
+            .map(|f| FieldErrorDto {
+                field: f.field.to_owned(),
+                message: f.message.clone(),
+            })
+            .collect();
+        Self {
+            fields: Some(fields),
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "the request has invalid fields: fix the ones listed and retry",
+            )
+        }
+    }
+
+    /// 401, the same whether the token was missing, malformed or wrong.
+    pub(crate) fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or invalid admin token",
+        )
+        .with_header(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"oore\""),
+        )
+    }
+
+    /// 404 for a path no route serves.
+    pub(crate) fn unknown_route(method: &Method, path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "no endpoint {method} {path}: check the URL, and that `oore version` matches the server's"
+            ),
+        )
+    }
+
+    /// 405 with `Allow`.
+    pub(crate) fn method_not_allowed(method: &Method, path: &str, allowed: &[Method]) -> Self {
+        let list = allowed
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let header = HeaderValue::from_str(&list).unwrap_or_else(|_| HeaderValue::from_static(""));
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{method} is not allowed on {path}: use {list}"),
+        )
+        .with_header(ALLOW, header)
+    }
+
+    /// 400 for a path id that is not a ULID.
+    pub(crate) fn invalid_id(e: &oore_core::ids::InvalidId) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_id", e.to_string())
+    }
+
+    /// 400 for a body that is not the expected JSON.
+    pub(crate) fn invalid_json(detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("invalid JSON body: {detail}"),
+        )
+    }
+
+    /// 400 for a body that could not be read at all.
+    pub(crate) fn unreadable_body(detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("could not read the request body: {detail}; send it again"),
+        )
+    }
+
+    /// 413.
+    pub(crate) fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "request body is larger than {} KiB: send a smaller body",
+                limit / 1024
+            ),
+        )
+    }
+
+    /// 415.
+    pub(crate) fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with the header Content-Type: application/json",
+        )
+    }
+
+    /// 409 for a repository whose provider has no webhooks.
+    pub(crate) fn no_webhooks(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", detail)
+    }
+
+    /// 503 when the request did not finish in time.
+    pub(crate) fn timeout() -> Self {
+        tracing::warn!("request timed out");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "the server took too long to answer; retry in a few seconds",
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from_static("5"))
+    }
+
+    /// Renders the envelope.
+    pub(crate) fn into_response(self, request_id: &str) -> Response {
+        let message = self.message.unwrap_or_else(|| {
+            format!("internal error: the server log has the details under request id {request_id}; please report it")
+        });
+        let envelope = ErrorEnvelope {
+            error: ErrorBody {
+                code: self.code.to_owned(),
+                message,
+                fields: self.fields,
+            },
+            request_id: request_id.to_owned(),
+        };
+        let mut response = json(self.status, &envelope);
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+}
+
+impl<E: UseCaseError> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        Self::from_use_case(&e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oore_core::domain::validation::FieldError;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{1}")]
+    struct Fake(ErrorClass, &'static str, Option<FieldErrors>);
+
+    impl UseCaseError for Fake {
+        fn class(&self) -> ErrorClass {
+            self.0
+        }
+        fn field_errors(&self) -> Option<&FieldErrors> {
+            self.2.as_ref()
+        }
+    }
+
+    fn render(e: ApiError) -> (StatusCode, ErrorEnvelope, http::HeaderMap) {
+        let response = e.into_response("01JREQUEST0000000000000000");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body();
+        let bytes = oore_core::testing::block_on(http_body_util::BodyExt::collect(body))
+            .unwrap()
+            .to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap(), headers)
+    }
+
+    #[test]
+    fn each_class_has_its_status_and_code() {
+        let cases = [
+            (ErrorClass::Invalid, 400, "validation_failed"),
+            (ErrorClass::NotFound, 404, "not_found"),
+            (ErrorClass::Conflict, 409, "conflict"),
+            (ErrorClass::Unavailable, 503, "unavailable"),
+            (ErrorClass::Internal, 500, "internal_error"),
+        ];
+        for (class, status, code) in cases {
+            let (s, body, _) = render(ApiError::from(Fake(
+                class,
+                "boom at /var/lib/oore/oore.db",
+                None,
+            )));
+            assert_eq!(
+                (s.as_u16(), body.error.code.as_str()),
+                (status, code),
+                "{class:?}"
+            );
+            assert_eq!(body.request_id, "01JREQUEST0000000000000000");
+        }
+    }
+
+    #[test]
+    fn internal_and_unavailable_hide_the_cause() {
+        for class in [ErrorClass::Internal, ErrorClass::Unavailable] {
+            let (_, body, _) = render(ApiError::from(Fake(
+                class,
+                "disk on fire at /secret/path",
+                None,
+            )));
+            assert!(
+                !body.error.message.contains("disk on fire"),
+                "{class:?}: {}",
+                body.error.message
+            );
+        }
+        let (_, body, _) = render(ApiError::from(Fake(ErrorClass::Internal, "x", None)));
+        assert!(
+            body.error
+                .message
+                .contains("request id 01JREQUEST0000000000000000"),
+            "{}",
+            body.error.message
+        );
+    }
+
+    #[test]
+    fn field_errors_are_listed() {
+        let mut fields = FieldErrors::new();
+        fields.push(FieldError::new("owner", "must not be empty"));
+        fields.push(FieldError::new("name", "too long"));
+        let (status, body, _) =
+            render(ApiError::from(Fake(ErrorClass::Invalid, "x", Some(fields))));
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let listed: Vec<&str> = body
+            .error
+            .fields
+            .iter()
+            .flatten()
+            .map(|f| f.field.as_str())
+            .collect();
+        assert_eq!(listed, ["owner", "name"]);
+    }
+
+    #[test]
+    fn protocol_errors_carry_their_headers() {
+        let (_, _, headers) = render(ApiError::unauthorized());
+        assert_eq!(headers[WWW_AUTHENTICATE], "Bearer realm=\"oore\"");
+        let (status, _, headers) = render(ApiError::method_not_allowed(
+            &Method::PATCH,
+            "/x",
+            &[Method::GET, Method::PUT],
+        ));
+        assert_eq!(
+            (status.as_u16(), headers[ALLOW].to_str().unwrap()),
+            (405, "GET, PUT")
+        );
+        let (_, _, headers) = render(ApiError::from(Fake(ErrorClass::Unavailable, "x", None)));
+        assert_eq!(headers[RETRY_AFTER], "5");
+    }
+
+    #[test]
+    fn envelope_snapshot() {
+        let mut fields = FieldErrors::new();
+        fields.push(FieldError::new(
+            "provider",
+            "unknown provider 'svn': expected one of github, gitlab, git",
+        ));
+        let (_, body, _) = render(ApiError::validation(&fields));
+        insta::assert_snapshot!(serde_json::to_string_pretty(&body).unwrap(), @r#"
+        {
+          "error": {
+            "code": "validation_failed",
+            "message": "the request has invalid fields: fix the ones listed and retry",
+            "fields": [
+              {
+                "field": "provider",
+                "message": "unknown provider 'svn': expected one of github, gitlab, git"
+              }
+            ]
+          },
+          "request_id": "01JREQUEST0000000000000000"
+        }
+        "#);
+    }
+}

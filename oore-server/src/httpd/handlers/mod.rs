@@ -1,0 +1,44 @@
+//! Handlers: parse the request, call an `oore_core` use case, render the answer. No SQL
+//! and no business rules here. One file per group of endpoints.
+
+mod repositories;
+mod system;
+
+use bytes::Bytes;
+use hyper::body::Body;
+
+use super::error::ApiError;
+use super::response::Response;
+use super::routes::{Endpoint, PathParams};
+use crate::app::App;
+
+/// What a handler gets besides the request.
+pub(crate) struct Ctx<'a> {
+    pub(crate) app: &'a App,
+    pub(crate) params: PathParams,
+}
+
+/// Runs the handler of `endpoint`.
+pub(crate) async fn dispatch<B>(
+    endpoint: Endpoint,
+    ctx: Ctx<'_>,
+    request: http::Request<B>,
+) -> Result<Response, ApiError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match endpoint {
+        Endpoint::Health => system::health(&ctx).await,
+        Endpoint::Version => system::version(),
+        Endpoint::SetupStatus => system::setup_status(&ctx).await,
+        Endpoint::ListRepositories => repositories::list(&ctx, request.uri().query()).await,
+        Endpoint::CreateRepository => repositories::create(&ctx, request).await,
+        Endpoint::GetRepository => repositories::get(&ctx).await,
+        Endpoint::UpdateRepository => repositories::update(&ctx, request).await,
+        Endpoint::DeleteRepository => repositories::delete(&ctx).await,
+        Endpoint::ActivateRepository => repositories::set_active(&ctx, true).await,
+        Endpoint::DeactivateRepository => repositories::set_active(&ctx, false).await,
+        Endpoint::RepositoryWebhookUrl => repositories::webhook_url(&ctx).await,
+    }
+}

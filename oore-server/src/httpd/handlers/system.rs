@@ -1,0 +1,149 @@
+//! System endpoints: health, version and the setup checklist (spec Journey 15).
+
+use std::time::Duration;
+
+use http::StatusCode;
+use oore_core::api::{
+    API_VERSION, HealthResponse, SetupItemDto, SetupStatusResponse, VersionResponse, WorkersDto,
+};
+use oore_core::ports::RepositoryFilter;
+use oore_core::usecases::repository::list_repositories;
+
+use super::Ctx;
+use crate::httpd::error::ApiError;
+use crate::httpd::response::{Response, json};
+
+/// How long the health check waits for the database.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+async fn database_connected(ctx: &Ctx<'_>) -> bool {
+    match tokio::time::timeout(PING_TIMEOUT, ctx.app.services().store_health.ping()).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "database ping failed");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("database ping timed out");
+            false
+        }
+    }
+}
+
+/// `GET /api/health`: always 200 so the body can be read; `status` says `degraded`
+/// when the database does not answer.
+pub(super) async fn health(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let connected = database_connected(ctx).await;
+    Ok(json(
+        StatusCode::OK,
+        &HealthResponse {
+            status: if connected { "healthy" } else { "degraded" }.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            uptime_seconds: ctx.app.uptime().as_secs(),
+            database: if connected {
+                "connected"
+            } else {
+                "unavailable"
+            }
+            .to_owned(),
+            workers: WorkersDto {
+                busy: 0,
+                max: ctx.app.max_concurrent_builds(),
+            },
+        },
+    ))
+}
+
+/// `GET /api/version`.
+pub(super) fn version() -> Result<Response, ApiError> {
+    Ok(json(
+        StatusCode::OK,
+        &VersionResponse {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            api_version: API_VERSION,
+        },
+    ))
+}
+
+fn item(key: &str, label: &str, configured: bool, detail: impl Into<String>) -> SetupItemDto {
+    SetupItemDto {
+        key: key.to_owned(),
+        label: label.to_owned(),
+        configured,
+        detail: detail.into(),
+    }
+}
+
+/// `GET /api/setup/status`: the checklist of spec 14.1. Encryption and the admin token
+/// are always configured in a running server (startup refuses otherwise).
+pub(super) async fn setup_status(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let connected = database_connected(ctx).await;
+    let repositories = if connected {
+        match list_repositories(ctx.app.services(), &RepositoryFilter::default()).await {
+            Ok(list) => Some(list.len()),
+            Err(e) => {
+                tracing::warn!(error = %e, "counting repositories failed");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let repositories_item = match repositories {
+        Some(0) => item(
+            "repositories",
+            "Repositories",
+            false,
+            "none yet: add one with `oore repo add`",
+        ),
+        Some(1) => item("repositories", "Repositories", true, "1 repository"),
+        Some(n) => item(
+            "repositories",
+            "Repositories",
+            true,
+            format!("{n} repositories"),
+        ),
+        None => item(
+            "repositories",
+            "Repositories",
+            false,
+            "unknown: the database is unavailable",
+        ),
+    };
+    let items = vec![
+        item("encryption", "Encryption", true, "key configured"),
+        item("admin_token", "Admin Token", true, "set"),
+        if connected {
+            item("database", "Database", true, "connected")
+        } else {
+            item(
+                "database",
+                "Database",
+                false,
+                "unavailable: check DATABASE_URL and the server log",
+            )
+        },
+        item(
+            "github",
+            "GitHub App",
+            false,
+            "not configured: run `oore github setup`",
+        ),
+        item(
+            "gitlab",
+            "GitLab",
+            false,
+            "not configured: run `oore gitlab setup`",
+        ),
+        repositories_item,
+    ];
+    // GitHub and GitLab are optional (plain git repositories need neither).
+    let complete = items
+        .iter()
+        .filter(|i| !matches!(i.key.as_str(), "github" | "gitlab"))
+        .all(|i| i.configured);
+    Ok(json(
+        StatusCode::OK,
+        &SetupStatusResponse { items, complete },
+    ))
+}

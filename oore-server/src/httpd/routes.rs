@@ -1,0 +1,257 @@
+//! The route table: every endpoint with its method, path pattern and whether it is
+//! public. The request pipeline matches against it and the tests walk it, so a route
+//! cannot be added without being covered by the authentication test.
+
+use http::Method;
+
+/// What a route does; dispatched in [`super::handlers::dispatch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /api/health`.
+    Health,
+    /// `GET /api/version`.
+    Version,
+    /// `GET /api/setup/status`.
+    SetupStatus,
+    /// `GET /api/repositories`.
+    ListRepositories,
+    /// `POST /api/repositories`.
+    CreateRepository,
+    /// `GET /api/repositories/:id`.
+    GetRepository,
+    /// `PUT /api/repositories/:id`.
+    UpdateRepository,
+    /// `DELETE /api/repositories/:id`.
+    DeleteRepository,
+    /// `POST /api/repositories/:id/activate`.
+    ActivateRepository,
+    /// `POST /api/repositories/:id/deactivate`.
+    DeactivateRepository,
+    /// `GET /api/repositories/:id/webhook-url`.
+    RepositoryWebhookUrl,
+}
+
+/// One entry of [`ROUTES`].
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// HTTP method.
+    pub method: Method,
+    /// Pattern: literal segments and `:name` parameters, e.g. `/api/repositories/:id`.
+    pub path: &'static str,
+    /// Reachable without the admin token (health, version; later webhook receivers and
+    /// setup callbacks).
+    pub public: bool,
+    /// The handler.
+    pub endpoint: Endpoint,
+}
+
+const fn route(method: Method, path: &'static str, public: bool, endpoint: Endpoint) -> Route {
+    Route {
+        method,
+        path,
+        public,
+        endpoint,
+    }
+}
+
+/// Every route `oored` serves.
+pub static ROUTES: &[Route] = &[
+    route(Method::GET, "/api/health", true, Endpoint::Health),
+    route(Method::GET, "/api/version", true, Endpoint::Version),
+    route(
+        Method::GET,
+        "/api/setup/status",
+        false,
+        Endpoint::SetupStatus,
+    ),
+    route(
+        Method::GET,
+        "/api/repositories",
+        false,
+        Endpoint::ListRepositories,
+    ),
+    route(
+        Method::POST,
+        "/api/repositories",
+        false,
+        Endpoint::CreateRepository,
+    ),
+    route(
+        Method::GET,
+        "/api/repositories/:id",
+        false,
+        Endpoint::GetRepository,
+    ),
+    route(
+        Method::PUT,
+        "/api/repositories/:id",
+        false,
+        Endpoint::UpdateRepository,
+    ),
+    route(
+        Method::DELETE,
+        "/api/repositories/:id",
+        false,
+        Endpoint::DeleteRepository,
+    ),
+    route(
+        Method::POST,
+        "/api/repositories/:id/activate",
+        false,
+        Endpoint::ActivateRepository,
+    ),
+    route(
+        Method::POST,
+        "/api/repositories/:id/deactivate",
+        false,
+        Endpoint::DeactivateRepository,
+    ),
+    route(
+        Method::GET,
+        "/api/repositories/:id/webhook-url",
+        false,
+        Endpoint::RepositoryWebhookUrl,
+    ),
+];
+
+/// Values of a matched route's `:name` segments.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct PathParams(Vec<(&'static str, String)>);
+
+impl PathParams {
+    /// The value of `:name`; empty if the route has no such parameter (a bug the
+    /// handler's id parsing then reports as an invalid id).
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// The outcome of matching a request against [`ROUTES`].
+#[derive(Debug)]
+pub(crate) enum RouteMatch {
+    /// A route handles it.
+    Found(&'static Route, PathParams),
+    /// The path exists, but not with this method; the allowed methods.
+    MethodNotAllowed(Vec<Method>),
+    /// No route has this path.
+    NotFound,
+}
+
+/// Matches `method` and `path` (a single trailing slash is ignored).
+pub(crate) fn match_route(method: &Method, path: &str) -> RouteMatch {
+    let path = if path.len() > 1 {
+        path.strip_suffix('/').unwrap_or(path)
+    } else {
+        path
+    };
+    let mut allowed = Vec::new();
+    for route in ROUTES {
+        if let Some(params) = match_path(route.path, path) {
+            if route.method == *method {
+                return RouteMatch::Found(route, params);
+            }
+            allowed.push(route.method.clone());
+        }
+    }
+    if allowed.is_empty() {
+        RouteMatch::NotFound
+    } else {
+        RouteMatch::MethodNotAllowed(allowed)
+    }
+}
+
+/// The methods `path` is served with (empty for an unknown path), for `OPTIONS`.
+pub(crate) fn methods_for(path: &str) -> Vec<Method> {
+    match match_route(&Method::OPTIONS, path) {
+        RouteMatch::MethodNotAllowed(methods) => methods,
+        RouteMatch::Found(route, _) => vec![route.method.clone()],
+        RouteMatch::NotFound => Vec::new(),
+    }
+}
+
+fn match_path(pattern: &'static str, path: &str) -> Option<PathParams> {
+    let mut params = Vec::new();
+    let mut pattern_segments = pattern.split('/');
+    let mut path_segments = path.split('/');
+    loop {
+        match (pattern_segments.next(), path_segments.next()) {
+            (None, None) => return Some(PathParams(params)),
+            (Some(p), Some(s)) => {
+                if let Some(name) = p.strip_prefix(':') {
+                    if s.is_empty() {
+                        return None;
+                    }
+                    params.push((name, s.to_owned()));
+                } else if p != s {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_literals_and_parameters() {
+        let RouteMatch::Found(route, params) =
+            match_route(&Method::GET, "/api/repositories/01ABC/webhook-url")
+        else {
+            panic!("no match");
+        };
+        assert_eq!(route.endpoint, Endpoint::RepositoryWebhookUrl);
+        assert_eq!(params.get("id"), "01ABC");
+        assert!(
+            matches!(match_route(&Method::GET, "/api/health/"), RouteMatch::Found(r, _) if r.endpoint == Endpoint::Health)
+        );
+    }
+
+    #[test]
+    fn wrong_method_lists_the_allowed_ones() {
+        let RouteMatch::MethodNotAllowed(allowed) =
+            match_route(&Method::PATCH, "/api/repositories/x")
+        else {
+            panic!("expected 405");
+        };
+        assert_eq!(allowed, [Method::GET, Method::PUT, Method::DELETE]);
+    }
+
+    #[test]
+    fn unknown_paths_do_not_match() {
+        for path in [
+            "/",
+            "/api",
+            "/api/repositories/x/y",
+            "/api/repositories//activate",
+            "/apix/health",
+            "/api/health/extra",
+        ] {
+            assert!(
+                matches!(match_route(&Method::GET, path), RouteMatch::NotFound),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn table_has_no_duplicates_and_only_health_and_version_are_public() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} {} twice",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+        let public: Vec<&str> = ROUTES.iter().filter(|r| r.public).map(|r| r.path).collect();
+        assert_eq!(public, ["/api/health", "/api/version"]);
+    }
+}

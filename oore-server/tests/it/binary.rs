@@ -1,0 +1,454 @@
+//! The `oored` binary: `init`, startup errors, the data-directory lock, a busy port,
+//! SIGTERM, and JSON logs. Every wait polls a condition with a deadline.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use oore_testkit::http::{get, request};
+
+const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+const TOKEN: &str = "binary-test-admin-token-0123456789";
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn oored() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oored"));
+    command.env_clear().stdin(Stdio::null());
+    command
+}
+
+/// `oored run` settings for a data directory inside `dir`, bound to a free port.
+fn run_env(dir: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("ENCRYPTION_KEY", KEY.to_owned()),
+        ("OORE_ADMIN_TOKEN", TOKEN.to_owned()),
+        (
+            "DATABASE_URL",
+            dir.join("data/oore.db").to_string_lossy().into_owned(),
+        ),
+        (
+            "OORE_WORKSPACES_DIR",
+            dir.join("data/workspaces").to_string_lossy().into_owned(),
+        ),
+        (
+            "OORE_LOGS_DIR",
+            dir.join("data/logs").to_string_lossy().into_owned(),
+        ),
+        ("OORE_BIND_ADDRESS", "127.0.0.1:0".to_owned()),
+        ("OORE_SHUTDOWN_GRACE_SECS", "2".to_owned()),
+    ]
+}
+
+/// Runs `oored run` to completion with `env`, an empty env file, and returns its output.
+fn run_to_exit(dir: &Path, env: &[(&str, String)]) -> Output {
+    let env_file = dir.join("empty.env");
+    std::fs::write(&env_file, "").unwrap();
+    let mut command = oored();
+    command
+        .arg("run")
+        .arg("--env-file")
+        .arg(&env_file)
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    wait_output(
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Waits for a child that must exit by itself, within the deadline.
+fn wait_output(mut child: Child) -> Output {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("oored did not exit within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A running `oored run`, with its stderr collected by a reader thread.
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<String>>,
+    url: String,
+}
+
+impl Daemon {
+    fn start(env_file: &Path, env: &[(&str, String)]) -> Daemon {
+        let mut command = oored();
+        command
+            .arg("run")
+            .arg("--env-file")
+            .arg(env_file)
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut daemon = Daemon {
+            child,
+            log,
+            url: String::new(),
+        };
+        let line = daemon.wait_for_log("listening on http://");
+        let rest = &line[line.find("listening on http://").unwrap() + "listening on ".len()..];
+        daemon.url = rest.split([' ', '"']).next().unwrap().to_owned();
+        daemon
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line contains `needle` and returns it.
+    fn wait_for_log(&mut self, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(line) = self.log().lines().find(|l| l.contains(needle)) {
+                return line.to_owned();
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "oored exited ({status}) before logging {needle:?}:\n{}",
+                    self.log()
+                );
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "no {needle:?} in the log within {DEADLINE:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn terminate(&mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "oored ignored SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn env_file_with(dir: &Path, env: &[(&str, String)]) -> PathBuf {
+    let path = dir.join("oore.env");
+    let text: String = env.iter().map(|(k, v)| format!("{k}=\"{v}\"\n")).collect();
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+#[test]
+fn init_writes_a_private_env_file_and_refuses_to_overwrite_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("etc/oore.env");
+    let init = |extra: &[&str]| {
+        let mut command = oored();
+        command
+            .arg("init")
+            .arg("--env-file")
+            .arg(&env_file)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(extra);
+        command.output().unwrap()
+    };
+    let first = init(&[]);
+    assert!(first.status.success(), "{first:?}");
+    let stdout = String::from_utf8(first.stdout).unwrap();
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    assert_eq!(
+        std::fs::metadata(&env_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name}:\n{text}"))
+            .to_owned()
+    };
+    let key = value("ENCRYPTION_KEY");
+    assert!(
+        key.len() == 64 && key.chars().all(|c| c.is_ascii_hexdigit()),
+        "{key}"
+    );
+    let token = value("OORE_ADMIN_TOKEN");
+    assert!(token.len() >= 16);
+    assert!(
+        stdout.contains(&token),
+        "the token is shown once:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("oored run --env-file {}", env_file.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("oore config init --server"), "{stdout}");
+    assert_eq!(
+        value("DATABASE_URL"),
+        dir.path().join("data/oore.db").to_string_lossy()
+    );
+
+    let second = init(&[]);
+    assert!(!second.status.success());
+    let stderr = String::from_utf8(second.stderr).unwrap();
+    assert!(
+        stderr.contains("already exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&env_file).unwrap(),
+        text,
+        "the existing file was changed"
+    );
+
+    let forced = init(&["--force"]);
+    assert!(forced.status.success(), "{forced:?}");
+    assert_ne!(std::fs::read_to_string(&env_file).unwrap(), text);
+    assert_eq!(
+        std::fs::metadata(&env_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn init_explains_a_path_it_cannot_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let output = oored()
+        .args(["init", "--env-file"])
+        .arg(blocker.join("oore.env"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "cannot write {}",
+            blocker.join("oore.env").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--env-file PATH"), "{stderr}");
+}
+
+#[test]
+fn run_rejects_a_malformed_key_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = run_env(dir.path());
+    env[0].1 = "not-hex".to_owned();
+    let output = run_to_exit(dir.path(), &env);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("ENCRYPTION_KEY must be 64 hex characters"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-hex"), "the key was printed: {stderr}");
+}
+
+#[test]
+fn run_without_key_or_token_prints_setup_instructions() {
+    let dir = tempfile::tempdir().unwrap();
+    let env: Vec<_> = run_env(dir.path()).into_iter().skip(2).collect();
+    let output = run_to_exit(dir.path(), &env);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("invalid configuration (2 problems)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ENCRYPTION_KEY is not set") && stderr.contains("openssl rand -hex 32"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("OORE_ADMIN_TOKEN is not set") && stderr.contains("sudo oored init"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_explicit_env_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = oored()
+        .args(["run", "--env-file"])
+        .arg(dir.path().join("nope.env"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("no such file; create it with `sudo oored init`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_second_server_on_the_same_data_dir_is_refused_while_the_first_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = run_env(dir.path());
+    let env_file = env_file_with(dir.path(), &env);
+    let mut first = Daemon::start(&env_file, &[]);
+    assert!(first.log().contains("settings read"), "{}", first.log());
+
+    let output = run_to_exit(dir.path(), &env);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let expected = format!(
+        "database is locked by another oored (pid {})",
+        first.child.id()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+
+    let health = get(&format!("{}/api/health", first.url), None);
+    assert_eq!(
+        (health.status, health.json()["status"].as_str()),
+        (200, Some("healthy"))
+    );
+    assert!(first.terminate().success());
+}
+
+#[test]
+fn a_busy_port_names_oore_bind_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut env = run_env(dir.path());
+    env.push(("OORE_BIND_ADDRESS", taken.local_addr().unwrap().to_string()));
+    let output = run_to_exit(dir.path(), &env);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let expected = format!(
+        "cannot listen on {}: address already in use",
+        taken.local_addr().unwrap()
+    );
+    assert!(
+        stderr.contains(&expected) && stderr.contains("set OORE_BIND_ADDRESS="),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_stops_gracefully_with_exit_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = run_env(dir.path());
+    let env_file = env_file_with(dir.path(), &[]);
+    let mut daemon = Daemon::start(&env_file, &env);
+    assert_eq!(get(&format!("{}/api/health", daemon.url), None).status, 200);
+    // A client that sent half a request: shutdown waits for it only up to the grace period.
+    let addr = daemon.url.trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(&mut slow, b"GET /api/health HTTP/1.1\r\nHost: x\r\n").unwrap();
+
+    let started = Instant::now();
+    let status = daemon.terminate();
+    assert!(status.success(), "exit status {status}:\n{}", daemon.log());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "shutdown ignored the grace period"
+    );
+    let log = daemon.log();
+    assert!(
+        log.contains("SIGTERM received") && log.contains("stopped; data directory released"),
+        "{log}"
+    );
+    // The port is closed and the lock released: the next server starts.
+    let mut next = Daemon::start(&env_file, &env);
+    assert!(next.terminate().success());
+}
+
+#[test]
+fn json_logs_carry_the_request_id_on_every_request_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = run_env(dir.path());
+    env.push(("OORE_LOG_FORMAT", "json".to_owned()));
+    env.push(("OORE_MAX_BUILDZ", "3".to_owned()));
+    let env_file = env_file_with(dir.path(), &[]);
+    let mut daemon = Daemon::start(&env_file, &env);
+    let rid = "01JD000000000000000000JS0N";
+    let response = request(
+        "GET",
+        &format!("{}/api/repositories", daemon.url),
+        &[("X-Request-Id", rid)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(response.status, 401);
+    daemon.wait_for_log("request finished");
+    assert!(daemon.terminate().success());
+
+    let log = daemon.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let request_lines: Vec<_> = lines
+        .iter()
+        .filter(|l| l["span"]["request_id"] == rid)
+        .collect();
+    let messages: Vec<&str> = request_lines
+        .iter()
+        .filter_map(|l| l["fields"]["message"].as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "rejected: missing or invalid admin token",
+            "request finished"
+        ],
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "unknown setting OORE_MAX_BUILDZ is ignored; did you mean OORE_MAX_CONCURRENT_BUILDS?"
+        ),
+        "{log}"
+    );
+    assert!(
+        !log.contains(TOKEN) && !log.contains(KEY),
+        "a secret was logged"
+    );
+}
