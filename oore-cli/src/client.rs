@@ -139,6 +139,7 @@ impl ApiClient {
                 envelope,
                 token_fix: self.target.token_fix(),
                 hints: Vec::new(),
+                flags: &[],
             })),
             Err(_) => CliError::BadResponse {
                 url: response.url,

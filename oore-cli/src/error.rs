@@ -130,8 +130,11 @@ pub(crate) struct ApiError {
     pub(crate) envelope: ErrorEnvelope,
     /// How to fix a rejected token, e.g. "update it with `oore config set --token TOKEN`".
     pub(crate) token_fix: String,
-    /// What to try next, per HTTP status, set by the command that made the request.
-    pub(crate) hints: Vec<(u16, String)>,
+    /// What to try next, per error code, set by the command that made the request.
+    pub(crate) hints: Vec<(&'static str, String)>,
+    /// The command-line flag for each API field name, so a field error names the flag
+    /// the user typed (`name` is `--repo`).
+    pub(crate) flags: &'static [(&'static str, &'static str)],
 }
 
 impl ApiError {
@@ -181,10 +184,20 @@ impl CliError {
         if let Self::Api(api) = self {
             let body = &api.envelope.error;
             for field in body.fields.iter().flatten() {
-                let _ = writeln!(out, "  {}: {}", field.field, field.message);
+                match api.flags.iter().find(|(name, _)| *name == field.field) {
+                    Some((_, flag)) => {
+                        let _ = writeln!(out, "  {} ({flag}): {}", field.field, field.message);
+                    }
+                    None => {
+                        let _ = writeln!(out, "  {}: {}", field.field, field.message);
+                    }
+                }
             }
-            for (_, hint) in api.hints.iter().filter(|(status, _)| *status == api.status) {
-                let _ = writeln!(out, "hint: {hint}");
+            for (_, hint) in api.hints.iter().filter(|(code, _)| *code == body.code) {
+                // The server's message may already say it (e.g. "run `oore repo list`").
+                if !hint_is_redundant(hint, &body.message) {
+                    let _ = writeln!(out, "hint: {hint}");
+                }
             }
             let request_id = &api.envelope.request_id;
             if api.status >= 500 {
@@ -199,13 +212,28 @@ impl CliError {
         out
     }
 
-    /// Attach what to try next when this is a server error with the given HTTP status.
-    pub(crate) fn with_hint(mut self, status: u16, hint: &str) -> Self {
+    /// Name the flag behind each API field in field errors.
+    pub(crate) fn with_flags(mut self, flags: &'static [(&'static str, &'static str)]) -> Self {
         if let Self::Api(api) = &mut self {
-            api.hints.push((status, hint.to_owned()));
+            api.flags = flags;
         }
         self
     }
+
+    /// Attach what to try next when this is a server error with the given error code
+    /// (`not_found`, `invalid_id`, `conflict`...).
+    pub(crate) fn with_hint(mut self, code: &'static str, hint: &str) -> Self {
+        if let Self::Api(api) = &mut self {
+            api.hints.push((code, hint.to_owned()));
+        }
+        self
+    }
+}
+
+/// True when the hint's first backquoted command already appears in `message`.
+fn hint_is_redundant(hint: &str, message: &str) -> bool {
+    let command = hint.split('`').nth(1).filter(|c| !c.is_empty());
+    command.is_some_and(|c| message.contains(c))
 }
 
 fn known_list(known: &[String]) -> String {
@@ -236,6 +264,7 @@ mod tests {
             },
             token_fix: "update it with `oore config set --token TOKEN`".into(),
             hints: Vec::new(),
+            flags: &[],
         }))
     }
 
@@ -291,9 +320,10 @@ mod tests {
             ]),
         );
         assert_eq!(e.exit_code(), ExitCode::Failure);
+        let e = e.with_flags(&[("owner", "--owner")]);
         insta::assert_snapshot!(e.render(), @r"
         error: the request has invalid fields; fix them and retry
-          owner: must not be empty
+          owner (--owner): must not be empty
           provider: must be github, gitlab or git
         request id: 01JREQ
         ");
@@ -302,11 +332,26 @@ mod tests {
     #[test]
     fn not_found_carries_the_hint() {
         let e = api(404, "not_found", "repository 01X not found", None)
-            .with_hint(404, "list repository ids with `oore repo list`")
-            .with_hint(409, "not shown for a 404");
+            .with_hint("not_found", "list repository ids with `oore repo list`")
+            .with_hint("conflict", "not shown for a 404");
         insta::assert_snapshot!(e.render(), @r"
         error: repository 01X not found
         hint: list repository ids with `oore repo list`
+        request id: 01JREQ
+        ");
+    }
+
+    #[test]
+    fn hints_the_server_already_gave_are_not_repeated() {
+        let e = api(
+            404,
+            "not_found",
+            "repository 01X not found; run `oore repo list` to see them",
+            None,
+        )
+        .with_hint("not_found", "list repository ids with `oore repo list`");
+        insta::assert_snapshot!(e.render(), @r"
+        error: repository 01X not found; run `oore repo list` to see them
         request id: 01JREQ
         ");
     }

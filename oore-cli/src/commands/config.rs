@@ -8,6 +8,7 @@ use super::{Ctx, read_stdin_secret};
 use crate::config::store;
 use crate::config::{AdminToken, Config, DEFAULT_PROFILE, Profile, ProfileName, ServerUrl};
 use crate::error::CliError;
+use crate::output::Output;
 use crate::resolve::{Auth, Source, Target};
 use crate::table::{Table, key_values};
 
@@ -124,14 +125,18 @@ pub(crate) fn run(cmd: ConfigCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 }
 
 /// `--token` or `--token-stdin`, not both.
-fn token_input(flag: Option<AdminToken>, from_stdin: bool) -> Result<Option<AdminToken>, CliError> {
+fn token_input(
+    flag: Option<AdminToken>,
+    from_stdin: bool,
+    out: &mut Output,
+) -> Result<Option<AdminToken>, CliError> {
     match (flag, from_stdin) {
         (Some(_), true) => Err(CliError::Usage(
             "pass either --token or --token-stdin, not both".to_owned(),
         )),
         (Some(token), false) => Ok(Some(token)),
         (None, true) => {
-            let text = read_stdin_secret("the admin token")?;
+            let text = read_stdin_secret("the admin token", out)?;
             AdminToken::new(&text).map(Some).map_err(CliError::Usage)
         }
         (None, false) => Ok(None),
@@ -148,7 +153,7 @@ struct InitReport {
 
 fn init(cmd: InitCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let token = token_input(cmd.token, cmd.token_stdin)?.ok_or_else(|| {
+    let token = token_input(cmd.token, cmd.token_stdin, ctx.out)?.ok_or_else(|| {
         CliError::Usage(
             "pass the admin token with --token TOKEN or --token-stdin; `oored init` printed it"
                 .to_owned(),
@@ -198,7 +203,7 @@ struct SetReport {
 
 fn set(cmd: SetCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let token = token_input(cmd.token, cmd.token_stdin)?;
+    let token = token_input(cmd.token, cmd.token_stdin, ctx.out)?;
     if cmd.server.is_none() && token.is_none() && cmd.default.is_none() {
         return Err(CliError::Usage(
             "nothing to change; pass --server, --token, --token-stdin or --default".to_owned(),

@@ -8,7 +8,7 @@ pub(crate) mod setup;
 pub(crate) mod version;
 
 use std::ffi::OsString;
-use std::io::Read as _;
+use std::io::{BufRead as _, IsTerminal as _, Read as _};
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command};
@@ -103,13 +103,18 @@ fn load_and_warn(path: &Path, out: &mut Output) -> Result<Option<Loaded>, CliErr
     Ok(loaded)
 }
 
-/// Read a secret from standard input: the first line, without its line ending.
-pub(crate) fn read_stdin_secret(what: &'static str) -> Result<String, CliError> {
+/// Read a secret from standard input: the first line, without its line ending. On a
+/// terminal, say what to type first (the input is not hidden).
+pub(crate) fn read_stdin_secret(what: &'static str, out: &mut Output) -> Result<String, CliError> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        out.raw_stderr(&format!("enter {what} and press Enter: "));
+    }
     let mut text = String::new();
-    std::io::stdin()
+    stdin
         .lock()
         .take(64 * 1024)
-        .read_to_string(&mut text)
+        .read_line(&mut text)
         .map_err(|source| CliError::Io {
             what: "read standard input",
             source,

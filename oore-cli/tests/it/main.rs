@@ -1,1 +1,9 @@
-//! Integration tests: the real `oore` binary against a real `oored` (`oore_testkit::TestServer`).
+//! Integration tests: the real `oore` binary against a real `oored`
+//! (`oore_testkit::TestServer`), each in its own temp HOME and `OORE_CONFIG`.
+
+mod config;
+mod errors;
+mod failures;
+mod repo;
+mod support;
+mod system;

@@ -1,5 +1,8 @@
 //! `oore repo ...`: list, add, show, update, activate, deactivate and remove repositories,
-//! and print a repository's webhook URL with setup steps.
+//! and print a repository's webhook URL with setup steps. The human-readable layouts are
+//! in [`render`].
+
+mod render;
 
 use argh::FromArgs;
 use oore_core::api::{
@@ -11,11 +14,22 @@ use serde::Serialize;
 use super::{Ctx, read_stdin_secret};
 use crate::client::{ApiClient, encode};
 use crate::error::CliError;
-use crate::table::{Table, key_values};
+use crate::output::Output;
+use render::{details, render_webhook, repo_table};
 
-/// What to try after a 404 from any repository command.
-const NOT_FOUND_HINT: &str = "list repository ids with `oore repo list`";
-/// What to try after a 409 from add or update.
+/// What to try after an unknown or malformed repository id.
+const ID_HINT: &str = "list repository ids with `oore repo list`";
+/// The flag for each API field, for field errors.
+const FLAGS: &[(&str, &str)] = &[
+    ("provider", "--provider"),
+    ("owner", "--owner"),
+    ("name", "--repo"),
+    ("clone_url", "--clone-url"),
+    ("default_branch", "--default-branch"),
+    ("webhook_secret", "--webhook-secret"),
+    ("state", "--state"),
+];
+/// What to try after a duplicate from add or update.
 const CONFLICT_HINT: &str = "see the repositories that exist with `oore repo list`";
 
 /// manage repositories
@@ -193,17 +207,24 @@ struct Removed<'a> {
 pub(crate) fn run(cmd: RepoCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let result = match cmd.command {
         RepoSub::List(cmd) => list(cmd, ctx),
-        RepoSub::Add(cmd) => add(cmd, ctx, &mut || read_stdin_secret("the webhook secret")),
+        RepoSub::Add(cmd) => add(cmd, ctx, &mut |out| {
+            read_stdin_secret("the webhook secret", out)
+        })
+        .map_err(|e| e.with_hint("conflict", CONFLICT_HINT)),
         RepoSub::Show(cmd) => show(cmd, ctx),
-        RepoSub::Update(cmd) => update(cmd, ctx, &mut || read_stdin_secret("the webhook secret")),
+        RepoSub::Update(cmd) => update(cmd, ctx, &mut |out| {
+            read_stdin_secret("the webhook secret", out)
+        })
+        .map_err(|e| e.with_hint("conflict", CONFLICT_HINT)),
         RepoSub::Activate(cmd) => set_active(&cmd.id, cmd.json, true, ctx),
         RepoSub::Deactivate(cmd) => set_active(&cmd.id, cmd.json, false, ctx),
         RepoSub::Remove(cmd) => remove(cmd, ctx),
         RepoSub::WebhookUrl(cmd) => webhook_url(cmd, ctx),
     };
     result.map_err(|e| {
-        e.with_hint(404, NOT_FOUND_HINT)
-            .with_hint(409, CONFLICT_HINT)
+        e.with_hint("not_found", ID_HINT)
+            .with_hint("invalid_id", ID_HINT)
+            .with_flags(FLAGS)
     })
 }
 
@@ -239,11 +260,17 @@ fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 fn add(
     cmd: AddCmd,
     ctx: &mut Ctx<'_>,
-    stdin: &mut dyn FnMut() -> Result<String, CliError>,
+    stdin: &mut dyn FnMut(&mut Output) -> Result<String, CliError>,
 ) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let webhook_secret = secret_input(cmd.webhook_secret, cmd.webhook_secret_stdin, stdin)?
-        .or_else(|| ctx.env.webhook_secret.clone());
+    let webhook_secret = secret_input(cmd.webhook_secret, cmd.webhook_secret_stdin, &mut || {
+        stdin(ctx.out)
+    })?
+    .or_else(|| ctx.env.webhook_secret.clone());
+    #[allow(
+        clippy::needless_update,
+        reason = "fields the wire type gains later stay at their defaults"
+    )]
     let request = CreateRepositoryRequest {
         provider: cmd.provider,
         owner: cmd.owner,
@@ -251,6 +278,7 @@ fn add(
         clone_url: cmd.clone_url,
         default_branch: cmd.default_branch,
         webhook_secret,
+        ..Default::default()
     };
     let repo: RepositoryDto = ctx.client()?.post("/api/repositories", Some(&request))?;
     if ctx.out.is_json() {
@@ -285,16 +313,22 @@ fn show(cmd: ShowCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 fn update(
     cmd: UpdateCmd,
     ctx: &mut Ctx<'_>,
-    stdin: &mut dyn FnMut() -> Result<String, CliError>,
+    stdin: &mut dyn FnMut(&mut Output) -> Result<String, CliError>,
 ) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
     let path = repo_path(&cmd.id, "")?;
-    let webhook_secret = secret_input(cmd.webhook_secret, cmd.webhook_secret_stdin, stdin)?;
+    let webhook_secret = secret_input(cmd.webhook_secret, cmd.webhook_secret_stdin, &mut || {
+        stdin(ctx.out)
+    })?;
     if webhook_secret.is_some() && cmd.clear_webhook_secret {
         return Err(CliError::Usage(
             "pass either a new webhook secret or --clear-webhook-secret, not both".to_owned(),
         ));
     }
+    #[allow(
+        clippy::needless_update,
+        reason = "fields the wire type gains later stay unset, so they do not change"
+    )]
     let request = UpdateRepositoryRequest {
         owner: cmd.owner,
         name: cmd.repo,
@@ -302,6 +336,7 @@ fn update(
         default_branch: cmd.default_branch,
         webhook_secret,
         clear_webhook_secret: cmd.clear_webhook_secret,
+        ..Default::default()
     };
     if request == UpdateRepositoryRequest::default() {
         return Err(CliError::Usage(
@@ -385,147 +420,9 @@ fn secret_input(
     }
 }
 
-fn repo_table(repos: &[RepositoryDto]) -> Table {
-    let mut table = Table::with_header(["ID", "NAME", "PROVIDER", "STATE", "BRANCH", "SECRET"]);
-    for repo in repos {
-        table.row([
-            repo.id.as_str(),
-            repo.full_name.as_str(),
-            repo.provider.as_str(),
-            repo.state.as_str(),
-            repo.default_branch.as_str(),
-            if repo.webhook_secret_configured {
-                "yes"
-            } else {
-                "no"
-            },
-        ]);
-    }
-    table
-}
-
-fn details(repo: &RepositoryDto) -> String {
-    key_values([
-        ("id", repo.id.clone()),
-        ("name", repo.full_name.clone()),
-        ("provider", repo.provider.clone()),
-        ("state", repo.state.clone()),
-        ("default branch", repo.default_branch.clone()),
-        ("clone url", repo.clone_url.clone()),
-        (
-            "webhook secret",
-            if repo.webhook_secret_configured {
-                "configured"
-            } else {
-                "not configured"
-            }
-            .to_owned(),
-        ),
-        ("created", repo.created_at.clone()),
-        ("updated", repo.updated_at.clone()),
-    ])
-}
-
-fn render_webhook(hook: &WebhookUrlResponse) -> String {
-    let mut text = format!(
-        "webhook URL for repository {} ({}):\n  {}\n\n",
-        hook.repository_id,
-        hook.provider,
-        crate::table::sanitize(&hook.url)
-    );
-    if hook.secret_configured {
-        text.push_str("webhook secret: configured; use the same secret on the forge\n");
-    } else {
-        text.push_str(&format!(
-            "webhook secret: not configured; deliveries cannot be verified until you set one with `oore repo update {} --webhook-secret-stdin`\n",
-            hook.repository_id
-        ));
-    }
-    if !hook.instructions.is_empty() {
-        text.push_str(&format!("\nsteps on {}:\n", hook.provider));
-        for (i, step) in hook.instructions.iter().enumerate() {
-            text.push_str(&format!("  {}. {}\n", i + 1, crate::table::sanitize(step)));
-        }
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn repo(id: &str, owner: &str, name: &str, state: &str, secret: bool) -> RepositoryDto {
-        RepositoryDto {
-            id: id.into(),
-            provider: "github".into(),
-            owner: owner.into(),
-            name: name.into(),
-            full_name: format!("{owner}/{name}"),
-            clone_url: format!("https://github.com/{owner}/{name}.git"),
-            default_branch: "main".into(),
-            state: state.into(),
-            webhook_secret_configured: secret,
-            created_at: "2026-01-02T03:04:05Z".into(),
-            updated_at: "2026-01-02T03:04:05Z".into(),
-        }
-    }
-
-    #[test]
-    fn list_table_aligns_unicode_names() {
-        let table = repo_table(&[
-            repo("01JAAAAAAAAAAAAAAAAAAAAAAA", "acme", "app", "active", true),
-            repo(
-                "01JBBBBBBBBBBBBBBBBBBBBBBB",
-                "東京",
-                "アプリ",
-                "pending_setup",
-                false,
-            ),
-            repo("01JCCCCCCCCCCCCCCCCCCCCCCC", "café", "🚀", "inactive", true),
-        ]);
-        insta::assert_snapshot!(table.render(), @r"
-        ID                          NAME         PROVIDER  STATE          BRANCH  SECRET
-        01JAAAAAAAAAAAAAAAAAAAAAAA  acme/app     github    active         main    yes
-        01JBBBBBBBBBBBBBBBBBBBBBBB  東京/アプリ  github    pending_setup  main    no
-        01JCCCCCCCCCCCCCCCCCCCCCCC  café/🚀      github    inactive       main    yes
-        ");
-    }
-
-    #[test]
-    fn details_block() {
-        insta::assert_snapshot!(details(&repo("01JA", "acme", "app", "active", false)), @r"
-        id:              01JA
-        name:            acme/app
-        provider:        github
-        state:           active
-        default branch:  main
-        clone url:       https://github.com/acme/app.git
-        webhook secret:  not configured
-        created:         2026-01-02T03:04:05Z
-        updated:         2026-01-02T03:04:05Z
-        ");
-    }
-
-    #[test]
-    fn webhook_instructions_are_numbered() {
-        let hook = WebhookUrlResponse {
-            repository_id: "01JA".into(),
-            provider: "github".into(),
-            url: "http://ci.example:8080/api/webhooks/github/01JA".into(),
-            secret_configured: false,
-            instructions: vec!["open Settings → Webhooks".into(), "paste the URL".into()],
-        };
-        insta::assert_snapshot!(render_webhook(&hook), @r"
-        webhook URL for repository 01JA (github):
-          http://ci.example:8080/api/webhooks/github/01JA
-
-        webhook secret: not configured; deliveries cannot be verified until you set one with `oore repo update 01JA --webhook-secret-stdin`
-
-        steps on github:
-          1. open Settings → Webhooks
-          2. paste the URL
-        ");
-    }
 
     #[test]
     fn secret_comes_from_one_place() {
