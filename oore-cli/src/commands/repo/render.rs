@@ -74,20 +74,23 @@ pub(super) fn render_webhook(hook: &WebhookUrlResponse) -> String {
 mod tests {
     use super::*;
 
+    /// Built from JSON, as the CLI receives it, so fields the wire type gains later
+    /// take their defaults.
     fn repo(id: &str, owner: &str, name: &str, state: &str, secret: bool) -> RepositoryDto {
-        RepositoryDto {
-            id: id.into(),
-            provider: "github".into(),
-            owner: owner.into(),
-            name: name.into(),
-            full_name: format!("{owner}/{name}"),
-            clone_url: format!("https://github.com/{owner}/{name}.git"),
-            default_branch: "main".into(),
-            state: state.into(),
-            webhook_secret_configured: secret,
-            created_at: "2026-01-02T03:04:05Z".into(),
-            updated_at: "2026-01-02T03:04:05Z".into(),
-        }
+        serde_json::from_value(serde_json::json!({
+            "id": id,
+            "provider": "github",
+            "owner": owner,
+            "name": name,
+            "full_name": format!("{owner}/{name}"),
+            "clone_url": format!("https://github.com/{owner}/{name}.git"),
+            "default_branch": "main",
+            "state": state,
+            "webhook_secret_configured": secret,
+            "created_at": "2026-01-02T03:04:05Z",
+            "updated_at": "2026-01-02T03:04:05Z",
+        }))
+        .expect("a valid repository")
     }
 
     #[test]
