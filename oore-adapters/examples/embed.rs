@@ -25,6 +25,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         SqliteStore::open(&data_dir.path().join("oore.db"), SqliteConfig::default()).await?;
     let svc = Services {
         repositories: Arc::new(store.clone()),
+        builds: Arc::new(store.clone()),
         store_health: Arc::new(store.clone()),
         cipher: Arc::new(XChaChaCipher::new(&EncryptionKey::generate())),
         clock: Arc::new(SystemClock),

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::repository::Repository;
 use crate::domain::secret::SecretString;
+use crate::scheduling::RepoConcurrency;
 use crate::usecases::repository::{AddRepository, UpdateRepository, WebhookSetup};
 
 /// The API version `oored` serves and `oore` speaks; a mismatch is warned about.
@@ -119,6 +120,10 @@ pub struct RepositoryDto {
     pub state: String,
     /// Whether a webhook secret is stored.
     pub webhook_secret_configured: bool,
+    /// `parallel` (builds run side by side) or `serial` (one at a time, in queue order).
+    /// Absent from servers older than the setting, which ran every repository in parallel.
+    #[serde(default = "default_build_concurrency")]
+    pub build_concurrency: String,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -137,10 +142,15 @@ impl From<&Repository> for RepositoryDto {
             default_branch: r.default_branch.as_str().to_owned(),
             state: r.state.as_str().to_owned(),
             webhook_secret_configured: r.webhook_secret.is_some(),
+            build_concurrency: r.build_concurrency.as_str().to_owned(),
             created_at: r.created_at.to_string(),
             updated_at: r.updated_at.to_string(),
         }
     }
+}
+
+fn default_build_concurrency() -> String {
+    RepoConcurrency::default().as_str().to_owned()
 }
 
 /// `GET /api/repositories`.
@@ -169,6 +179,9 @@ pub struct CreateRepositoryRequest {
     /// The forge webhook's secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<String>,
+    /// `parallel` (the default) or `serial`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_concurrency: Option<String>,
 }
 
 impl std::fmt::Debug for CreateRepositoryRequest {
@@ -183,6 +196,7 @@ impl std::fmt::Debug for CreateRepositoryRequest {
                 "webhook_secret",
                 &self.webhook_secret.as_ref().map(|_| "***"),
             )
+            .field("build_concurrency", &self.build_concurrency)
             .finish()
     }
 }
@@ -196,6 +210,7 @@ impl From<CreateRepositoryRequest> for AddRepository {
             clone_url: r.clone_url,
             default_branch: r.default_branch,
             webhook_secret: r.webhook_secret.map(SecretString::new),
+            build_concurrency: r.build_concurrency,
         }
     }
 }
@@ -222,6 +237,9 @@ pub struct UpdateRepositoryRequest {
     /// Forget the webhook secret.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub clear_webhook_secret: bool,
+    /// `parallel` or `serial`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_concurrency: Option<String>,
 }
 
 impl std::fmt::Debug for UpdateRepositoryRequest {
@@ -236,6 +254,7 @@ impl std::fmt::Debug for UpdateRepositoryRequest {
                 &self.webhook_secret.as_ref().map(|_| "***"),
             )
             .field("clear_webhook_secret", &self.clear_webhook_secret)
+            .field("build_concurrency", &self.build_concurrency)
             .finish()
     }
 }
@@ -249,6 +268,7 @@ impl From<UpdateRepositoryRequest> for UpdateRepository {
             default_branch: r.default_branch,
             webhook_secret: r.webhook_secret.map(SecretString::new),
             clear_webhook_secret: r.clear_webhook_secret,
+            build_concurrency: r.build_concurrency,
         }
     }
 }
@@ -306,5 +326,47 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn build_concurrency_is_optional_on_the_wire() {
+        // Requests from clients that predate the setting still parse.
+        let create: CreateRepositoryRequest =
+            serde_json::from_str(r#"{"provider":"github","owner":"a","name":"b"}"#).unwrap();
+        assert_eq!(AddRepository::from(create).build_concurrency, None);
+        let update: UpdateRepositoryRequest = serde_json::from_str(r#"{"name":"c"}"#).unwrap();
+        assert_eq!(UpdateRepository::from(update).build_concurrency, None);
+        let update: UpdateRepositoryRequest =
+            serde_json::from_str(r#"{"build_concurrency":"serial"}"#).unwrap();
+        assert_eq!(
+            UpdateRepository::from(update).build_concurrency.as_deref(),
+            Some("serial")
+        );
+        // Absent fields are not sent, so an older server does not reject them as unknown.
+        assert_eq!(
+            serde_json::to_string(&UpdateRepositoryRequest::default()).unwrap(),
+            "{}"
+        );
+    }
+
+    #[test]
+    fn repository_dto_carries_build_concurrency() {
+        let mut repo = crate::testing::contract::sample_repository(
+            1,
+            crate::domain::repository::Provider::GitHub,
+            "acme",
+            "app",
+        );
+        repo.build_concurrency = RepoConcurrency::Serial;
+        let dto = RepositoryDto::from(&repo);
+        assert_eq!(dto.build_concurrency, "serial");
+        let json = serde_json::to_value(&dto).unwrap();
+        assert_eq!(json["build_concurrency"], "serial");
+
+        // A response from a server older than the setting reads as parallel.
+        let mut old = json;
+        old.as_object_mut().unwrap().remove("build_concurrency");
+        let parsed: RepositoryDto = serde_json::from_value(old).unwrap();
+        assert_eq!(parsed.build_concurrency, "parallel");
     }
 }

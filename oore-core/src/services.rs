@@ -2,13 +2,15 @@
 
 use std::sync::Arc;
 
-use crate::ports::{Clock, IdGen, RepositoryStore, SecretCipher, StoreHealth};
+use crate::ports::{BuildStore, Clock, IdGen, RepositoryStore, SecretCipher, StoreHealth};
 
 /// Every port the use cases need. Cheap to clone.
 #[derive(Clone)]
 pub struct Services {
     /// Repositories.
     pub repositories: Arc<dyn RepositoryStore>,
+    /// Builds, their steps and artifacts (and the build queue).
+    pub builds: Arc<dyn BuildStore>,
     /// Database liveness.
     pub store_health: Arc<dyn StoreHealth>,
     /// Secret encryption.

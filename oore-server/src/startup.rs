@@ -73,6 +73,7 @@ pub fn build_services(store: SqliteStore, key: &EncryptionKey) -> Services {
     let store = Arc::new(store);
     Services {
         repositories: store.clone(),
+        builds: store.clone(),
         store_health: store,
         cipher: Arc::new(XChaChaCipher::new(key)),
         clock: Arc::new(SystemClock),

@@ -17,7 +17,7 @@ use super::error::{OpenError, sqlite_message};
 use super::pragmas::{self, Role};
 
 /// The SQL files in `/migrations`, compiled in.
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+pub(super) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
 /// What [`open`] hands to [`super::SqliteStore`].
 pub(super) struct Opened {

@@ -30,7 +30,7 @@ pub(super) fn apply(
 ) -> diesel::QueryResult<()> {
     let millis = busy_timeout.as_millis().min(i32::MAX as u128);
     conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {millis}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+        "PRAGMA busy_timeout = {millis}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
     ))?;
     match role {
         Role::Writer => {

@@ -11,10 +11,11 @@ use oore_core::domain::repository::{
 use oore_core::domain::secret::EncryptedSecret;
 use oore_core::ids::RepositoryId;
 use oore_core::ports::{RepositoryFilter, RepositoryStore, StoreError};
+use oore_core::scheduling::RepoConcurrency;
 
-use super::SqliteStore;
 use super::error::store_error;
 use super::schema::repositories;
+use super::{SqliteStore, millis};
 
 /// A live row as read back.
 #[derive(Queryable, Selectable)]
@@ -28,6 +29,7 @@ struct RepositoryRow {
     default_branch: String,
     state: String,
     webhook_secret: Option<Vec<u8>>,
+    build_concurrency: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -56,6 +58,7 @@ struct RepositoryFields<'a> {
     default_branch: &'a str,
     state: &'static str,
     webhook_secret: Option<&'a [u8]>,
+    build_concurrency: &'static str,
     updated_at: i64,
 }
 
@@ -72,14 +75,10 @@ impl<'a> From<&'a Repository> for RepositoryFields<'a> {
             default_branch: r.default_branch.as_str(),
             state: r.state.as_str(),
             webhook_secret: r.webhook_secret.as_ref().map(EncryptedSecret::as_bytes),
+            build_concurrency: r.build_concurrency.as_str(),
             updated_at: millis(r.updated_at),
         }
     }
-}
-
-/// Unix milliseconds, the storage form of every time (see the module docs).
-fn millis(t: Timestamp) -> i64 {
-    t.as_millisecond()
 }
 
 impl TryFrom<RepositoryRow> for Repository {
@@ -106,6 +105,10 @@ impl TryFrom<RepositoryRow> for Repository {
                 .parse::<RepositoryState>()
                 .map_err(|e| bad("state", &e))?,
             webhook_secret: row.webhook_secret.map(EncryptedSecret::from_bytes),
+            build_concurrency: row
+                .build_concurrency
+                .parse::<RepoConcurrency>()
+                .map_err(|e| bad("build_concurrency", &e))?,
             created_at: time("created_at", row.created_at)?,
             updated_at: time("updated_at", row.updated_at)?,
         })
@@ -251,6 +254,7 @@ mod tests {
             default_branch: "main".into(),
             state: "active".into(),
             webhook_secret: None,
+            build_concurrency: "serial".into(),
             created_at: 1_767_225_600_000,
             updated_at: 1_767_225_600_001,
         }
@@ -261,14 +265,18 @@ mod tests {
         let repo = Repository::try_from(row()).unwrap();
         assert_eq!(repo.full_name(), "acme/app");
         assert_eq!(repo.updated_at.as_millisecond(), 1_767_225_600_001);
+        assert_eq!(repo.build_concurrency, RepoConcurrency::Serial);
     }
 
     #[test]
     fn bad_rows_are_corrupt_and_name_the_column() {
         type Spoil = fn(&mut RepositoryRow);
-        let cases: [(&str, Spoil); 4] = [
+        let cases: [(&str, Spoil); 5] = [
             ("repositories.provider", |r| r.provider = "svn".into()),
             ("repositories.state", |r| r.state = "zombie".into()),
+            ("repositories.build_concurrency", |r| {
+                r.build_concurrency = "sometimes".into()
+            }),
             ("repositories.id", |r| r.id = "nope".into()),
             ("repositories.default_branch", |r| {
                 r.default_branch = "a..b".into()

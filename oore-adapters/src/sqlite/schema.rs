@@ -17,5 +17,59 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         deleted_at -> Nullable<BigInt>,
+        build_concurrency -> Text,
     }
 }
+
+diesel::table! {
+    builds (id) {
+        id -> Text,
+        repository_id -> Text,
+        number -> BigInt,
+        status -> Text,
+        trigger_type -> Text,
+        priority -> BigInt,
+        branch -> Nullable<Text>,
+        tag -> Nullable<Text>,
+        pull_request -> Nullable<BigInt>,
+        commit_sha -> Nullable<Text>,
+        workflow -> Nullable<Text>,
+        config_source -> Nullable<Text>,
+        webhook_event_id -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        created_at -> BigInt,
+        started_at -> Nullable<BigInt>,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    build_steps (id) {
+        id -> Text,
+        build_id -> Text,
+        idx -> BigInt,
+        name -> Text,
+        status -> Text,
+        ignore_failure -> Bool,
+        exit_code -> Nullable<Integer>,
+        error_message -> Nullable<Text>,
+        started_at -> Nullable<BigInt>,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    artifacts (id) {
+        id -> Text,
+        build_id -> Text,
+        path -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(builds -> repositories (repository_id));
+diesel::joinable!(build_steps -> builds (build_id));
+diesel::joinable!(artifacts -> builds (build_id));
+diesel::allow_tables_to_appear_in_same_query!(repositories, builds, build_steps, artifacts);

@@ -4,4 +4,5 @@
 mod crypto;
 mod lock;
 mod sqlite;
+mod sqlite_builds;
 mod wiring;

@@ -137,7 +137,10 @@ async fn pragmas_are_set_on_the_writer_and_on_readers() {
     for (role, p) in [("writer", &report.writer), ("reader", &report.reader)] {
         assert_eq!(p.journal_mode, "wal", "{role}");
         assert_eq!(p.foreign_keys, 1, "{role}");
-        assert_eq!(p.synchronous, 1, "{role}: NORMAL");
+        assert_eq!(
+            p.synchronous, 2,
+            "{role}: FULL, durable before acknowledged"
+        );
         assert_eq!(p.busy_timeout, 1234, "{role}");
     }
     assert_eq!(report.writer.query_only, 0);

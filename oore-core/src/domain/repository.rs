@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use super::secret::EncryptedSecret;
 use super::validation::FieldError;
 use crate::ids::RepositoryId;
+use crate::scheduling::RepoConcurrency;
 
 /// Where a repository is hosted, which decides how webhooks are verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -379,6 +380,8 @@ pub struct Repository {
     pub state: RepositoryState,
     /// Encrypted webhook secret (GitHub HMAC key, GitLab token), bound to this row.
     pub webhook_secret: Option<EncryptedSecret>,
+    /// Whether its builds may run side by side or queue behind each other.
+    pub build_concurrency: RepoConcurrency,
     /// When it was added.
     pub created_at: Timestamp,
     /// When it last changed.

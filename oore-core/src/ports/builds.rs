@@ -29,10 +29,26 @@ pub struct BuildQuery {
     pub commit_prefix: Option<String>,
     /// Oldest first instead of newest first.
     pub oldest_first: bool,
-    /// Page size (the store caps it).
+    /// Page size: 0 means [`BuildQuery::DEFAULT_LIMIT`], more than
+    /// [`BuildQuery::MAX_LIMIT`] means the maximum (see [`BuildQuery::page_size`]).
     pub limit: u32,
     /// Keyset cursor: continue after this build (exclusive), in the chosen order.
     pub after: Option<BuildId>,
+}
+
+impl BuildQuery {
+    /// The page size when `limit` is 0.
+    pub const DEFAULT_LIMIT: u32 = 50;
+    /// The largest page a store returns, whatever `limit` asks for.
+    pub const MAX_LIMIT: u32 = 200;
+
+    /// The number of builds a page of this query holds at most.
+    pub fn page_size(&self) -> u32 {
+        match self.limit {
+            0 => Self::DEFAULT_LIMIT,
+            n => n.min(Self::MAX_LIMIT),
+        }
+    }
 }
 
 /// One page of builds.
@@ -66,13 +82,17 @@ pub struct BuildUpdate {
 pub trait BuildStore: Send + Sync {
     /// Stores a new pending build, giving it the next per-repository number.
     /// MUST assign numbers 1, 2, 3, ... per repository without gaps or repeats, even when
-    /// called concurrently, and return the stored build.
+    /// called concurrently, and return the stored build (the given one with its number).
+    /// MUST return `NotFound` and store nothing if no repository with the build's
+    /// `repository_id` was ever stored (a soft-deleted repository still counts).
     async fn create_build(&self, build: &Build) -> Result<Build, StoreError>;
 
     /// MUST return `None` for unknown ids.
     async fn get_build(&self, id: BuildId) -> Result<Option<Build>, StoreError>;
 
     /// Builds matching `query`, newest first (or oldest first), keyset-paginated by id.
+    /// MUST return at most [`BuildQuery::page_size`] builds, and `next` exactly when more
+    /// builds match after the last one returned.
     async fn list_builds(&self, query: &BuildQuery) -> Result<BuildPage, StoreError>;
 
     /// Every pending build, with its repository's concurrency mode.
@@ -93,6 +113,7 @@ pub trait BuildStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Stores the planned steps of a build (all pending), replacing any planned before.
+    /// MUST return `NotFound` and change nothing if the build does not exist.
     async fn put_steps(&self, build: BuildId, steps: &[BuildStep]) -> Result<(), StoreError>;
 
     /// Compare-and-set on one step, writing its other fields from `step`.
@@ -103,7 +124,8 @@ pub trait BuildStore: Send + Sync {
     /// The steps of a build, by index.
     async fn list_steps(&self, build: BuildId) -> Result<Vec<BuildStep>, StoreError>;
 
-    /// Records collected artifacts.
+    /// Records collected artifacts, all or none.
+    /// MUST return `NotFound` and store none of them if one's build does not exist.
     async fn add_artifacts(&self, artifacts: &[Artifact]) -> Result<(), StoreError>;
 
     /// The artifacts of a build, by path.

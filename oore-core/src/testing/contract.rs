@@ -11,6 +11,9 @@ use crate::domain::repository::{
 use crate::domain::secret::{EncryptedSecret, SecretBinding, SecretString};
 use crate::ids::RepositoryId;
 use crate::ports::{RepositoryFilter, RepositoryStore, SecretCipher, StoreError};
+use crate::scheduling::RepoConcurrency;
+
+pub use super::contract_builds::{build_store_contract, sample_build};
 
 /// A valid repository for tests; `n` makes the id and name unique.
 pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -> Repository {
@@ -28,6 +31,7 @@ pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -
         default_branch: BranchName::main(),
         state: RepositoryState::Active,
         webhook_secret: Some(EncryptedSecret::from_bytes(vec![1, 2, 3, n as u8])),
+        build_concurrency: RepoConcurrency::Parallel,
         created_at: at,
         updated_at: at,
     }
@@ -53,6 +57,7 @@ async fn insert_then_get_round_trips_every_field(store: &dyn RepositoryStore) {
     repo.default_branch = BranchName::new("develop").expect("valid");
     repo.state = RepositoryState::PendingSetup;
     repo.webhook_secret = None;
+    repo.build_concurrency = RepoConcurrency::Serial;
     repo.updated_at = repo.created_at + SignedDuration::from_millis(1500);
     store.insert(&repo).await.expect("insert");
     assert_eq!(store.get(repo.id).await.expect("get"), Some(repo.clone()));
@@ -138,9 +143,17 @@ async fn update_replaces_fields_and_checks_identity(store: &dyn RepositoryStore)
     a.clone_url = CloneUrl::new("git@github.com:acme/a.git").expect("valid");
     a.default_branch = BranchName::new("trunk").expect("valid");
     a.webhook_secret = None;
+    a.build_concurrency = RepoConcurrency::Serial;
     a.updated_at += SignedDuration::from_secs(60);
     store.update(&a).await.expect("update");
     assert_eq!(store.get(a.id).await.expect("get"), Some(a.clone()));
+    a.build_concurrency = RepoConcurrency::Parallel;
+    store.update(&a).await.expect("update");
+    assert_eq!(
+        store.get(a.id).await.expect("get"),
+        Some(a.clone()),
+        "the concurrency mode can go back to parallel"
+    );
 
     let mut clash = a.clone();
     clash.name = RepoName::new("B").expect("valid");
@@ -256,11 +269,19 @@ pub fn secret_cipher_contract(cipher: &dyn SecretCipher) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{FakeCipher, MemoryRepositoryStore, block_on};
+    use crate::testing::{FakeCipher, MemoryBuildStore, MemoryRepositoryStore, block_on};
 
     #[test]
     fn memory_store_keeps_the_contract() {
         block_on(repository_store_contract(MemoryRepositoryStore::default));
+    }
+
+    #[test]
+    fn memory_build_store_keeps_the_contract() {
+        block_on(build_store_contract(|| {
+            let repositories = MemoryRepositoryStore::default();
+            (MemoryBuildStore::new(repositories.clone()), repositories)
+        }));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! In-memory fakes: they keep the same contracts as the real adapters (checked by
 //! [`super::contract`]) so use-case tests can run without a database.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -15,15 +16,29 @@ use crate::ports::{
     CipherError, Clock, IdGen, RepositoryFilter, RepositoryStore, SecretCipher, StoreError,
     StoreHealth,
 };
+use crate::scheduling::RepoConcurrency;
+
+/// Every repository ever inserted, with its deletion time once soft-deleted.
+type Rows = Vec<(Repository, Option<Timestamp>)>;
 
 /// Repositories in a `Vec` behind a mutex; deleted rows are kept with their deletion time.
-#[derive(Default)]
+/// Clones share the same rows, like two handles on one database.
+#[derive(Default, Clone)]
 pub struct MemoryRepositoryStore {
-    rows: Mutex<Vec<(Repository, Option<Timestamp>)>>,
+    rows: Arc<Mutex<Rows>>,
 }
 
 impl MemoryRepositoryStore {
-    fn rows(&self) -> std::sync::MutexGuard<'_, Vec<(Repository, Option<Timestamp>)>> {
+    /// The concurrency mode of repository `id`, deleted or not; `None` if it was never
+    /// stored (what a foreign key would check).
+    pub(crate) fn concurrency_of(&self, id: RepositoryId) -> Option<RepoConcurrency> {
+        self.rows()
+            .iter()
+            .find(|(r, _)| r.id == id)
+            .map(|(r, _)| r.build_concurrency)
+    }
+
+    fn rows(&self) -> std::sync::MutexGuard<'_, Rows> {
         self.rows
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -5,12 +5,16 @@
 //! can run the same contracts against the real implementations.
 
 pub mod contract;
+mod contract_build_list;
+mod contract_builds;
 mod memory;
+mod memory_builds;
 
 pub use memory::{FakeCipher, FixedClock, MemoryRepositoryStore, SequentialIds};
+pub use memory_builds::MemoryBuildStore;
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -39,11 +43,36 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Runs every future of `futures` concurrently, interleaved on the current task, and
+/// returns their outputs in the same order (like `futures::future::join_all`). The
+/// contract suites use it to overlap calls into one store without owning a runtime.
+pub async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut running: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = running.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (future, output) in running.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => done = false,
+                }
+            }
+        }
+        if done { Poll::Ready(()) } else { Poll::Pending }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
 /// [`Services`] over fresh in-memory fakes.
 pub fn services() -> Services {
-    let store = Arc::new(MemoryRepositoryStore::default());
+    let repositories = MemoryRepositoryStore::default();
+    let builds = Arc::new(MemoryBuildStore::new(repositories.clone()));
+    let store = Arc::new(repositories);
     Services {
         repositories: store.clone(),
+        builds,
         store_health: store,
         cipher: Arc::new(FakeCipher),
         clock: Arc::new(FixedClock::default()),

@@ -6,9 +6,12 @@ use crate::domain::validation::{FieldError, FieldErrors};
 use crate::error::{ErrorClass, UseCaseError};
 use crate::ids::RepositoryId;
 use crate::ports::{CipherError, StoreError};
+use crate::scheduling::RepoConcurrency;
 use crate::services::Services;
 
-use super::{check_webhook_secret, state_for, store_class, webhook_secret_binding};
+use super::{
+    check_webhook_secret, parse_build_concurrency, state_for, store_class, webhook_secret_binding,
+};
 
 /// Raw input, validated by [`add_repository`].
 #[derive(Debug, Clone, Default)]
@@ -25,6 +28,8 @@ pub struct AddRepository {
     pub default_branch: Option<String>,
     /// The secret configured on the forge's webhook.
     pub webhook_secret: Option<SecretString>,
+    /// `parallel` (the default) or `serial`.
+    pub build_concurrency: Option<String>,
 }
 
 /// Why a repository could not be added.
@@ -91,14 +96,28 @@ pub async fn add_repository(
     if let Some(secret) = &input.webhook_secret {
         errors.check(check_webhook_secret(secret.expose()));
     }
-    let (Some(provider), Some(owner), Some(name), Some(default_branch), Some(clone_url), true) = (
+    let build_concurrency = match &input.build_concurrency {
+        Some(raw) => errors.check(parse_build_concurrency(raw)),
+        None => Some(RepoConcurrency::Parallel),
+    };
+    let (
+        Some(provider),
+        Some(owner),
+        Some(name),
+        Some(default_branch),
+        Some(clone_url),
+        Some(build_concurrency),
+        true,
+    ) = (
         provider,
         owner,
         name,
         default_branch,
         clone_url,
+        build_concurrency,
         errors.is_empty(),
-    ) else {
+    )
+    else {
         return Err(AddRepositoryError::Invalid(errors));
     };
 
@@ -117,6 +136,7 @@ pub async fn add_repository(
         clone_url,
         default_branch,
         webhook_secret,
+        build_concurrency,
         created_at: now,
         updated_at: now,
     };
@@ -156,6 +176,33 @@ mod tests {
         assert_eq!(repo.state, RepositoryState::PendingSetup);
         assert_eq!(repo.clone_url.as_str(), "https://github.com/acme/app.git");
         assert_eq!(repo.default_branch.as_str(), "main");
+        assert_eq!(repo.build_concurrency, RepoConcurrency::Parallel);
+    }
+
+    #[test]
+    fn build_concurrency_can_be_chosen_and_is_validated() {
+        let svc = services();
+        let mut i = input("git", "me", "tool");
+        i.clone_url = Some("/srv/git/tool.git".into());
+        i.build_concurrency = Some("serial".into());
+        let repo = block_on(add_repository(&svc, i)).unwrap();
+        assert_eq!(repo.build_concurrency, RepoConcurrency::Serial);
+        assert_eq!(
+            block_on(svc.repositories.get(repo.id)).unwrap().unwrap(),
+            repo
+        );
+
+        let mut bad = input("github", "acme", "app");
+        bad.build_concurrency = Some("sometimes".into());
+        let err = block_on(add_repository(&svc, bad)).unwrap_err();
+        let fields = err.field_errors().unwrap().as_slice();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].field, "build_concurrency");
+        assert!(
+            fields[0].message.contains("expected parallel or serial"),
+            "{}",
+            fields[0].message
+        );
     }
 
     #[test]

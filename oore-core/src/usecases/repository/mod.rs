@@ -23,6 +23,7 @@ use crate::domain::validation::FieldError;
 use crate::error::ErrorClass;
 use crate::ids::RepositoryId;
 use crate::ports::StoreError;
+use crate::scheduling::RepoConcurrency;
 
 /// Table and column of the repository webhook secret, for its [`SecretBinding`].
 pub fn webhook_secret_binding(id: RepositoryId) -> SecretBinding {
@@ -60,6 +61,12 @@ fn check_webhook_secret(raw: &str) -> Result<(), FieldError> {
         ));
     }
     Ok(())
+}
+
+/// Parses the `build_concurrency` field: `parallel` or `serial`.
+fn parse_build_concurrency(raw: &str) -> Result<RepoConcurrency, FieldError> {
+    raw.parse::<RepoConcurrency>()
+        .map_err(|message| FieldError::new("build_concurrency", message))
 }
 
 fn store_class(e: &StoreError) -> ErrorClass {

@@ -10,7 +10,9 @@ use crate::ids::RepositoryId;
 use crate::ports::{CipherError, StoreError};
 use crate::services::Services;
 
-use super::{check_webhook_secret, state_for, store_class, webhook_secret_binding};
+use super::{
+    check_webhook_secret, parse_build_concurrency, state_for, store_class, webhook_secret_binding,
+};
 
 /// The fields to change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +29,8 @@ pub struct UpdateRepository {
     pub webhook_secret: Option<SecretString>,
     /// Forget the stored webhook secret (the repository goes back to `pending_setup`).
     pub clear_webhook_secret: bool,
+    /// `parallel` or `serial`: whether its builds may run side by side.
+    pub build_concurrency: Option<String>,
 }
 
 /// Why a repository could not be updated.
@@ -103,6 +107,11 @@ pub async fn update_repository(
     {
         repo.default_branch = branch;
     }
+    if let Some(raw) = &change.build_concurrency
+        && let Some(mode) = errors.check(parse_build_concurrency(raw))
+    {
+        repo.build_concurrency = mode;
+    }
     if let Some(secret) = &change.webhook_secret {
         errors.check(check_webhook_secret(secret.expose()));
         if change.clear_webhook_secret {
@@ -136,4 +145,78 @@ pub async fn update_repository(
         other => UpdateRepositoryError::Store(other),
     })?;
     Ok(repo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduling::RepoConcurrency;
+    use crate::testing::{block_on, services};
+    use crate::usecases::repository::{AddRepository, add_repository};
+
+    fn added(svc: &Services) -> Repository {
+        block_on(add_repository(
+            svc,
+            AddRepository {
+                provider: "github".into(),
+                owner: "acme".into(),
+                name: "app".into(),
+                ..AddRepository::default()
+            },
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn build_concurrency_changes_and_is_stored() {
+        let svc = services();
+        let repo = added(&svc);
+        assert_eq!(repo.build_concurrency, RepoConcurrency::Parallel);
+        let change = UpdateRepository {
+            build_concurrency: Some("serial".into()),
+            ..UpdateRepository::default()
+        };
+        let updated = block_on(update_repository(&svc, repo.id, change)).unwrap();
+        assert_eq!(updated.build_concurrency, RepoConcurrency::Serial);
+        assert_eq!(
+            block_on(svc.repositories.get(repo.id)).unwrap(),
+            Some(updated.clone())
+        );
+
+        let untouched = block_on(update_repository(
+            &svc,
+            repo.id,
+            UpdateRepository {
+                default_branch: Some("develop".into()),
+                ..UpdateRepository::default()
+            },
+        ))
+        .unwrap();
+        assert_eq!(
+            untouched.build_concurrency,
+            RepoConcurrency::Serial,
+            "a field left out stays as it is"
+        );
+    }
+
+    #[test]
+    fn bad_build_concurrency_is_a_field_error_and_changes_nothing() {
+        let svc = services();
+        let repo = added(&svc);
+        let change = UpdateRepository {
+            build_concurrency: Some("SERIAL!".into()),
+            default_branch: Some("develop".into()),
+            ..UpdateRepository::default()
+        };
+        let err = block_on(update_repository(&svc, repo.id, change)).unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Invalid);
+        let fields = err.field_errors().unwrap().as_slice();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].field, "build_concurrency");
+        assert_eq!(
+            fields[0].message,
+            "unknown build concurrency 'SERIAL!': expected parallel or serial"
+        );
+        assert_eq!(block_on(svc.repositories.get(repo.id)).unwrap(), Some(repo));
+    }
 }

@@ -1,0 +1,10 @@
+DROP TABLE artifacts;
+DROP TABLE build_steps;
+DROP INDEX builds_by_created;
+DROP INDEX builds_by_commit;
+DROP INDEX builds_by_trigger;
+DROP INDEX builds_by_branch;
+DROP INDEX builds_by_status;
+DROP INDEX builds_by_repository_status;
+DROP INDEX builds_by_repository;
+DROP TABLE builds;
