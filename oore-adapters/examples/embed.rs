@@ -26,6 +26,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let svc = Services {
         repositories: Arc::new(store.clone()),
         builds: Arc::new(store.clone()),
+        pipelines: Arc::new(store.clone()),
         store_health: Arc::new(store.clone()),
         cipher: Arc::new(XChaChaCipher::new(&EncryptionKey::generate())),
         clock: Arc::new(SystemClock),

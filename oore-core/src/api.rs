@@ -3,6 +3,13 @@
 //!
 //! Timestamps are RFC 3339 UTC; ids are ULID strings.
 
+mod pipeline;
+
+pub use pipeline::{
+    ConvertResponse, DiagnosticDto, PipelineDocumentRequest, PipelineDto, PipelineHistoryEntryDto,
+    PipelineHistoryResponse, RestorePipelineRequest, ValidationResponse,
+};
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::repository::Repository;

@@ -6,6 +6,9 @@
 
 mod builds;
 mod execution;
+mod pipelines;
+
+pub use pipelines::{PipelineHistoryEntry, PipelineStore, PipelineVersion};
 
 pub use builds::{BuildPage, BuildQuery, BuildStore, BuildUpdate};
 

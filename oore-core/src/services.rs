@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::ports::{BuildStore, Clock, IdGen, RepositoryStore, SecretCipher, StoreHealth};
+use crate::ports::{
+    BuildStore, Clock, IdGen, PipelineStore, RepositoryStore, SecretCipher, StoreHealth,
+};
 
 /// Every port the use cases need. Cheap to clone.
 #[derive(Clone)]
@@ -11,6 +13,8 @@ pub struct Services {
     pub repositories: Arc<dyn RepositoryStore>,
     /// Builds, their steps and artifacts (and the build queue).
     pub builds: Arc<dyn BuildStore>,
+    /// Stored pipeline configurations and their history.
+    pub pipelines: Arc<dyn PipelineStore>,
     /// Database liveness.
     pub store_health: Arc<dyn StoreHealth>,
     /// Secret encryption.

@@ -74,6 +74,7 @@ pub fn build_services(store: SqliteStore, key: &EncryptionKey) -> Services {
     Services {
         repositories: store.clone(),
         builds: store.clone(),
+        pipelines: store.clone(),
         store_health: store,
         cipher: Arc::new(XChaChaCipher::new(key)),
         clock: Arc::new(SystemClock),

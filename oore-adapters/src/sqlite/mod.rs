@@ -41,6 +41,7 @@ mod build_rows;
 mod builds;
 mod error;
 mod open;
+mod pipelines;
 mod pragmas;
 mod repositories;
 mod schema;

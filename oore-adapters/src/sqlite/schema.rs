@@ -69,7 +69,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pipeline_versions (repository_id, version) {
+        repository_id -> Text,
+        version -> BigInt,
+        content -> Text,
+        format -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    pipeline_configs (repository_id) {
+        repository_id -> Text,
+        current_version -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(builds -> repositories (repository_id));
 diesel::joinable!(build_steps -> builds (build_id));
 diesel::joinable!(artifacts -> builds (build_id));
-diesel::allow_tables_to_appear_in_same_query!(repositories, builds, build_steps, artifacts);
+diesel::allow_tables_to_appear_in_same_query!(
+    repositories,
+    builds,
+    build_steps,
+    artifacts,
+    pipeline_versions,
+    pipeline_configs
+);

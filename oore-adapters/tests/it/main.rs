@@ -5,4 +5,5 @@ mod crypto;
 mod lock;
 mod sqlite;
 mod sqlite_builds;
+mod sqlite_pipelines;
 mod wiring;

@@ -22,6 +22,7 @@ async fn a_repository_added_with_a_secret_reads_back_and_decrypts() {
     let svc = Services {
         repositories: Arc::new(store.clone()),
         builds: Arc::new(store.clone()),
+        pipelines: Arc::new(store.clone()),
         store_health: Arc::new(store.clone()),
         cipher: Arc::new(XChaChaCipher::new(&EncryptionKey::generate())),
         clock: Arc::new(SystemClock),

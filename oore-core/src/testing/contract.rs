@@ -14,6 +14,7 @@ use crate::ports::{RepositoryFilter, RepositoryStore, SecretCipher, StoreError};
 use crate::scheduling::RepoConcurrency;
 
 pub use super::contract_builds::{build_store_contract, sample_build};
+pub use super::contract_pipelines::pipeline_store_contract;
 
 /// A valid repository for tests; `n` makes the id and name unique.
 pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -> Repository {

@@ -7,11 +7,14 @@
 pub mod contract;
 mod contract_build_list;
 mod contract_builds;
+mod contract_pipelines;
 mod memory;
 mod memory_builds;
+mod memory_pipelines;
 
 pub use memory::{FakeCipher, FixedClock, MemoryRepositoryStore, SequentialIds};
 pub use memory_builds::MemoryBuildStore;
+pub use memory_pipelines::MemoryPipelineStore;
 
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -73,6 +76,7 @@ pub fn services() -> Services {
     Services {
         repositories: store.clone(),
         builds,
+        pipelines: Arc::new(MemoryPipelineStore::default()),
         store_health: store,
         cipher: Arc::new(FakeCipher),
         clock: Arc::new(FixedClock::default()),

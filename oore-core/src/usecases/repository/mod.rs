@@ -20,9 +20,7 @@ pub use webhook_url::{WebhookSetup, webhook_setup};
 use crate::domain::repository::{Provider, RepositoryState};
 use crate::domain::secret::SecretBinding;
 use crate::domain::validation::FieldError;
-use crate::error::ErrorClass;
 use crate::ids::RepositoryId;
-use crate::ports::StoreError;
 use crate::scheduling::RepoConcurrency;
 
 /// Table and column of the repository webhook secret, for its [`SecretBinding`].
@@ -69,11 +67,4 @@ fn parse_build_concurrency(raw: &str) -> Result<RepoConcurrency, FieldError> {
         .map_err(|message| FieldError::new("build_concurrency", message))
 }
 
-fn store_class(e: &StoreError) -> ErrorClass {
-    match e {
-        StoreError::Duplicate(_) => ErrorClass::Conflict,
-        StoreError::NotFound => ErrorClass::NotFound,
-        StoreError::Unavailable(_) => ErrorClass::Unavailable,
-        StoreError::Corrupt(_) | StoreError::Other(_) => ErrorClass::Internal,
-    }
-}
+use super::store_class;

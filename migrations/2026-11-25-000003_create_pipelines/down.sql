@@ -1,0 +1,2 @@
+DROP TABLE pipeline_configs;
+DROP TABLE pipeline_versions;
