@@ -3,7 +3,13 @@
 //!
 //! Timestamps are RFC 3339 UTC; ids are ULID strings.
 
+mod build;
 mod pipeline;
+
+pub use build::{
+    ArtifactDto, ArtifactListResponse, BuildDto, BuildListResponse, LogChunkResponse, StepDto,
+    StepListResponse, TriggerBuildRequest,
+};
 
 pub use pipeline::{
     ConvertResponse, DiagnosticDto, PipelineDocumentRequest, PipelineDto, PipelineHistoryEntryDto,

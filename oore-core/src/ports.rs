@@ -13,8 +13,10 @@ pub use pipelines::{PipelineHistoryEntry, PipelineStore, PipelineVersion};
 pub use builds::{BuildPage, BuildQuery, BuildStore, BuildUpdate};
 
 pub use execution::{
-    BuildLogs, LogChunk, LogError, LogFile, LogFollower, LogStream, LogUpdate, RunError,
-    StepCommand, StepEnd, StepRunner,
+    ArtifactCollector, ArtifactError, BuildLogs, BuildSignals, CollectOutcome, CollectRequest,
+    CollectedFile, FetchError, FetchRequest, LogChunk, LogError, LogFile, LogFollower, LogStream,
+    LogUpdate, RunError, SourceFetcher, StepCommand, StepEnd, StepRunner, WorkspaceError,
+    Workspaces,
 };
 
 use async_trait::async_trait;

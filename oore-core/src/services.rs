@@ -24,3 +24,19 @@ pub struct Services {
     /// Ids.
     pub ids: Arc<dyn IdGen>,
 }
+
+/// The ports a build worker needs on top of [`Services`]: processes, logs, workspaces,
+/// sources and artifacts.
+#[derive(Clone)]
+pub struct ExecutionPorts {
+    /// Runs step processes.
+    pub runner: Arc<dyn crate::ports::StepRunner>,
+    /// Per-build log files.
+    pub logs: Arc<dyn crate::ports::BuildLogs>,
+    /// Build workspaces.
+    pub workspaces: Arc<dyn crate::ports::Workspaces>,
+    /// Fetches sources.
+    pub fetcher: Arc<dyn crate::ports::SourceFetcher>,
+    /// Collects artifacts.
+    pub artifacts: Arc<dyn crate::ports::ArtifactCollector>,
+}

@@ -112,6 +112,18 @@ pub trait BuildStore: Send + Sync {
         update: &BuildUpdate,
     ) -> Result<bool, StoreError>;
 
+    /// Writes the `Some` fields of `update` to a build that is in status `status`, without
+    /// changing the status (e.g. the resolved commit of a running build).
+    /// MUST return `Ok(false)` and change nothing if the build is not in `status`.
+    async fn annotate_build(
+        &self,
+        id: BuildId,
+        status: BuildStatus,
+        update: &BuildUpdate,
+    ) -> Result<bool, StoreError> {
+        self.transition_build(id, status, status, update).await
+    }
+
     /// Stores the planned steps of a build (all pending), replacing any planned before.
     /// MUST return `NotFound` and change nothing if the build does not exist.
     async fn put_steps(&self, build: BuildId, steps: &[BuildStep]) -> Result<(), StoreError>;

@@ -172,3 +172,139 @@ pub trait BuildLogs: Send + Sync {
     /// Marks the build's logs complete: followers get `Finished`.
     fn finish(&self, build: BuildId);
 }
+
+/// Failure to prepare or read a build workspace.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct WorkspaceError(pub String);
+
+/// Build workspaces: one directory per build, `OORE_WORKSPACES_DIR/<build_id>/`.
+#[async_trait]
+pub trait Workspaces: Send + Sync {
+    /// Creates the build's empty workspace (the checkout goes here) and its private
+    /// `CM_ENV` file outside the checkout, returning the workspace path.
+    /// MUST fail with a message that says what to do when it cannot (disk full, permissions).
+    async fn create(&self, build: BuildId) -> Result<PathBuf, WorkspaceError>;
+
+    /// A text file of the checkout, by path relative to the workspace; `None` when it does
+    /// not exist. MUST refuse paths leaving the workspace and files over `max_bytes`.
+    async fn read_text(
+        &self,
+        build: BuildId,
+        relative: &str,
+        max_bytes: usize,
+    ) -> Result<Option<String>, WorkspaceError>;
+
+    /// Path of the build's `CM_ENV` file (set as `CM_ENV` for every step).
+    fn cm_env_path(&self, build: BuildId) -> PathBuf;
+
+    /// The `KEY=value` lines steps appended to `CM_ENV` so far, in order (later wins).
+    async fn read_cm_env(&self, build: BuildId) -> Result<Vec<(String, String)>, WorkspaceError>;
+}
+
+/// What to fetch for a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchRequest {
+    /// The build (for its system log).
+    pub build: BuildId,
+    /// Clone URL (never logged with credentials).
+    pub url: String,
+    /// Branch to check out (its head unless `commit` is given).
+    pub branch: Option<String>,
+    /// Tag to check out, for tag builds.
+    pub tag: Option<String>,
+    /// Exact commit to check out.
+    pub commit: Option<String>,
+    /// Destination directory (the workspace), empty.
+    pub dest: PathBuf,
+}
+
+/// Why the source could not be fetched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The repository, branch, tag or commit does not exist (not retried).
+    #[error("{0}")]
+    NotFound(String),
+    /// Network or server failure, still failing after retries with backoff.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The build was cancelled while fetching.
+    #[error("cancelled while fetching the source")]
+    Cancelled,
+    /// Anything else (disk full, git missing, ...), with what to do.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Fetches repository sources with the system `git`.
+#[async_trait]
+pub trait SourceFetcher: Send + Sync {
+    /// Checks out the requested commit into `request.dest` and returns its full SHA.
+    /// MUST retry transient network errors with backoff before failing, write progress
+    /// to the build's system log, and stop promptly when `cancel` fires.
+    async fn fetch(
+        &self,
+        request: &FetchRequest,
+        cancel: &CancelToken,
+    ) -> Result<String, FetchError>;
+}
+
+/// Which files to collect as artifacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectRequest {
+    /// The build.
+    pub build: BuildId,
+    /// Shell-like globs (`*` stays within a path segment, `**` crosses them); relative
+    /// ones are relative to `base_dir`; absolute ones are allowed; `$VARS` expand from `env`.
+    pub patterns: Vec<String>,
+    /// Where relative patterns start (the workspace or the workflow's working directory).
+    pub base_dir: PathBuf,
+    /// The workspace: symlinks resolving outside it are skipped with a warning.
+    pub workspace: PathBuf,
+    /// Variables for `$VAR` / `${VAR}` expansion in patterns.
+    pub env: Vec<(String, String)>,
+}
+
+/// A file copied into the build's artifact directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectedFile {
+    /// Path relative to the artifact directory, `/`-separated.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+}
+
+/// Result of collecting artifacts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollectOutcome {
+    /// What was collected.
+    pub files: Vec<CollectedFile>,
+    /// Patterns that matched nothing, skipped symlinks, ... (the build continues).
+    pub warnings: Vec<String>,
+}
+
+/// Failure that stops artifact collection (for example, the disk is full).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ArtifactError(pub String);
+
+/// Copies artifacts out of workspaces into `OORE_LOGS_DIR/artifacts/<build_id>/`.
+#[async_trait]
+pub trait ArtifactCollector: Send + Sync {
+    /// Collects every file matching the patterns, keeping relative paths, recording size
+    /// and SHA-256. A pattern matching nothing is a warning, not an error.
+    async fn collect(&self, request: &CollectRequest) -> Result<CollectOutcome, ArtifactError>;
+}
+
+/// Signals between the use cases and the build dispatcher that runs in `oored`. Memory
+/// only: they carry ids, never the only copy of anything (the rows are the truth).
+pub trait BuildSignals: Send + Sync {
+    /// A build was queued or a slot freed: look at the queue again.
+    fn wake_dispatcher(&self);
+
+    /// Asks the worker running `build` to stop it. Returns false when no worker in this
+    /// process runs it (e.g. it was left running by a crash).
+    fn cancel_running(&self, build: BuildId) -> bool;
+}

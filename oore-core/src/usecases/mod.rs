@@ -1,6 +1,7 @@
 //! Use cases: plain async functions over [`Services`](crate::services::Services), one per
 //! file, each with its own error enum.
 
+pub mod build;
 pub mod pipeline;
 pub mod repository;
 

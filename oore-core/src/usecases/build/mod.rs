@@ -1,0 +1,18 @@
+//! Builds: trigger, cancel, query, logs, execution and restart recovery (spec 6, 7, 16, 17).
+
+mod cancel;
+mod execute;
+mod plan;
+mod query;
+mod recover;
+mod trigger;
+
+pub use cancel::{CancelBuildError, cancel_build};
+pub use execute::{ExecuteError, ExecutionSettings, execute_build};
+pub use plan::{EnvContext, PlannedStep, merge_env, plan_steps, step_environment};
+pub use query::{
+    BuildQueryError, BuildView, get_build, get_build_artifact, list_build_artifacts,
+    list_build_steps, list_builds, read_build_log,
+};
+pub use recover::{RecoveryReport, fail_overdue_builds, recover_builds};
+pub use trigger::{TriggerBuild, TriggerBuildError, trigger_build};
