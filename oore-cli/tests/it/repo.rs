@@ -50,7 +50,7 @@ fn repository_lifecycle() {
         .stdout_has("ID  ");
     cli.run(&["repo", "show", &id])
         .ok()
-        .stdout_has("default branch:  main");
+        .stdout_has("default branch:     main");
 
     let webhook = cli
         .run(&["repo", "webhook-url", &id])
@@ -97,7 +97,7 @@ fn repository_lifecycle() {
 
     cli.run(&["repo", "update", &id, "--clear-webhook-secret"])
         .ok()
-        .stdout_has("webhook secret:  not configured");
+        .stdout_has("webhook secret:     not configured");
 
     cli.run(&["repo", "remove", &id])
         .ok()
@@ -230,4 +230,50 @@ fn webhook_secret_from_flag_stdin_or_env() {
     ])
     .code(1)
     .stderr_has("standard input is empty");
+}
+
+#[test]
+fn build_concurrency_is_set_on_add_and_update() {
+    let (_server, cli) = setup();
+    let repo: RepositoryDto = cli
+        .run(&[
+            "repo",
+            "add",
+            "--provider",
+            "github",
+            "--owner",
+            "acme",
+            "--repo",
+            "app",
+            "--build-concurrency",
+            "serial",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(repo.build_concurrency, "serial");
+    cli.run(&["repo", "show", &repo.id])
+        .ok()
+        .stdout_has("build concurrency:  serial");
+    let updated: RepositoryDto = cli
+        .run(&[
+            "repo",
+            "update",
+            &repo.id,
+            "--build-concurrency",
+            "parallel",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(updated.build_concurrency, "parallel");
+    cli.run(&[
+        "repo",
+        "update",
+        &repo.id,
+        "--build-concurrency",
+        "sometimes",
+    ])
+    .code(1)
+    .stderr_has("build_concurrency (--build-concurrency):");
 }

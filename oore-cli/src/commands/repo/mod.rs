@@ -27,6 +27,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("clone_url", "--clone-url"),
     ("default_branch", "--default-branch"),
     ("webhook_secret", "--webhook-secret"),
+    ("build_concurrency", "--build-concurrency"),
     ("state", "--state"),
 ];
 /// What to try after a duplicate from add or update.
@@ -92,6 +93,9 @@ struct AddCmd {
     /// default branch (the server defaults to main)
     #[argh(option)]
     default_branch: Option<String>,
+    /// parallel (the default: builds run side by side) or serial (one at a time)
+    #[argh(option)]
+    build_concurrency: Option<String>,
     /// the forge webhook's secret (visible in shell history; prefer --webhook-secret-stdin)
     #[argh(option)]
     webhook_secret: Option<String>,
@@ -134,6 +138,9 @@ struct UpdateCmd {
     /// new default branch
     #[argh(option)]
     default_branch: Option<String>,
+    /// parallel or serial
+    #[argh(option)]
+    build_concurrency: Option<String>,
     /// new webhook secret (visible in shell history; prefer --webhook-secret-stdin)
     #[argh(option)]
     webhook_secret: Option<String>,
@@ -278,6 +285,7 @@ fn add(
         clone_url: cmd.clone_url,
         default_branch: cmd.default_branch,
         webhook_secret,
+        build_concurrency: cmd.build_concurrency,
         ..Default::default()
     };
     let repo: RepositoryDto = ctx.client()?.post("/api/repositories", Some(&request))?;
@@ -336,11 +344,12 @@ fn update(
         default_branch: cmd.default_branch,
         webhook_secret,
         clear_webhook_secret: cmd.clear_webhook_secret,
+        build_concurrency: cmd.build_concurrency,
         ..Default::default()
     };
     if request == UpdateRepositoryRequest::default() {
         return Err(CliError::Usage(
-            "nothing to change; pass --owner, --repo, --clone-url, --default-branch, --webhook-secret, --webhook-secret-stdin or --clear-webhook-secret".to_owned(),
+            "nothing to change; pass --owner, --repo, --clone-url, --default-branch, --build-concurrency, --webhook-secret, --webhook-secret-stdin or --clear-webhook-secret".to_owned(),
         ));
     }
     let repo: RepositoryDto = ctx.client()?.put(&path, &request)?;

@@ -32,6 +32,7 @@ pub(super) fn details(repo: &RepositoryDto) -> String {
         ("state", repo.state.clone()),
         ("default branch", repo.default_branch.clone()),
         ("clone url", repo.clone_url.clone()),
+        ("build concurrency", repo.build_concurrency.clone()),
         (
             "webhook secret",
             if repo.webhook_secret_configured {
@@ -117,15 +118,16 @@ mod tests {
     #[test]
     fn details_block() {
         insta::assert_snapshot!(details(&repo("01JA", "acme", "app", "active", false)), @r"
-        id:              01JA
-        name:            acme/app
-        provider:        github
-        state:           active
-        default branch:  main
-        clone url:       https://github.com/acme/app.git
-        webhook secret:  not configured
-        created:         2026-01-02T03:04:05Z
-        updated:         2026-01-02T03:04:05Z
+        id:                 01JA
+        name:               acme/app
+        provider:           github
+        state:              active
+        default branch:     main
+        clone url:          https://github.com/acme/app.git
+        build concurrency:  parallel
+        webhook secret:     not configured
+        created:            2026-01-02T03:04:05Z
+        updated:            2026-01-02T03:04:05Z
         ");
     }
 
