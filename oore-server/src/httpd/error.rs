@@ -12,6 +12,9 @@ use oore_core::error::{ErrorClass, UseCaseError};
 
 use super::response::{Response, json};
 
+/// The message of a 400 that lists invalid request fields.
+const INVALID_FIELDS: &str = "the request has invalid fields: fix the ones listed and retry";
+
 /// A failed request, ready to render.
 #[derive(Debug)]
 pub(crate) struct ApiError {
@@ -48,10 +51,7 @@ impl ApiError {
     /// Maps a use-case failure by its class (see the module doc).
     pub(crate) fn from_use_case<E: UseCaseError + ?Sized>(e: &E) -> Self {
         match e.class() {
-            ErrorClass::Invalid => match e.field_errors() {
-                Some(fields) => Self::validation(fields),
-                None => Self::new(StatusCode::BAD_REQUEST, "validation_failed", e.to_string()),
-            },
+            ErrorClass::Invalid => Self::invalid(e),
             ErrorClass::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
             ErrorClass::Conflict => Self::new(StatusCode::CONFLICT, "conflict", e.to_string()),
             ErrorClass::Unavailable => {
@@ -64,6 +64,32 @@ impl ApiError {
                 .with_header(RETRY_AFTER, HeaderValue::from_static("5"))
             }
             ErrorClass::Internal => Self::internal(e),
+        }
+    }
+
+    /// 400 `validation_failed` for an invalid use-case error. `fields` lists every
+    /// [`UseCaseError::details`] entry: per-field errors of a request, or the located
+    /// errors of a pipeline document (key path, and `line L, column C: ...`). The message
+    /// is the generic one for field errors, else the error's first line (its summary; the
+    /// rest of a multi-line report is what `fields` already lists).
+    fn invalid<E: UseCaseError + ?Sized>(e: &E) -> Self {
+        let text = e.to_string();
+        let summary = if e.field_errors().is_some() {
+            INVALID_FIELDS
+        } else {
+            text.lines().next().unwrap_or_default().trim_end()
+        };
+        let details: Vec<FieldErrorDto> = e
+            .details()
+            .into_iter()
+            .map(|d| FieldErrorDto {
+                field: d.field,
+                message: d.message,
+            })
+            .collect();
+        Self {
+            fields: (!details.is_empty()).then_some(details),
+            ..Self::new(StatusCode::BAD_REQUEST, "validation_failed", summary)
         }
     }
 
@@ -88,11 +114,7 @@ impl ApiError {
             .collect();
         Self {
             fields: Some(fields),
-            ..Self::new(
-                StatusCode::BAD_REQUEST,
-                "validation_failed",
-                "the request has invalid fields: fix the ones listed and retry",
-            )
+            ..Self::new(StatusCode::BAD_REQUEST, "validation_failed", INVALID_FIELDS)
         }
     }
 
@@ -316,6 +338,36 @@ mod tests {
             .map(|f| f.field.as_str())
             .collect();
         assert_eq!(listed, ["owner", "name"]);
+    }
+
+    #[test]
+    fn located_details_of_an_invalid_document_are_listed() {
+        use oore_core::pipeline::{Format, validate};
+        use oore_core::usecases::pipeline::PipelineError;
+
+        let report = validate("workflows:\n  ios:\n    scripts: []\n", Format::Yaml);
+        assert!(!report.is_valid());
+        let (status, body, _) = render(ApiError::from(PipelineError::Invalid(report)));
+        assert_eq!(
+            (status.as_u16(), body.error.code.as_str()),
+            (400, "validation_failed")
+        );
+        assert!(
+            !body.error.message.contains('\n'),
+            "one line: {}",
+            body.error.message
+        );
+        let fields = body.error.fields.expect("located details");
+        assert!(
+            fields[0].field.starts_with("workflows.ios"),
+            "{:?}",
+            fields[0]
+        );
+        assert!(
+            fields[0].message.starts_with("line 3, column "),
+            "{:?}",
+            fields[0]
+        );
     }
 
     #[test]

@@ -29,6 +29,20 @@ pub enum Endpoint {
     DeactivateRepository,
     /// `GET /api/repositories/:id/webhook-url`.
     RepositoryWebhookUrl,
+    /// `POST /api/pipelines/validate`.
+    ValidatePipeline,
+    /// `POST /api/pipelines/convert`.
+    ConvertPipeline,
+    /// `GET /api/repositories/:id/pipeline`.
+    GetPipeline,
+    /// `PUT /api/repositories/:id/pipeline`.
+    SetPipeline,
+    /// `DELETE /api/repositories/:id/pipeline`.
+    DeletePipeline,
+    /// `GET /api/repositories/:id/pipeline/history`.
+    PipelineHistory,
+    /// `POST /api/repositories/:id/pipeline/restore`.
+    RestorePipeline,
 }
 
 /// One entry of [`ROUTES`].
@@ -111,6 +125,48 @@ pub static ROUTES: &[Route] = &[
         "/api/repositories/:id/webhook-url",
         false,
         Endpoint::RepositoryWebhookUrl,
+    ),
+    route(
+        Method::POST,
+        "/api/pipelines/validate",
+        false,
+        Endpoint::ValidatePipeline,
+    ),
+    route(
+        Method::POST,
+        "/api/pipelines/convert",
+        false,
+        Endpoint::ConvertPipeline,
+    ),
+    route(
+        Method::GET,
+        "/api/repositories/:id/pipeline",
+        false,
+        Endpoint::GetPipeline,
+    ),
+    route(
+        Method::PUT,
+        "/api/repositories/:id/pipeline",
+        false,
+        Endpoint::SetPipeline,
+    ),
+    route(
+        Method::DELETE,
+        "/api/repositories/:id/pipeline",
+        false,
+        Endpoint::DeletePipeline,
+    ),
+    route(
+        Method::GET,
+        "/api/repositories/:id/pipeline/history",
+        false,
+        Endpoint::PipelineHistory,
+    ),
+    route(
+        Method::POST,
+        "/api/repositories/:id/pipeline/restore",
+        false,
+        Endpoint::RestorePipeline,
     ),
 ];
 
@@ -210,12 +266,31 @@ mod tests {
         assert!(
             matches!(match_route(&Method::GET, "/api/health/"), RouteMatch::Found(r, _) if r.endpoint == Endpoint::Health)
         );
+        let RouteMatch::Found(route, params) =
+            match_route(&Method::POST, "/api/repositories/01ABC/pipeline/restore")
+        else {
+            panic!("no match");
+        };
+        assert_eq!(
+            (route.endpoint, params.get("id")),
+            (Endpoint::RestorePipeline, "01ABC")
+        );
     }
 
     #[test]
     fn wrong_method_lists_the_allowed_ones() {
         let RouteMatch::MethodNotAllowed(allowed) =
             match_route(&Method::PATCH, "/api/repositories/x")
+        else {
+            panic!("expected 405");
+        };
+        assert_eq!(allowed, [Method::GET, Method::PUT, Method::DELETE]);
+    }
+
+    #[test]
+    fn pipeline_path_serves_get_put_and_delete() {
+        let RouteMatch::MethodNotAllowed(allowed) =
+            match_route(&Method::POST, "/api/repositories/x/pipeline")
         else {
             panic!("expected 405");
         };

@@ -5,6 +5,7 @@ mod auth;
 mod binary;
 mod errors;
 mod failures;
+mod pipelines;
 mod repositories;
 mod support;
 mod system;

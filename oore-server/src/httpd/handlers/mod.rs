@@ -1,6 +1,7 @@
 //! Handlers: parse the request, call an `oore_core` use case, render the answer. No SQL
 //! and no business rules here. One file per group of endpoints.
 
+mod pipelines;
 mod repositories;
 mod system;
 
@@ -40,5 +41,12 @@ where
         Endpoint::ActivateRepository => repositories::set_active(&ctx, true).await,
         Endpoint::DeactivateRepository => repositories::set_active(&ctx, false).await,
         Endpoint::RepositoryWebhookUrl => repositories::webhook_url(&ctx).await,
+        Endpoint::ValidatePipeline => pipelines::validate(request).await,
+        Endpoint::ConvertPipeline => pipelines::convert(request).await,
+        Endpoint::GetPipeline => pipelines::get(&ctx).await,
+        Endpoint::SetPipeline => pipelines::set(&ctx, request).await,
+        Endpoint::DeletePipeline => pipelines::delete(&ctx).await,
+        Endpoint::PipelineHistory => pipelines::history(&ctx).await,
+        Endpoint::RestorePipeline => pipelines::restore(&ctx, request).await,
     }
 }

@@ -23,7 +23,7 @@ use crate::httpd::body::read_json;
 use crate::httpd::error::ApiError;
 use crate::httpd::response::{Response, empty, json};
 
-fn repository_id(ctx: &Ctx<'_>) -> Result<RepositoryId, ApiError> {
+pub(super) fn repository_id(ctx: &Ctx<'_>) -> Result<RepositoryId, ApiError> {
     ctx.params
         .get("id")
         .parse()
