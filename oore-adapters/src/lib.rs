@@ -2,5 +2,7 @@
 
 pub mod crypto;
 pub mod lock;
+pub mod logs;
+pub mod runner;
 pub mod sqlite;
 pub mod system;

@@ -3,7 +3,27 @@
 
 mod crypto;
 mod lock;
+mod logs;
+mod runner;
 mod sqlite;
 mod sqlite_builds;
 mod sqlite_pipelines;
 mod wiring;
+
+use std::time::{Duration, Instant};
+
+use oore_core::ids::BuildId;
+
+/// A fresh build id.
+pub(crate) fn new_build() -> BuildId {
+    BuildId::from_ulid(ulid::Ulid::new())
+}
+
+/// Polls `condition` until it holds, failing the test after `limit`.
+pub(crate) async fn eventually(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
