@@ -31,6 +31,8 @@ pub(crate) struct RawResponse {
     pub(crate) body: String,
     /// The URL requested, for messages.
     pub(crate) url: String,
+    /// The `X-Request-Id` header, if any.
+    pub(crate) request_id: Option<String>,
 }
 
 impl ApiClient {
@@ -111,11 +113,21 @@ impl ApiClient {
         };
         let mut response = result.map_err(|e| self.transport_error(&e))?;
         let status = response.status().as_u16();
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = response
             .body_mut()
             .read_to_string()
             .map_err(|e| self.transport_error(&e))?;
-        Ok(RawResponse { status, body, url })
+        Ok(RawResponse {
+            status,
+            body,
+            url,
+            request_id,
+        })
     }
 
     /// Decode a 2xx body as `T`, or turn the response into an error.
@@ -127,6 +139,7 @@ impl ApiClient {
             url: response.url,
             status: response.status,
             reason: format!("the body is not the expected JSON ({e})"),
+            request_id: response.request_id,
         })
     }
 
@@ -148,6 +161,7 @@ impl ApiClient {
                     "the body is not an oored error ({})",
                     snippet(&response.body)
                 ),
+                request_id: response.request_id,
             },
         }
     }

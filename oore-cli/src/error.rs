@@ -96,6 +96,8 @@ pub(crate) enum CliError {
         url: String,
         status: u16,
         reason: String,
+        /// The `X-Request-Id` header, when the answer came from oored after all.
+        request_id: Option<String>,
     },
 
     /// `oore health` got an answer, and the server says it is not healthy.
@@ -181,6 +183,13 @@ impl CliError {
     /// the request id where there are any. Ends with a newline.
     pub(crate) fn render(&self) -> String {
         let mut out = format!("error: {self}\n");
+        if let Self::BadResponse {
+            request_id: Some(id),
+            ..
+        } = self
+        {
+            let _ = writeln!(out, "request id: {id}");
+        }
         if let Self::Api(api) = self {
             let body = &api.envelope.error;
             for field in body.fields.iter().flatten() {
@@ -368,6 +377,21 @@ mod tests {
         insta::assert_snapshot!(e.render(), @r"
         error: internal error; retry, and report it if it persists
         request id: 01JREQ (the oored log has the details under this id)
+        ");
+    }
+
+    #[test]
+    fn unexpected_bodies_keep_the_request_id_when_there_is_one() {
+        let e = CliError::BadResponse {
+            url: "http://h:1/api/health".into(),
+            status: 502,
+            reason: "the body is not an oored error (<html>)".into(),
+            request_id: Some("01JREQ".into()),
+        };
+        assert_eq!(e.exit_code(), ExitCode::Failure);
+        insta::assert_snapshot!(e.render(), @r"
+        error: unexpected response from http://h:1/api/health (HTTP 502): the body is not an oored error (<html>); check that the URL points at oored with `oore config show`
+        request id: 01JREQ
         ");
     }
 
