@@ -6,15 +6,13 @@
 #![expect(clippy::print_stdout, reason = "an example shows its result on stdout")]
 
 use std::error::Error;
-use std::sync::Arc;
 
-use oore_adapters::crypto::{EncryptionKey, XChaChaCipher};
+use oore_adapters::crypto::EncryptionKey;
 use oore_adapters::lock::DataDirLock;
+use oore_adapters::services::sqlite_services;
 use oore_adapters::sqlite::{SqliteConfig, SqliteStore};
-use oore_adapters::system::{SystemClock, UlidGenerator};
 use oore_core::domain::secret::SecretString;
 use oore_core::ports::RepositoryFilter;
-use oore_core::services::Services;
 use oore_core::usecases::repository::{AddRepository, add_repository, list_repositories};
 
 #[tokio::main]
@@ -23,15 +21,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let _lock = DataDirLock::acquire(data_dir.path())?;
     let store =
         SqliteStore::open(&data_dir.path().join("oore.db"), SqliteConfig::default()).await?;
-    let svc = Services {
-        repositories: Arc::new(store.clone()),
-        builds: Arc::new(store.clone()),
-        pipelines: Arc::new(store.clone()),
-        store_health: Arc::new(store.clone()),
-        cipher: Arc::new(XChaChaCipher::new(&EncryptionKey::generate())),
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UlidGenerator::new()),
-    };
+    let svc = sqlite_services(store.clone(), &EncryptionKey::generate());
 
     add_repository(
         &svc,

@@ -4,5 +4,6 @@ pub mod crypto;
 pub mod lock;
 pub mod logs;
 pub mod runner;
+pub mod services;
 pub mod sqlite;
 pub mod system;

@@ -5,13 +5,11 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use oore_adapters::crypto::{EncryptionKey, XChaChaCipher};
+use oore_adapters::crypto::EncryptionKey;
 use oore_adapters::lock::{DataDirLock, LockError};
 use oore_adapters::sqlite::{OpenError, SqliteConfig, SqliteStore};
-use oore_adapters::system::{SystemClock, UlidGenerator};
 use oore_core::services::Services;
 use tokio::net::TcpListener;
 
@@ -70,16 +68,7 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
 /// The production ports: SQLite for every store, XChaCha20-Poly1305 with `key`, the
 /// system clock and monotonic ULIDs.
 pub fn build_services(store: SqliteStore, key: &EncryptionKey) -> Services {
-    let store = Arc::new(store);
-    Services {
-        repositories: store.clone(),
-        builds: store.clone(),
-        pipelines: store.clone(),
-        store_health: store,
-        cipher: Arc::new(XChaChaCipher::new(key)),
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UlidGenerator::new()),
-    }
+    oore_adapters::services::sqlite_services(store, key)
 }
 
 /// A started server that is not yet listening: owns the data-directory lock and the

@@ -1,14 +1,11 @@
 //! The adapters wired into `oore_core::services::Services` and driven by real use cases.
 
-use std::sync::Arc;
-
-use oore_adapters::crypto::{EncryptionKey, XChaChaCipher};
+use oore_adapters::crypto::EncryptionKey;
+use oore_adapters::services::sqlite_services;
 use oore_adapters::sqlite::{SqliteConfig, SqliteStore};
-use oore_adapters::system::{SystemClock, UlidGenerator};
 use oore_core::domain::repository::RepositoryState;
 use oore_core::domain::secret::SecretString;
 use oore_core::ports::RepositoryFilter;
-use oore_core::services::Services;
 use oore_core::usecases::repository::{
     AddRepository, add_repository, list_repositories, webhook_secret_binding,
 };
@@ -19,15 +16,7 @@ async fn a_repository_added_with_a_secret_reads_back_and_decrypts() {
     let store = SqliteStore::open(&dir.path().join("oore.db"), SqliteConfig::default())
         .await
         .unwrap();
-    let svc = Services {
-        repositories: Arc::new(store.clone()),
-        builds: Arc::new(store.clone()),
-        pipelines: Arc::new(store.clone()),
-        store_health: Arc::new(store.clone()),
-        cipher: Arc::new(XChaChaCipher::new(&EncryptionKey::generate())),
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UlidGenerator::new()),
-    };
+    let svc = sqlite_services(store.clone(), &EncryptionKey::generate());
     let added = add_repository(
         &svc,
         AddRepository {
