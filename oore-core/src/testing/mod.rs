@@ -8,10 +8,15 @@ pub mod contract;
 mod contract_build_list;
 mod contract_builds;
 mod contract_pipelines;
+mod execution;
 mod memory;
 mod memory_builds;
 mod memory_pipelines;
 
+pub use execution::{
+    FakeArtifacts, FakeExecution, FakeFetcher, FakeWorkspaces, MemoryLogs, RecordingSignals,
+    ScriptedRunner, StepScript,
+};
 pub use memory::{FakeCipher, FixedClock, MemoryRepositoryStore, SequentialIds};
 pub use memory_builds::MemoryBuildStore;
 pub use memory_pipelines::MemoryPipelineStore;

@@ -442,6 +442,9 @@ impl Run<'_> {
                 }
             }
         }
+        if self.cancel.is_cancelled() && outcome.status != BuildStatus::Cancelled {
+            outcome = self.cancelled_outcome();
+        }
         Ok(outcome)
     }
 

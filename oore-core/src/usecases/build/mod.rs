@@ -16,3 +16,6 @@ pub use query::{
 };
 pub use recover::{RecoveryReport, fail_overdue_builds, recover_builds};
 pub use trigger::{TriggerBuild, TriggerBuildError, trigger_build};
+
+#[cfg(test)]
+mod tests;

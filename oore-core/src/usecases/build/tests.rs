@@ -1,0 +1,607 @@
+//! Use-case tests of the build flow over in-memory stores and execution fakes.
+
+use std::time::Duration;
+
+use crate::cancel::{CancelReason, CancelToken};
+use crate::domain::build::{BuildStatus, StepStatus};
+use crate::domain::repository::Repository;
+use crate::error::{ErrorClass, UseCaseError};
+use crate::ids::BuildId;
+use crate::pipeline::{Format, PipelinePrecedence};
+use crate::ports::{CollectOutcome, CollectedFile, FetchError, StepCommand, StepEnd};
+use crate::services::Services;
+use crate::testing::{FakeExecution, FakeWorkspaces, RecordingSignals, block_on, services};
+use crate::usecases::repository::{AddRepository, add_repository, set_repository_active};
+
+use super::*;
+
+fn settings() -> ExecutionSettings {
+    ExecutionSettings {
+        max_build_duration: Duration::from_secs(3600),
+        max_step_duration: Duration::from_secs(1800),
+        precedence: PipelinePrecedence::Database,
+        base_env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+    }
+}
+
+fn repo(svc: &Services) -> Repository {
+    block_on(add_repository(
+        svc,
+        AddRepository {
+            provider: "git".into(),
+            owner: "local".into(),
+            name: "app".into(),
+            clone_url: Some("/srv/git/app.git".into()),
+            ..AddRepository::default()
+        },
+    ))
+    .unwrap()
+}
+
+/// Triggers a manual build and moves it to running, as the dispatcher would.
+fn start(svc: &Services, repo: &Repository, request: TriggerBuild) -> BuildId {
+    let signals = RecordingSignals::default();
+    let build = block_on(trigger_build(svc, &signals, repo.id, request)).unwrap();
+    assert_eq!(
+        *signals.wakes.lock().unwrap(),
+        1,
+        "trigger wakes the dispatcher"
+    );
+    let update = crate::ports::BuildUpdate {
+        started_at: Some(svc.clock.now()),
+        ..Default::default()
+    };
+    assert!(
+        block_on(svc.builds.transition_build(
+            build.id,
+            BuildStatus::Pending,
+            BuildStatus::Running,
+            &update
+        ))
+        .unwrap()
+    );
+    build.id
+}
+
+fn env_of(cmd: &StepCommand, key: &str) -> Option<String> {
+    cmd.env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+}
+
+fn exit_by_script(cmd: &StepCommand, _: &FakeWorkspaces) -> StepEnd {
+    match cmd.script.trim().strip_prefix("exit ") {
+        Some(code) => StepEnd::Exited(code.parse().unwrap_or(1)),
+        None if cmd.script.trim() == "slow" => StepEnd::TimedOut,
+        None => StepEnd::Exited(0),
+    }
+}
+
+fn run(svc: &Services, fx: &FakeExecution, id: BuildId) -> BuildStatus {
+    block_on(execute_build(
+        svc,
+        &fx.ports(),
+        &settings(),
+        id,
+        &CancelToken::new(),
+    ))
+    .unwrap()
+}
+
+fn steps(svc: &Services, id: BuildId) -> Vec<(u32, StepStatus, Option<i32>)> {
+    block_on(svc.builds.list_steps(id))
+        .unwrap()
+        .iter()
+        .map(|s| (s.index, s.status, s.exit_code))
+        .collect()
+}
+
+const TWO_STEPS: &str = "workflows:\n  app:\n    environment:\n      vars:\n        FLAVOR: prod\n    scripts:\n      - name: one\n        script: echo one\n      - echo two\n";
+
+#[test]
+fn a_successful_build_records_commit_workflow_source_and_step_results() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("0123456789abcdef0123456789abcdef01234567", exit_by_script);
+    fx.workspaces
+        .files
+        .lock()
+        .unwrap()
+        .insert("oore.yaml".into(), TWO_STEPS.into());
+    let id = start(&svc, &repo, TriggerBuild::default());
+
+    assert_eq!(run(&svc, &fx, id), BuildStatus::Success);
+    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    assert_eq!(build.status, BuildStatus::Success);
+    assert_eq!(build.number, 1);
+    assert_eq!(
+        build.commit_sha.as_deref(),
+        Some("0123456789abcdef0123456789abcdef01234567")
+    );
+    assert_eq!(build.workflow.as_deref(), Some("app"));
+    assert_eq!(build.config_source.as_deref(), Some("repository"));
+    assert!(build.finished_at.is_some());
+    assert_eq!(
+        steps(&svc, id),
+        [
+            (0, StepStatus::Success, Some(0)),
+            (1, StepStatus::Success, Some(0))
+        ]
+    );
+
+    let commands = fx.runner.commands.lock().unwrap();
+    assert_eq!(commands[0].index, 0);
+    assert_eq!(env_of(&commands[0], "OORE_BUILD_ID"), Some(id.to_string()));
+    assert_eq!(
+        env_of(&commands[0], "OORE_BRANCH").as_deref(),
+        Some("main"),
+        "default branch"
+    );
+    assert_eq!(
+        env_of(&commands[0], "OORE_TRIGGER_TYPE").as_deref(),
+        Some("manual")
+    );
+    assert_eq!(env_of(&commands[0], "BUILD_NUMBER").as_deref(), Some("1"));
+    assert_eq!(env_of(&commands[0], "FLAVOR").as_deref(), Some("prod"));
+    assert_eq!(
+        env_of(&commands[0], "PATH").as_deref(),
+        Some("/usr/bin:/bin")
+    );
+    assert_eq!(
+        fx.fetcher.requests.lock().unwrap()[0].branch.as_deref(),
+        Some("main")
+    );
+    assert!(
+        fx.logs.finished.lock().unwrap().contains(&id),
+        "log followers are told the build ended"
+    );
+    assert!(
+        fx.system_log(id)
+            .iter()
+            .any(|l| l.contains("pipeline from repository (oore.yaml)"))
+    );
+}
+
+#[test]
+fn a_failing_step_fails_the_build_skips_the_rest_but_runs_publishing() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    fx.workspaces.files.lock().unwrap().insert(
+        "codemagic.yaml".into(),
+        "workflows:\n  w:\n    scripts:\n      - exit 3\n      - echo never\n    publishing:\n      scripts:\n        - echo notify\n".into(),
+    );
+    let id = start(&svc, &repo, TriggerBuild::default());
+    assert_eq!(run(&svc, &fx, id), BuildStatus::Failure);
+    assert_eq!(
+        steps(&svc, id),
+        [
+            (0, StepStatus::Failure, Some(3)),
+            (1, StepStatus::Skipped, None),
+            (2, StepStatus::Success, Some(0))
+        ]
+    );
+    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    assert_eq!(
+        build.error_message.as_deref(),
+        Some("step 0 exited with code 3")
+    );
+}
+
+#[test]
+fn ignore_failure_lets_the_build_succeed() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    fx.workspaces.files.lock().unwrap().insert(
+        "oore.yaml".into(),
+        "workflows:\n  w:\n    scripts:\n      - script: exit 1\n        ignore_failure: true\n      - echo after\n".into(),
+    );
+    let id = start(&svc, &repo, TriggerBuild::default());
+    assert_eq!(run(&svc, &fx, id), BuildStatus::Success);
+    assert_eq!(
+        steps(&svc, id),
+        [
+            (0, StepStatus::Failure, Some(1)),
+            (1, StepStatus::Success, Some(0))
+        ]
+    );
+}
+
+#[test]
+fn a_timed_out_step_names_its_index_and_limit() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    fx.workspaces.files.lock().unwrap().insert(
+        "oore.yaml".into(),
+        "workflows:\n  w:\n    scripts:\n      - echo ok\n      - script: slow\n        timeout: 5\n".into(),
+    );
+    let id = start(&svc, &repo, TriggerBuild::default());
+    assert_eq!(run(&svc, &fx, id), BuildStatus::Failure);
+    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    assert_eq!(
+        build.error_message.as_deref(),
+        Some("step 1 timed out after 5 s")
+    );
+    assert_eq!(
+        fx.runner.commands.lock().unwrap()[1].timeout,
+        Duration::from_secs(5)
+    );
+}
+
+#[test]
+fn max_build_duration_caps_step_timeouts() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    fx.workspaces.files.lock().unwrap().insert(
+        "oore.yaml".into(),
+        "workflows:\n  w:\n    max_build_duration: 2\n    scripts:\n      - slow\n".into(),
+    );
+    let id = start(&svc, &repo, TriggerBuild::default());
+    assert_eq!(run(&svc, &fx, id), BuildStatus::Failure);
+    assert_eq!(
+        fx.runner.commands.lock().unwrap()[0].timeout,
+        Duration::from_secs(120)
+    );
+    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    assert_eq!(
+        build.error_message.as_deref(),
+        Some("build timed out after 120 s (max_build_duration)")
+    );
+}
+
+#[test]
+fn cm_env_lines_reach_later_steps() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", |cmd, ws| {
+        if cmd.index == 0 {
+            ws.cm_env
+                .lock()
+                .unwrap()
+                .push(("VERSION".into(), "1.2.3".into()));
+        }
+        StepEnd::Exited(0)
+    });
+    fx.workspaces
+        .files
+        .lock()
+        .unwrap()
+        .insert("oore.yaml".into(), TWO_STEPS.into());
+    let id = start(&svc, &repo, TriggerBuild::default());
+    assert_eq!(run(&svc, &fx, id), BuildStatus::Success);
+    let commands = fx.runner.commands.lock().unwrap();
+    assert_eq!(env_of(&commands[0], "VERSION"), None);
+    assert_eq!(env_of(&commands[1], "VERSION").as_deref(), Some("1.2.3"));
+    assert!(env_of(&commands[1], "CM_ENV").unwrap().ends_with("/cm_env"));
+}
+
+#[test]
+fn stored_pipeline_wins_unless_precedence_says_repository() {
+    let svc = services();
+    let repo = repo(&svc);
+    block_on(svc.pipelines.save(
+        repo.id,
+        "workflows:\n  stored:\n    scripts: [echo db]\n",
+        Format::Yaml,
+        svc.clock.now(),
+    ))
+    .unwrap();
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    fx.workspaces
+        .files
+        .lock()
+        .unwrap()
+        .insert("oore.yaml".into(), TWO_STEPS.into());
+
+    let id = start(&svc, &repo, TriggerBuild::default());
+    run(&svc, &fx, id);
+    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    assert_eq!(
+        (build.config_source.as_deref(), build.workflow.as_deref()),
+        (Some("database"), Some("stored"))
+    );
+
+    let id = start(&svc, &repo, TriggerBuild::default());
+    let mut repo_first = settings();
+    repo_first.precedence = PipelinePrecedence::Repository;
+    block_on(execute_build(
+        &svc,
+        &fx.ports(),
+        &repo_first,
+        id,
+        &CancelToken::new(),
+    ))
+    .unwrap();
+    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    assert_eq!(
+        (build.config_source.as_deref(), build.number),
+        (Some("repository"), 2)
+    );
+}
+
+#[test]
+fn no_configuration_runs_the_default_pipeline() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    let id = start(&svc, &repo, TriggerBuild::default());
+    assert_eq!(run(&svc, &fx, id), BuildStatus::Success);
+    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    assert_eq!(build.config_source.as_deref(), Some("default"));
+}
+
+#[test]
+fn an_invalid_repository_pipeline_fails_with_its_location() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    fx.workspaces.files.lock().unwrap().insert(
+        "oore.yaml".into(),
+        "workflows:\n  w:\n    scripts: []\n".into(),
+    );
+    let id = start(&svc, &repo, TriggerBuild::default());
+    assert_eq!(run(&svc, &fx, id), BuildStatus::Failure);
+    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    let message = build.error_message.unwrap();
+    assert!(
+        message.starts_with("the pipeline in oore.yaml is invalid:"),
+        "{message}"
+    );
+    assert!(fx.runner.commands.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_fetch_failure_fails_the_build_with_the_reason() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    *fx.fetcher.result.lock().unwrap() =
+        Err(FetchError::NotFound("branch 'nope' does not exist".into()));
+    let id = start(
+        &svc,
+        &repo,
+        TriggerBuild {
+            branch: Some("nope".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(run(&svc, &fx, id), BuildStatus::Failure);
+    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    assert_eq!(
+        build.error_message.as_deref(),
+        Some("could not fetch the source: branch 'nope' does not exist")
+    );
+}
+
+#[test]
+fn artifacts_are_recorded() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    fx.workspaces.files.lock().unwrap().insert(
+        "oore.yaml".into(),
+        "workflows:\n  w:\n    scripts: [echo]\n    artifacts:\n      - build/*.apk\n      - missing/*.ipa\n".into(),
+    );
+    *fx.artifacts.outcome.lock().unwrap() = CollectOutcome {
+        files: vec![CollectedFile {
+            path: "build/app.apk".into(),
+            size: 3,
+            sha256: "ab".repeat(32),
+        }],
+        warnings: vec!["artifact pattern 'missing/*.ipa' matched no files".into()],
+    };
+    let id = start(&svc, &repo, TriggerBuild::default());
+    assert_eq!(
+        run(&svc, &fx, id),
+        BuildStatus::Success,
+        "a pattern matching nothing is only a warning"
+    );
+    let artifacts = block_on(list_build_artifacts(&svc, id)).unwrap();
+    assert_eq!(artifacts.len(), 1);
+    assert_eq!(artifacts[0].path, "build/app.apk");
+    assert!(
+        fx.system_log(id)
+            .iter()
+            .any(|l| l.contains("matched no files"))
+    );
+}
+
+#[test]
+fn cancelling_a_running_build_cancels_the_step_and_skips_the_rest() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    fx.workspaces.files.lock().unwrap().insert(
+        "oore.yaml".into(),
+        "workflows:\n  w:\n    scripts: [wait, echo after]\n".into(),
+    );
+    let id = start(&svc, &repo, TriggerBuild::default());
+    let token = CancelToken::new();
+    let canceller = {
+        let token = token.clone();
+        std::thread::spawn(move || {
+            // The step waits on the token; cancel once it is waiting (any time works).
+            token.cancel(CancelReason::User);
+        })
+    };
+    let status = block_on(execute_build(&svc, &fx.ports(), &settings(), id, &token)).unwrap();
+    canceller.join().unwrap();
+    assert_eq!(status, BuildStatus::Cancelled);
+    let got = steps(&svc, id);
+    assert!(
+        got == [
+            (0, StepStatus::Cancelled, None),
+            (1, StepStatus::Skipped, None)
+        ] || got
+            == [
+                (0, StepStatus::Skipped, None),
+                (1, StepStatus::Skipped, None)
+            ],
+        "{got:?}"
+    );
+}
+
+#[test]
+fn shutdown_interrupts_the_build_as_a_failure() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    fx.workspaces.files.lock().unwrap().insert(
+        "oore.yaml".into(),
+        "workflows:\n  w:\n    scripts: [wait]\n".into(),
+    );
+    let id = start(&svc, &repo, TriggerBuild::default());
+    let token = CancelToken::new();
+    token.cancel(CancelReason::Shutdown);
+    let status = block_on(execute_build(&svc, &fx.ports(), &settings(), id, &token)).unwrap();
+    assert_eq!(status, BuildStatus::Failure);
+    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    assert!(
+        build
+            .error_message
+            .unwrap()
+            .contains("interrupted by server shutdown")
+    );
+}
+
+#[test]
+fn trigger_validates_input_and_repository_state() {
+    let svc = services();
+    let repo = repo(&svc);
+    let signals = RecordingSignals::default();
+    let bad = TriggerBuild {
+        branch: Some("a b".into()),
+        commit: Some("xyz".into()),
+        ..Default::default()
+    };
+    let err = block_on(trigger_build(&svc, &signals, repo.id, bad)).unwrap_err();
+    let fields: Vec<_> = err
+        .field_errors()
+        .unwrap()
+        .as_slice()
+        .iter()
+        .map(|f| f.field)
+        .collect();
+    assert_eq!(fields, ["branch", "commit"]);
+
+    block_on(svc.pipelines.save(
+        repo.id,
+        "workflows:\n  ios:\n    scripts: [x]\n",
+        Format::Yaml,
+        svc.clock.now(),
+    ))
+    .unwrap();
+    let err = block_on(trigger_build(
+        &svc,
+        &signals,
+        repo.id,
+        TriggerBuild {
+            workflow: Some("android".into()),
+            ..Default::default()
+        },
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("android")
+            || err.field_errors().unwrap().as_slice()[0]
+                .message
+                .contains("ios")
+    );
+
+    block_on(set_repository_active(&svc, repo.id, false)).unwrap();
+    let err = block_on(trigger_build(
+        &svc,
+        &signals,
+        repo.id,
+        TriggerBuild::default(),
+    ))
+    .unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Conflict);
+    assert!(err.to_string().contains("oore repo activate"), "{err}");
+    assert_eq!(
+        *signals.wakes.lock().unwrap(),
+        0,
+        "nothing queued, nothing woken"
+    );
+}
+
+#[test]
+fn cancel_handles_pending_running_orphaned_and_finished_builds() {
+    let svc = services();
+    let repo = repo(&svc);
+    let signals = RecordingSignals::default();
+
+    let pending = block_on(trigger_build(
+        &svc,
+        &signals,
+        repo.id,
+        TriggerBuild::default(),
+    ))
+    .unwrap();
+    let cancelled = block_on(cancel_build(&svc, &signals, pending.id)).unwrap();
+    assert_eq!(cancelled.status, BuildStatus::Cancelled);
+
+    let owned = start(&svc, &repo, TriggerBuild::default());
+    signals.live.lock().unwrap().push(owned);
+    let answer = block_on(cancel_build(&svc, &signals, owned)).unwrap();
+    assert_eq!(
+        answer.status,
+        BuildStatus::Running,
+        "the worker records the end"
+    );
+    assert_eq!(*signals.cancelled.lock().unwrap(), [owned]);
+
+    let orphan = start(&svc, &repo, TriggerBuild::default());
+    assert_eq!(
+        block_on(cancel_build(&svc, &signals, orphan))
+            .unwrap()
+            .status,
+        BuildStatus::Cancelled
+    );
+
+    let err = block_on(cancel_build(&svc, &signals, pending.id)).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Conflict);
+}
+
+#[test]
+fn recovery_fails_running_builds_and_keeps_pending_ones() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    let running = start(&svc, &repo, TriggerBuild::default());
+    let signals = RecordingSignals::default();
+    block_on(trigger_build(
+        &svc,
+        &signals,
+        repo.id,
+        TriggerBuild::default(),
+    ))
+    .unwrap();
+    let report = block_on(recover_builds(&svc)).unwrap();
+    assert_eq!((report.interrupted, report.pending), (vec![running], 1));
+    let build = block_on(svc.builds.get_build(running)).unwrap().unwrap();
+    assert_eq!(build.status, BuildStatus::Failure);
+    assert!(
+        build
+            .error_message
+            .unwrap()
+            .contains("interrupted by server restart")
+    );
+    drop(fx);
+}
+
+#[test]
+fn list_builds_rejects_short_commit_prefixes() {
+    let svc = services();
+    let query = crate::ports::BuildQuery {
+        commit_prefix: Some("ab".into()),
+        ..Default::default()
+    };
+    let err = block_on(list_builds(&svc, query)).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Invalid);
+}
