@@ -5,6 +5,7 @@ use argh::FromArgs;
 
 use crate::commands::config::ConfigCmd;
 use crate::commands::health::HealthCmd;
+use crate::commands::pipeline::PipelineCmd;
 use crate::commands::repo::RepoCmd;
 use crate::commands::setup::SetupCmd;
 use crate::commands::version::VersionCmd;
@@ -58,6 +59,7 @@ pub(crate) enum Command {
     Version(VersionCmd),
     Setup(SetupCmd),
     Repo(RepoCmd),
+    Pipeline(PipelineCmd),
 }
 
 #[cfg(test)]

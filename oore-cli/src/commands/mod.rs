@@ -3,6 +3,7 @@
 
 pub(crate) mod config;
 pub(crate) mod health;
+pub(crate) mod pipeline;
 pub(crate) mod repo;
 pub(crate) mod setup;
 pub(crate) mod version;
@@ -160,6 +161,7 @@ pub(crate) fn run(cli: Cli, env: Env, out: &mut Output) -> Result<(), CliError> 
         Command::Version(cmd) => version::run(cmd, &mut ctx),
         Command::Setup(cmd) => setup::run(cmd, &mut ctx),
         Command::Repo(cmd) => repo::run(cmd, &mut ctx),
+        Command::Pipeline(cmd) => pipeline::run(cmd, &mut ctx),
     }
 }
 

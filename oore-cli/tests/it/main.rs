@@ -4,6 +4,7 @@
 mod config;
 mod errors;
 mod failures;
+mod pipeline;
 mod repo;
 mod support;
 mod system;
