@@ -6,6 +6,11 @@ set -euo pipefail
 need=()
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v bash >/dev/null 2>&1 || need+=(bash)
+# Process-tree tests start escapees with setsid and read /proc; fixtures use coreutils.
+command -v setsid >/dev/null 2>&1 || need+=(util-linux)
+for tool in head seq tr env sha256sum; do
+  command -v "$tool" >/dev/null 2>&1 || { need+=(coreutils); break; }
+done
 
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
