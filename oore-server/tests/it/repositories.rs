@@ -116,7 +116,14 @@ fn full_lifecycle_of_a_github_repository() {
         ("active", true)
     );
     assert_eq!(updated.default_branch, "develop");
-    assert!(updated.updated_at >= repo.updated_at);
+    // As instants: RFC 3339 strings with trimmed fractions do not sort ("05Z" > "05.1Z").
+    let instant = |s: &str| s.parse::<jiff::Timestamp>().expect("RFC 3339 timestamp");
+    assert!(
+        instant(&updated.updated_at) >= instant(&repo.updated_at),
+        "{} < {}",
+        updated.updated_at,
+        repo.updated_at
+    );
     assert!(
         api.send("GET", &format!("{path}/webhook-url"), None)
             .json_as::<WebhookUrlResponse>()
