@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod git;
 pub mod http;
 mod server;
 
