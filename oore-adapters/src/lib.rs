@@ -1,9 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+pub mod artifacts;
 pub mod crypto;
+mod fs_error;
+pub mod git;
 pub mod lock;
 pub mod logs;
 pub mod runner;
 pub mod services;
 pub mod sqlite;
 pub mod system;
+pub mod workspace;

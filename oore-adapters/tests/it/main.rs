@@ -1,7 +1,9 @@
 //! Integration tests of oore-adapters: the oore-core contract suites against the real
 //! implementations, plus what only a real file, key or lock can show.
 
+mod artifacts;
 mod crypto;
+mod git;
 mod lock;
 mod logs;
 mod runner;
@@ -9,6 +11,7 @@ mod sqlite;
 mod sqlite_builds;
 mod sqlite_pipelines;
 mod wiring;
+mod workspace;
 
 use std::time::{Duration, Instant};
 

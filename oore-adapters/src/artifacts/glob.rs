@@ -1,0 +1,487 @@
+//! Artifact patterns: `$VAR` and `~` expansion, `{a,b}` alternatives, and a small
+//! shell-like glob matcher walking the filesystem.
+//!
+//! In a path segment `*` matches any run of characters (names starting with `.`
+//! included), `?` one character, `[abc]`, `[a-z]` and `[!a-z]` (or `[^a-z]`) one character
+//! of a set; none of them crosses `/`. A segment that is exactly `**` matches zero or more
+//! directories. `\` escapes the next character. Matching is case-sensitive.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+/// Most alternatives one pattern may expand to.
+const MAX_ALTERNATIVES: usize = 256;
+/// Deepest directory nesting a `**` descends.
+const MAX_DEPTH: usize = 128;
+
+/// Expands `$NAME`, `${NAME}` (from `env`, later entries win) and a leading `~` (from
+/// `HOME`). Values are inserted literally (their `*`, `[`... match only themselves).
+/// `Err(name)` when a variable is not set.
+pub(crate) fn expand_vars(pattern: &str, env: &[(String, String)]) -> Result<String, String> {
+    let lookup = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| escape(v))
+            .ok_or_else(|| name.to_owned())
+    };
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    if rest == "~" || rest.starts_with("~/") {
+        out.push_str(&lookup("HOME")?);
+        rest = &rest[1..];
+    }
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some((_, next)) = chars.next() {
+                    out.push(next);
+                }
+            }
+            '$' => {
+                let after = &rest[i + 1..];
+                let (name, used) = if let Some(braced) = after.strip_prefix('{') {
+                    match braced.find('}') {
+                        Some(end) if is_name(&braced[..end]) => (&braced[..end], end + 2),
+                        _ => ("", 0),
+                    }
+                } else {
+                    let len = after
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .unwrap_or(after.len());
+                    let name = &after[..len];
+                    if is_name(name) { (name, len) } else { ("", 0) }
+                };
+                if name.is_empty() {
+                    out.push('$');
+                } else {
+                    out.push_str(&lookup(name)?);
+                    for _ in 0..used {
+                        chars.next();
+                    }
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+fn is_name(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if "*?[]{}\\".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `a/{b,c}/*.{apk,aab}` becomes four patterns. Nested braces work; a brace without a
+/// top-level comma is literal.
+pub(crate) fn expand_braces(pattern: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    expand_into(pattern, &mut out);
+    out
+}
+
+fn expand_into(pattern: &str, out: &mut Vec<String>) {
+    if out.len() >= MAX_ALTERNATIVES {
+        return;
+    }
+    let bytes = pattern.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'{' => {
+                if let Some((end, commas)) = brace_group(pattern, i)
+                    && !commas.is_empty()
+                {
+                    let (head, tail) = (&pattern[..i], &pattern[end + 1..]);
+                    let mut start = i + 1;
+                    for cut in commas.into_iter().chain([end]) {
+                        expand_into(&format!("{head}{}{tail}", &pattern[start..cut]), out);
+                        start = cut + 1;
+                    }
+                    return;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push(pattern.to_owned());
+}
+
+/// The `}` closing the `{` at `open`, and the top-level commas between them.
+fn brace_group(pattern: &str, open: usize) -> Option<(usize, Vec<usize>)> {
+    let bytes = pattern.as_bytes();
+    let (mut depth, mut commas, mut i) = (0usize, Vec::new(), open);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((i, commas));
+                }
+            }
+            b',' if depth == 1 => commas.push(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Char(char),
+    One,
+    Star,
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Glob(Vec<Token>),
+    AnyDepth,
+}
+
+/// A parsed pattern: where its literal part leads, then what is matched below it.
+#[derive(Debug)]
+pub(crate) struct Pattern {
+    /// The literal leading directories (or the whole path), joined to the base and
+    /// normalized without touching the filesystem.
+    pub(crate) start: PathBuf,
+    rest: Vec<Segment>,
+}
+
+impl Pattern {
+    /// Parses `pattern` (after expansion); relative patterns start at `base`.
+    pub(crate) fn parse(pattern: &str, base: &Path) -> Self {
+        let mut start = if pattern.starts_with('/') {
+            PathBuf::from("/")
+        } else {
+            base.to_path_buf()
+        };
+        let mut segments = pattern
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .map(parse_segment)
+            .peekable();
+        while let Some(Segment::Literal(name)) = segments.peek() {
+            start.push(name);
+            segments.next();
+        }
+        Self {
+            start: normalize(&start),
+            rest: segments.collect(),
+        }
+    }
+
+    /// Every existing path matching the pattern, sorted, each with whether a symbolic
+    /// link was followed below [`start`](Self::start) to reach it. `**` does not descend
+    /// into linked directories outside `workspace` (a canonical path).
+    pub(crate) fn find(&self, workspace: &Path) -> Vec<(PathBuf, bool)> {
+        let mut found = Vec::new();
+        if fs::symlink_metadata(&self.start).is_ok() {
+            let mut walk = Walk {
+                workspace,
+                found: &mut found,
+                seen: HashSet::new(),
+            };
+            walk.segments(&self.start, &self.rest, false, 0);
+        }
+        found.sort();
+        found.dedup_by(|a, b| a.0 == b.0);
+        found
+    }
+}
+
+fn parse_segment(segment: &str) -> Segment {
+    if segment == "**" {
+        return Segment::AnyDepth;
+    }
+    let tokens = tokenize(segment);
+    if tokens.iter().all(|t| matches!(t, Token::Char(_))) {
+        let literal = tokens
+            .iter()
+            .filter_map(|t| match t {
+                Token::Char(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        Segment::Literal(literal)
+    } else {
+        Segment::Glob(tokens)
+    }
+}
+
+fn tokenize(segment: &str) -> Vec<Token> {
+    let chars: Vec<char> = segment.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if i + 1 < chars.len() => {
+                tokens.push(Token::Char(chars[i + 1]));
+                i += 2;
+                continue;
+            }
+            '*' => tokens.push(Token::Star),
+            '?' => tokens.push(Token::One),
+            '[' => {
+                if let Some((class, next)) = parse_class(&chars, i) {
+                    tokens.push(class);
+                    i = next;
+                    continue;
+                }
+                tokens.push(Token::Char('['));
+            }
+            c => tokens.push(Token::Char(c)),
+        }
+        i += 1;
+    }
+    tokens
+}
+
+/// `[...]` starting at `open`: the class and the index after its `]`.
+fn parse_class(chars: &[char], open: usize) -> Option<(Token, usize)> {
+    let mut i = open + 1;
+    let negated = matches!(chars.get(i), Some('!' | '^'));
+    if negated {
+        i += 1;
+    }
+    let mut ranges = Vec::new();
+    let first = i;
+    while i < chars.len() {
+        let mut c = chars[i];
+        if c == ']' && i > first {
+            return Some((Token::Class { negated, ranges }, i + 1));
+        }
+        if c == '\\' && i + 1 < chars.len() {
+            i += 1;
+            c = chars[i];
+        }
+        if chars.get(i + 1) == Some(&'-') && chars.get(i + 2).is_some_and(|&e| e != ']') {
+            ranges.push((c, chars[i + 2]));
+            i += 3;
+        } else {
+            ranges.push((c, c));
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Whether `name` matches the segment's tokens (iterative, with one backtrack point).
+fn matches_tokens(tokens: &[Token], name: &str) -> bool {
+    let name: Vec<char> = name.chars().collect();
+    let (mut t, mut n) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while n < name.len() {
+        let step = match tokens.get(t) {
+            Some(Token::Star) => {
+                backtrack = Some((t, n));
+                t += 1;
+                continue;
+            }
+            Some(Token::One) => true,
+            Some(Token::Char(c)) => *c == name[n],
+            Some(Token::Class { negated, ranges }) => {
+                ranges
+                    .iter()
+                    .any(|&(lo, hi)| lo <= name[n] && name[n] <= hi)
+                    != *negated
+            }
+            None => false,
+        };
+        if step {
+            t += 1;
+            n += 1;
+        } else if let Some((bt, bn)) = backtrack {
+            t = bt + 1;
+            n = bn + 1;
+            backtrack = Some((bt, bn + 1));
+        } else {
+            return false;
+        }
+    }
+    tokens[t..].iter().all(|tok| *tok == Token::Star)
+}
+
+/// `..` and `.` resolved lexically (symbolic links are not looked at).
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+struct Walk<'a> {
+    workspace: &'a Path,
+    found: &'a mut Vec<(PathBuf, bool)>,
+    /// Canonical directories already expanded by a `**`, against link cycles.
+    seen: HashSet<(PathBuf, usize)>,
+}
+
+impl Walk<'_> {
+    fn segments(&mut self, path: &Path, rest: &[Segment], linked: bool, depth: usize) {
+        let Some((first, after)) = rest.split_first() else {
+            self.found.push((path.to_path_buf(), linked));
+            return;
+        };
+        match first {
+            Segment::Literal(name) => {
+                let next = path.join(name);
+                if let Ok(meta) = fs::symlink_metadata(&next) {
+                    let link = meta.file_type().is_symlink();
+                    self.segments(&normalize(&next), after, linked || link, depth);
+                }
+            }
+            Segment::Glob(tokens) => {
+                for (entry, link) in entries(path) {
+                    let matched = entry
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| matches_tokens(tokens, n));
+                    if matched {
+                        self.segments(&entry, after, linked || link, depth);
+                    }
+                }
+            }
+            Segment::AnyDepth => {
+                self.segments(path, after, linked, depth);
+                if depth >= MAX_DEPTH {
+                    return;
+                }
+                let Ok(real) = fs::canonicalize(path) else {
+                    return;
+                };
+                if !self.seen.insert((real, after.len())) {
+                    return;
+                }
+                for (entry, link) in entries(path) {
+                    if !fs::metadata(&entry).is_ok_and(|m| m.is_dir()) {
+                        continue;
+                    }
+                    let inside =
+                        || fs::canonicalize(&entry).is_ok_and(|r| r.starts_with(self.workspace));
+                    if link && !inside() {
+                        continue;
+                    }
+                    self.segments(&entry, rest, linked || link, depth + 1);
+                }
+            }
+        }
+    }
+}
+
+/// A directory's entries, sorted, each with whether it is a symbolic link.
+fn entries(dir: &Path) -> Vec<(PathBuf, bool)> {
+    let Ok(read) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(PathBuf, bool)> = read
+        .flatten()
+        .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_symlink())))
+        .collect();
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(pattern: &str, name: &str) -> bool {
+        matches_tokens(&tokenize(pattern), name)
+    }
+
+    #[test]
+    fn segment_matching_is_shell_like() {
+        assert!(m("*.ipa", "App.ipa"));
+        assert!(m("*.ipa", ".hidden.ipa"));
+        assert!(!m("*.ipa", "App.ipa.zip"));
+        assert!(m("a*b*c", "aXXbYYc"));
+        assert!(!m("a*b*c", "aXXbYY"));
+        assert!(m("app-?.apk", "app-1.apk"));
+        assert!(!m("app-?.apk", "app-12.apk"));
+        assert!(m("[a-c]x", "bx"));
+        assert!(!m("[!a-c]x", "bx"));
+        assert!(m("[^a-c]x", "dx"));
+        assert!(m("[]]", "]"));
+        assert!(m("\\*", "*"));
+        assert!(!m("\\*", "a"));
+        assert!(m("[unclosed", "[unclosed"));
+        assert!(m("*", ""));
+    }
+
+    #[test]
+    fn variables_expand_literally_and_missing_ones_are_reported() {
+        let env = vec![
+            ("HOME".to_owned(), "/home/u".to_owned()),
+            ("OUT".to_owned(), "build/[x]".to_owned()),
+            ("OUT".to_owned(), "build/out".to_owned()),
+        ];
+        assert_eq!(
+            expand_vars("~/logs/*.log", &env).unwrap(),
+            "/home/u/logs/*.log"
+        );
+        assert_eq!(expand_vars("$OUT/*.apk", &env).unwrap(), "build/out/*.apk");
+        assert_eq!(expand_vars("${OUT}x/$", &env).unwrap(), "build/outx/$");
+        assert_eq!(expand_vars("\\$OUT", &env).unwrap(), "\\$OUT");
+        assert_eq!(expand_vars("$MISSING/a", &env), Err("MISSING".to_owned()));
+        let env = vec![("D".to_owned(), "a*[b]".to_owned())];
+        assert_eq!(expand_vars("$D/*", &env).unwrap(), "a\\*\\[b\\]/*");
+    }
+
+    #[test]
+    fn braces_expand_to_alternatives() {
+        assert_eq!(
+            expand_braces("build/*.{apk,aab}"),
+            vec!["build/*.apk", "build/*.aab"]
+        );
+        assert_eq!(expand_braces("{a,b{c,d}}/x"), vec!["a/x", "bc/x", "bd/x"]);
+        assert_eq!(expand_braces("{single}/\\{a,b}"), vec!["{single}/\\{a,b}"]);
+    }
+
+    #[test]
+    fn literal_prefix_is_split_off_and_normalized() {
+        let p = Pattern::parse("build/../out/./ios/*.ipa", Path::new("/ws"));
+        assert_eq!(p.start, PathBuf::from("/ws/out/ios"));
+        assert_eq!(p.rest.len(), 1);
+        let p = Pattern::parse("/tmp/xcodebuild_logs/*.log", Path::new("/ws"));
+        assert_eq!(p.start, PathBuf::from("/tmp/xcodebuild_logs"));
+        let p = Pattern::parse("flutter_drive.log", Path::new("/ws"));
+        assert_eq!(p.start, PathBuf::from("/ws/flutter_drive.log"));
+        assert!(p.rest.is_empty());
+    }
+}
