@@ -3,6 +3,7 @@
 
 use argh::FromArgs;
 
+use crate::commands::build::BuildCmd;
 use crate::commands::config::ConfigCmd;
 use crate::commands::health::HealthCmd;
 use crate::commands::pipeline::PipelineCmd;
@@ -59,6 +60,7 @@ pub(crate) enum Command {
     Version(VersionCmd),
     Setup(SetupCmd),
     Repo(RepoCmd),
+    Build(BuildCmd),
     Pipeline(PipelineCmd),
 }
 

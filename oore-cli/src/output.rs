@@ -61,6 +61,17 @@ impl Output {
         }
     }
 
+    /// Bytes as they are, without a newline added: log data as it streams in.
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), CliError> {
+        self.stdout
+            .write_all(bytes)
+            .and_then(|()| self.stdout.flush())
+            .map_err(|source| CliError::Io {
+                what: "write to standard output",
+                source,
+            })
+    }
+
     /// A rendered table.
     pub(crate) fn table(&mut self, table: &Table) -> Result<(), CliError> {
         self.stdout(&table.render())
@@ -82,13 +93,7 @@ impl Output {
     }
 
     fn stdout(&mut self, text: &str) -> Result<(), CliError> {
-        self.stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| self.stdout.flush())
-            .map_err(|source| CliError::Io {
-                what: "write to standard output",
-                source,
-            })
+        self.bytes(text.as_bytes())
     }
 
     fn stderr(&mut self, text: &str) {
@@ -115,7 +120,12 @@ pub(crate) mod testing {
     impl Buffer {
         /// What was written, as text.
         pub(crate) fn text(&self) -> String {
-            String::from_utf8(self.0.borrow().clone()).unwrap()
+            String::from_utf8(self.bytes()).unwrap()
+        }
+
+        /// What was written, as bytes.
+        pub(crate) fn bytes(&self) -> Vec<u8> {
+            self.0.borrow().clone()
         }
     }
 

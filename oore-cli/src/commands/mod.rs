@@ -1,6 +1,7 @@
 //! Command handlers, one command group per file, and the context they share: the global
 //! flags, the environment read once at start, and the output.
 
+pub(crate) mod build;
 pub(crate) mod config;
 pub(crate) mod health;
 pub(crate) mod pipeline;
@@ -161,6 +162,7 @@ pub(crate) fn run(cli: Cli, env: Env, out: &mut Output) -> Result<(), CliError> 
         Command::Version(cmd) => version::run(cmd, &mut ctx),
         Command::Setup(cmd) => setup::run(cmd, &mut ctx),
         Command::Repo(cmd) => repo::run(cmd, &mut ctx),
+        Command::Build(cmd) => build::run(cmd, &mut ctx),
         Command::Pipeline(cmd) => pipeline::run(cmd, &mut ctx),
     }
 }

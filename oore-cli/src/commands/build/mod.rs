@@ -1,0 +1,727 @@
+//! `oore build ...`: trigger a build (and wait for it), list, show and cancel builds, print
+//! their steps and logs, and list or download their artifacts. The layouts are in
+//! [`render`], log reading and escaping in [`logs`], downloads in [`artifacts`].
+
+mod artifacts;
+mod logs;
+mod render;
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use argh::FromArgs;
+use oore_core::api::{
+    ArtifactListResponse, BuildDto, BuildListResponse, StepListResponse, TriggerBuildRequest,
+};
+
+use super::Ctx;
+use crate::client::{ApiClient, encode};
+use crate::error::CliError;
+use crate::resolve::Auth;
+use crate::table::sanitize;
+use artifacts::{Downloader, Fetched};
+use render::{
+    artifact_table, build_ended, build_table, details, duration, short_commit, size, step_table,
+};
+
+/// What to try after an unknown or malformed build id.
+const ID_HINT: &str = "list builds with `oore build list`";
+/// What to try after an unknown or malformed repository id.
+const REPO_HINT: &str = "list repository ids with `oore repo list`";
+/// The flag for each API field, for field errors.
+const FLAGS: &[(&str, &str)] = &[
+    ("branch", "--branch"),
+    ("commit", "--commit"),
+    ("workflow", "--workflow"),
+    ("repository", "--repo"),
+    ("status", "--status"),
+    ("trigger", "--trigger"),
+    ("from", "--since"),
+    ("until", "--until"),
+    ("limit", "--limit"),
+    ("after", "--after"),
+    ("order", "--oldest-first"),
+    ("step", "--step"),
+    ("stream", "--stderr"),
+];
+/// How often `trigger --wait` looks at the build.
+const WAIT_POLL: Duration = Duration::from_secs(1);
+/// Builds searched when a short id is given.
+const SHORT_ID_SEARCH: u32 = 200;
+
+/// trigger, inspect and cancel builds; read their logs; download their artifacts
+#[derive(FromArgs, Debug)]
+#[argh(
+    subcommand,
+    name = "build",
+    example = "Build the default branch and wait for the result:\n  {command_name} trigger 01JREPO... --wait\n\nWatch a build's output, then fetch what it produced:\n  {command_name} logs 7K3M9Q2A --follow\n  {command_name} artifacts 7K3M9Q2A --download --output ./releases\n\nFailed builds of one repository this week:\n  {command_name} list --repo 01JREPO... --status failure --since 2026-01-05T00:00:00Z",
+    note = "A build id can be given in full or as the short id `oore build list` shows (its last 8 characters), which is looked up among the 200 most recent builds."
+)]
+pub(crate) struct BuildCmd {
+    #[argh(subcommand)]
+    command: BuildSub,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum BuildSub {
+    Trigger(TriggerCmd),
+    List(ListCmd),
+    Show(ShowCmd),
+    Steps(StepsCmd),
+    Cancel(CancelCmd),
+    Logs(LogsCmd),
+    Artifacts(ArtifactsCmd),
+}
+
+/// queue a manual build of a repository
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "trigger")]
+struct TriggerCmd {
+    /// repository id
+    #[argh(positional)]
+    repo_id: String,
+    /// branch to build (the repository's default branch when omitted)
+    #[argh(option)]
+    branch: Option<String>,
+    /// exact commit SHA, 7 to 40 hex characters (the branch head when omitted)
+    #[argh(option)]
+    commit: Option<String>,
+    /// workflow to run (the only or first one when omitted)
+    #[argh(option)]
+    workflow: Option<String>,
+    /// follow the build until it ends; exit 1 unless it succeeds
+    #[argh(switch)]
+    wait: bool,
+    /// print the API's JSON (with --wait: the build as it ended)
+    #[argh(switch)]
+    json: bool,
+}
+
+/// list builds, newest first
+#[derive(FromArgs, Debug, Default)]
+#[argh(subcommand, name = "list")]
+struct ListCmd {
+    /// only this repository (id)
+    #[argh(option)]
+    repo: Option<String>,
+    /// only these statuses, comma-separated: pending, running, success, failure, cancelled
+    #[argh(option)]
+    status: Option<String>,
+    /// only this branch
+    #[argh(option)]
+    branch: Option<String>,
+    /// only this trigger: push, pull_request, merge_request or manual
+    #[argh(option)]
+    trigger: Option<String>,
+    /// only commits starting with this (4 to 40 hex characters)
+    #[argh(option)]
+    commit: Option<String>,
+    /// only builds created at or after this RFC 3339 time, e.g. 2026-01-05T00:00:00Z
+    #[argh(option)]
+    since: Option<String>,
+    /// only builds created before this RFC 3339 time
+    #[argh(option)]
+    until: Option<String>,
+    /// builds per page (the server's default is 50, its maximum 200)
+    #[argh(option)]
+    limit: Option<u32>,
+    /// continue after this cursor (printed at the end of a full page)
+    #[argh(option)]
+    after: Option<String>,
+    /// oldest first
+    #[argh(switch)]
+    oldest_first: bool,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// show a build: its details and steps
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "show")]
+struct ShowCmd {
+    /// build id (full or short)
+    #[argh(positional)]
+    id: String,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// show a build's steps
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "steps")]
+struct StepsCmd {
+    /// build id (full or short)
+    #[argh(positional)]
+    id: String,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// cancel a pending or running build
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "cancel")]
+struct CancelCmd {
+    /// build id (full or short)
+    #[argh(positional)]
+    id: String,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// print a build's logs: every step's stdout, or one step's
+#[derive(FromArgs, Debug)]
+#[argh(
+    subcommand,
+    name = "logs",
+    note = "Control characters and invalid UTF-8 are shown escaped (\\x1b, \\xff) so a build's output cannot drive the terminal; a carriage return starts a new line. --raw writes the bytes exactly as the build wrote them."
+)]
+struct LogsCmd {
+    /// build id (full or short)
+    #[argh(positional)]
+    id: String,
+    /// only this step (0-based, as in `oore build steps`)
+    #[argh(option)]
+    step: Option<u32>,
+    /// standard error instead of standard output
+    #[argh(switch)]
+    stderr: bool,
+    /// print the system log (clone, setup, artifacts) first
+    #[argh(switch)]
+    system: bool,
+    /// keep printing until the build ends
+    #[argh(switch, short = 'f')]
+    follow: bool,
+    /// write the exact bytes, control characters included
+    #[argh(switch)]
+    raw: bool,
+    /// print the chunks as JSON lines (step, stream, offset, next_offset, data, data_base64)
+    #[argh(switch)]
+    json: bool,
+}
+
+/// list a build's artifacts, or download them
+#[derive(FromArgs, Debug)]
+#[argh(
+    subcommand,
+    name = "artifacts",
+    note = "Downloads keep the artifacts' relative paths, are checked against their SHA-256, and resume where an interrupted run stopped (the partial file is <name>.part)."
+)]
+struct ArtifactsCmd {
+    /// build id (full or short)
+    #[argh(positional)]
+    id: String,
+    /// download every artifact
+    #[argh(switch)]
+    download: bool,
+    /// directory to download into (default: the current directory)
+    #[argh(option, arg_name = "dir")]
+    output: Option<PathBuf>,
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
+/// Run `oore build ...`.
+pub(crate) fn run(cmd: BuildCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    let result = match cmd.command {
+        BuildSub::Trigger(cmd) => trigger(cmd, ctx).map_err(|e| {
+            e.with_hint("not_found", REPO_HINT)
+                .with_hint("invalid_id", REPO_HINT)
+        }),
+        BuildSub::List(cmd) => list(cmd, ctx),
+        BuildSub::Show(cmd) => show(cmd, ctx),
+        BuildSub::Steps(cmd) => steps(cmd, ctx),
+        BuildSub::Cancel(cmd) => cancel(cmd, ctx),
+        BuildSub::Logs(cmd) => logs(cmd, ctx),
+        BuildSub::Artifacts(cmd) => artifacts(cmd, ctx),
+    };
+    result.map_err(|e| {
+        e.with_hint("not_found", ID_HINT)
+            .with_hint("invalid_id", ID_HINT)
+            .with_flags(FLAGS)
+    })
+}
+
+fn trigger(cmd: TriggerCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let repo = cmd.repo_id.trim();
+    if repo.is_empty() {
+        return Err(CliError::Usage(format!(
+            "the repository id is empty; {REPO_HINT}"
+        )));
+    }
+    let request = TriggerBuildRequest {
+        branch: cmd.branch,
+        commit: cmd.commit,
+        workflow: cmd.workflow,
+    };
+    let client = ctx.client()?;
+    let build: BuildDto = client.post(
+        &format!("/api/repositories/{}/trigger", encode(repo)),
+        Some(&request),
+    )?;
+    if !ctx.out.is_json() {
+        ctx.out.text(&format!(
+            "build #{} {} queued ({})",
+            build.number,
+            build.id,
+            what_is_built(&build)
+        ))?;
+    }
+    if !cmd.wait {
+        if ctx.out.is_json() {
+            return ctx.out.json(&build);
+        }
+        return ctx.out.text(&format!(
+            "follow it with `oore build logs {} --follow`, or see it with `oore build show {}`",
+            build.id, build.id
+        ));
+    }
+    let build = wait(&client, build, ctx)?;
+    if ctx.out.is_json() {
+        ctx.out.json(&build)?;
+    } else {
+        report_end(&build, ctx)?;
+    }
+    if build.status == "success" {
+        Ok(())
+    } else {
+        let mut message = format!(
+            "build #{} {} ended {}",
+            build.number, build.id, build.status
+        );
+        if let Some(error) = &build.error_message {
+            message.push_str(&format!(": {}", sanitize(error)));
+        }
+        Err(CliError::Usage(message))
+    }
+}
+
+/// `branch main, commit 0123456` as far as it is known.
+fn what_is_built(build: &BuildDto) -> String {
+    let reference = match (&build.branch, &build.tag, build.pull_request) {
+        (Some(branch), _, _) => format!("branch {branch}"),
+        (None, Some(tag), _) => format!("tag {tag}"),
+        (None, None, Some(pr)) => format!("pull request {pr}"),
+        (None, None, None) => "default branch".to_owned(),
+    };
+    let commit = build.commit_sha.as_deref().map_or_else(
+        || "latest commit".to_owned(),
+        |c| format!("commit {}", short_commit(c)),
+    );
+    sanitize(&format!("{reference}, {commit}"))
+}
+
+/// Poll the build until it ends, printing each status it passes through.
+fn wait(client: &ApiClient, mut build: BuildDto, ctx: &mut Ctx<'_>) -> Result<BuildDto, CliError> {
+    let mut seen = build.status.clone();
+    while !build_ended(&build.status) {
+        std::thread::sleep(WAIT_POLL);
+        build = fetch_build(client, &build.id)?;
+        if build.status != seen && !build_ended(&build.status) && !ctx.out.is_json() {
+            ctx.out.text(&format!(
+                "build #{} {} ({})",
+                build.number,
+                build.status,
+                what_is_built(&build)
+            ))?;
+        }
+        seen = build.status.clone();
+    }
+    Ok(build)
+}
+
+/// The end of `trigger --wait`: the status, and what failed.
+fn report_end(build: &BuildDto, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    let took = duration(build.duration_ms);
+    let mut text = match build.status.as_str() {
+        "success" => format!("build #{} succeeded in {took}\n", build.number),
+        status => format!("build #{} {status} after {took}\n", build.number),
+    };
+    let steps = build.steps.as_deref().unwrap_or_default();
+    for step in steps
+        .iter()
+        .filter(|s| matches!(s.status.as_str(), "failure" | "cancelled") && !s.ignore_failure)
+    {
+        let mut line = format!("  step {} {}: {}", step.index, step.name, step.status);
+        if let Some(code) = step.exit_code {
+            line.push_str(&format!(", exit code {code}"));
+        }
+        if let Some(error) = &step.error_message {
+            line.push_str(&format!(" ({error})"));
+        }
+        text.push_str(&sanitize(&line));
+        text.push('\n');
+        text.push_str(&format!(
+            "  its output: `oore build logs {} --step {}` (add --stderr for standard error)\n",
+            build.id, step.index
+        ));
+    }
+    ctx.out.text(&text)
+}
+
+fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let query = list_query(&cmd);
+    let path = if query.is_empty() {
+        "/api/builds".to_owned()
+    } else {
+        format!("/api/builds?{}", query.join("&"))
+    };
+    let page: BuildListResponse = ctx.client()?.get(&path)?;
+    if ctx.out.is_json() {
+        return ctx.out.json(&page);
+    }
+    if page.builds.is_empty() {
+        let filtered = query.iter().any(|q| !q.starts_with("limit="));
+        let message = if cmd.after.is_some() {
+            "no more builds"
+        } else if filtered {
+            "no builds match; run `oore build list` without filters to see them all"
+        } else {
+            "no builds yet; start one with `oore build trigger REPO_ID`"
+        };
+        return ctx.out.text(message);
+    }
+    ctx.out.table(&build_table(&page.builds))?;
+    if let Some(next) = &page.next {
+        ctx.out
+            .text(&format!("more: {}", next_page_command(&cmd, next)))?;
+    }
+    Ok(())
+}
+
+/// The query string parts of `oore build list`'s filters.
+fn list_query(cmd: &ListCmd) -> Vec<String> {
+    let mut query = Vec::new();
+    let mut put = |key: &str, value: &Option<String>| {
+        if let Some(value) = value {
+            query.push(format!("{key}={}", encode(value.trim())));
+        }
+    };
+    put("repository", &cmd.repo);
+    put("status", &cmd.status.as_ref().map(|s| s.replace(' ', "")));
+    put("branch", &cmd.branch);
+    put("trigger", &cmd.trigger);
+    put("commit", &cmd.commit);
+    put("from", &cmd.since);
+    put("until", &cmd.until);
+    put("after", &cmd.after);
+    if cmd.oldest_first {
+        query.push("order=asc".to_owned());
+    }
+    if let Some(limit) = cmd.limit {
+        query.push(format!("limit={limit}"));
+    }
+    query
+}
+
+/// The same `oore build list` command line, continuing after `cursor`.
+fn next_page_command(cmd: &ListCmd, cursor: &str) -> String {
+    let mut line = "oore build list".to_owned();
+    let flags = [
+        ("--repo", &cmd.repo),
+        ("--status", &cmd.status),
+        ("--branch", &cmd.branch),
+        ("--trigger", &cmd.trigger),
+        ("--commit", &cmd.commit),
+        ("--since", &cmd.since),
+        ("--until", &cmd.until),
+    ];
+    for (flag, value) in flags {
+        if let Some(value) = value {
+            line.push_str(&format!(" {flag} {}", shell_word(value)));
+        }
+    }
+    if let Some(limit) = cmd.limit {
+        line.push_str(&format!(" --limit {limit}"));
+    }
+    if cmd.oldest_first {
+        line.push_str(" --oldest-first");
+    }
+    line.push_str(&format!(" --after {}", shell_word(cursor)));
+    sanitize(&line)
+}
+
+/// `value` as one shell word: as is when it is plain, else single-quoted.
+fn shell_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.,:/+@%=".contains(&b));
+    if plain {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+fn show(cmd: ShowCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let client = ctx.client()?;
+    let id = resolve_build_id(&client, &cmd.id)?;
+    let build = fetch_build(&client, &id)?;
+    if ctx.out.is_json() {
+        ctx.out.json(&build)
+    } else {
+        ctx.out.text(&details(&build))
+    }
+}
+
+fn steps(cmd: StepsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let client = ctx.client()?;
+    let id = resolve_build_id(&client, &cmd.id)?;
+    let list: StepListResponse = client.get(&build_path(&id, "/steps"))?;
+    if ctx.out.is_json() {
+        return ctx.out.json(&list);
+    }
+    if list.steps.is_empty() {
+        return ctx.out.text(&format!(
+            "build {id} has no steps yet; they are known once it starts and reads its pipeline"
+        ));
+    }
+    ctx.out.table(&step_table(&list.steps))
+}
+
+fn cancel(cmd: CancelCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let client = ctx.client()?;
+    let id = resolve_build_id(&client, &cmd.id)?;
+    let build: BuildDto = client
+        .post::<(), _>(&build_path(&id, "/cancel"), None)
+        .map_err(|e| {
+            e.with_hint(
+                "conflict",
+                &format!("see how it ended with `oore build show {id}`"),
+            )
+        })?;
+    if ctx.out.is_json() {
+        return ctx.out.json(&build);
+    }
+    if build_ended(&build.status) {
+        ctx.out.text(&format!(
+            "build #{} {} {}",
+            build.number, build.id, build.status
+        ))
+    } else {
+        ctx.out.text(&format!(
+            "build #{} {}: cancel requested; its running step is being stopped (check with `oore build show {}`)",
+            build.number, build.id, build.id
+        ))
+    }
+}
+
+fn logs(cmd: LogsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    if cmd.raw && ctx.out.is_json() {
+        return Err(CliError::Usage(
+            "pass either --raw or --json, not both (the JSON has the exact bytes in data_base64)"
+                .to_owned(),
+        ));
+    }
+    let client = ctx.client()?;
+    let id = resolve_build_id(&client, &cmd.id)?;
+    let request = logs::LogRequest {
+        id,
+        step: cmd.step,
+        stderr: cmd.stderr,
+        system: cmd.system,
+        follow: cmd.follow,
+        raw: cmd.raw,
+        json: ctx.out.is_json(),
+    };
+    logs::run(&request, &client, ctx.out)
+}
+
+fn artifacts(cmd: ArtifactsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    if cmd.output.is_some() && !cmd.download {
+        return Err(CliError::Usage(
+            "--output only applies with --download".to_owned(),
+        ));
+    }
+    let target = ctx.target(Auth::Required)?;
+    let client = ApiClient::new(target.clone());
+    let id = resolve_build_id(&client, &cmd.id)?;
+    let list: ArtifactListResponse = client.get(&build_path(&id, "/artifacts"))?;
+    let json = ctx.out.is_json();
+    if !json {
+        if list.artifacts.is_empty() {
+            ctx.out.text(&format!("build {id} has no artifacts"))?;
+        } else {
+            ctx.out.table(&artifact_table(&list.artifacts))?;
+        }
+    }
+    if cmd.download && !list.artifacts.is_empty() {
+        // Check every path before writing anything.
+        for artifact in &list.artifacts {
+            artifacts::safe_relative_path(&artifact.path).map_err(CliError::Usage)?;
+        }
+        let dir = cmd.output.unwrap_or_else(|| PathBuf::from("."));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| CliError::Usage(format!("cannot create {}: {e}", dir.display())))?;
+        let downloader = Downloader::new(target, std::io::stderr().is_terminal());
+        if !json {
+            ctx.out.text("")?;
+        }
+        for artifact in &list.artifacts {
+            let fetched = downloader.fetch(&id, artifact, &dir, ctx.out)?;
+            if json {
+                continue;
+            }
+            let path = sanitize(&artifact.path);
+            let line = match fetched {
+                Fetched::Downloaded => {
+                    format!(
+                        "downloaded {path} ({}, sha256 verified)",
+                        size(artifact.size)
+                    )
+                }
+                Fetched::Resumed { from } => format!(
+                    "resumed {path} at {} ({}, sha256 verified)",
+                    size(from),
+                    size(artifact.size)
+                ),
+                Fetched::UpToDate => format!("{path} is already there (sha256 verified)"),
+            };
+            ctx.out.text(&line)?;
+        }
+        if !json {
+            let n = list.artifacts.len();
+            ctx.out.text(&format!(
+                "{n} artifact{} in {}",
+                if n == 1 { "" } else { "s" },
+                dir.display()
+            ))?;
+        }
+    }
+    if json {
+        ctx.out.json(&list)?;
+    }
+    Ok(())
+}
+
+/// `/api/builds/{id}{suffix}` with the id escaped.
+pub(super) fn build_path(id: &str, suffix: &str) -> String {
+    format!("/api/builds/{}{suffix}", encode(id))
+}
+
+/// One build with its steps.
+pub(super) fn fetch_build(client: &ApiClient, id: &str) -> Result<BuildDto, CliError> {
+    client.get(&build_path(id, ""))
+}
+
+/// The full id for what the user typed: a full ULID as is, a short id (the end of one,
+/// as `oore build list` shows it) looked up among the most recent builds.
+fn resolve_build_id(client: &ApiClient, typed: &str) -> Result<String, CliError> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(CliError::Usage(format!("the build id is empty; {ID_HINT}")));
+    }
+    if !is_short_id(typed) {
+        // A full id, or something the server will explain.
+        return Ok(typed.to_owned());
+    }
+    let page: BuildListResponse = client.get(&format!("/api/builds?limit={SHORT_ID_SEARCH}"))?;
+    let wanted = typed.to_ascii_uppercase();
+    let found: Vec<&BuildDto> = page
+        .builds
+        .iter()
+        .filter(|b| b.id.to_ascii_uppercase().ends_with(&wanted))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => Err(CliError::Usage(format!(
+            "no build among the {SHORT_ID_SEARCH} most recent has an id ending in {typed}; pass the full id (`oore build list --json` shows them)"
+        ))),
+        many => Err(CliError::Usage(format!(
+            "{typed} is the end of several build ids ({}); pass more characters or the full id",
+            many.iter()
+                .map(|b| format!("#{} {}", b.number, b.id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// A short id: 4 to 25 characters of the ULID alphabet (a full ULID has 26).
+fn is_short_id(typed: &str) -> bool {
+    (4..26).contains(&typed.len())
+        && typed.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                && !matches!(b.to_ascii_uppercase(), b'I' | b'L' | b'O' | b'U')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_ids_are_recognised() {
+        assert!(is_short_id("7K3M9Q2A"));
+        assert!(is_short_id("7k3m"));
+        assert!(!is_short_id("01JBUILDAAAAAAAAAAAA7K3M9Q"), "a full ULID");
+        assert!(!is_short_id("abc"), "too short to be useful");
+        assert!(!is_short_id("7K3M-9Q"));
+        assert!(
+            !is_short_id("HELLO"),
+            "L and O are not in the ULID alphabet"
+        );
+    }
+
+    #[test]
+    fn list_filters_become_the_query() {
+        let cmd = ListCmd {
+            repo: Some("01JREPO".into()),
+            status: Some("failure, cancelled".into()),
+            branch: Some("feature/x y".into()),
+            since: Some("2026-01-05T00:00:00+01:00".into()),
+            oldest_first: true,
+            limit: Some(10),
+            after: Some("01JCURSOR".into()),
+            ..ListCmd::default()
+        };
+        assert_eq!(
+            list_query(&cmd),
+            [
+                "repository=01JREPO",
+                "status=failure%2Ccancelled",
+                "branch=feature%2Fx%20y",
+                "from=2026-01-05T00%3A00%3A00%2B01%3A00",
+                "after=01JCURSOR",
+                "order=asc",
+                "limit=10",
+            ]
+        );
+        assert!(list_query(&ListCmd::default()).is_empty());
+    }
+
+    #[test]
+    fn next_page_repeats_the_filters() {
+        let cmd = ListCmd {
+            status: Some("failure".into()),
+            branch: Some("it's".into()),
+            limit: Some(2),
+            after: Some("OLD".into()),
+            ..ListCmd::default()
+        };
+        assert_eq!(
+            next_page_command(&cmd, "01JNEXT"),
+            r"oore build list --status failure --branch 'it'\''s' --limit 2 --after 01JNEXT"
+        );
+    }
+
+    #[test]
+    fn build_paths_escape_the_id() {
+        assert_eq!(build_path("01JA", "/logs"), "/api/builds/01JA/logs");
+        assert_eq!(build_path("../x", ""), "/api/builds/..%2Fx");
+    }
+}
