@@ -1,14 +1,18 @@
-//! [`App`]: what every request handler shares: the core's [`Services`] and the few
-//! settings the HTTP layer needs. Cheap to clone.
+//! [`App`]: what every request handler shares: the core's [`Services`], the build
+//! dispatcher's signals, the build logs and artifacts, and the few settings the HTTP
+//! layer needs. Cheap to clone.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use oore_adapters::artifacts::FsArtifacts;
 use oore_core::domain::secret::SecretString;
+use oore_core::ports::{BuildLogs, BuildSignals};
 use oore_core::services::Services;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
+use crate::workers::Dispatcher;
 
 /// Requests handled at once; more wait for a slot (within the request timeout).
 pub(crate) const MAX_IN_FLIGHT_REQUESTS: usize = 256;
@@ -24,6 +28,9 @@ pub struct App {
 
 struct Inner {
     services: Services,
+    dispatcher: Arc<Dispatcher>,
+    logs: Arc<dyn BuildLogs>,
+    artifacts: FsArtifacts,
     base_url: String,
     admin_token: SecretString,
     dashboard_origin: String,
@@ -33,11 +40,22 @@ struct Inner {
 }
 
 impl App {
-    /// The API over `services`, with the HTTP-relevant settings of `config`.
-    pub fn new(config: &Config, services: Services) -> Self {
+    /// The API over `services`, with the HTTP-relevant settings of `config`; builds are
+    /// signalled through `dispatcher`, their logs read from `logs` and their artifacts
+    /// from `artifacts`.
+    pub(crate) fn new(
+        config: &Config,
+        services: Services,
+        dispatcher: Arc<Dispatcher>,
+        logs: Arc<dyn BuildLogs>,
+        artifacts: FsArtifacts,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 services,
+                dispatcher,
+                logs,
+                artifacts,
                 base_url: config.base_url.clone(),
                 admin_token: config.admin_token.clone(),
                 dashboard_origin: config.dashboard_origin.clone(),
@@ -51,6 +69,26 @@ impl App {
     /// The use cases' ports.
     pub fn services(&self) -> &Services {
         &self.inner.services
+    }
+
+    /// Wakes the dispatcher and cancels running builds.
+    pub fn signals(&self) -> &dyn BuildSignals {
+        &*self.inner.dispatcher
+    }
+
+    /// The build dispatcher (live builds).
+    pub(crate) fn dispatcher(&self) -> &Dispatcher {
+        &self.inner.dispatcher
+    }
+
+    /// Build logs.
+    pub(crate) fn logs(&self) -> &dyn BuildLogs {
+        &*self.inner.logs
+    }
+
+    /// Collected artifacts (`OORE_LOGS_DIR/artifacts/<build_id>/<path>`).
+    pub(crate) fn artifacts(&self) -> &FsArtifacts {
+        &self.inner.artifacts
     }
 
     pub(crate) fn base_url(&self) -> &str {

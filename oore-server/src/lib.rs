@@ -2,10 +2,12 @@
 
 mod app;
 pub mod config;
+mod execution;
 mod httpd;
 pub mod init;
 mod logging;
 mod startup;
+mod workers;
 
 pub use app::App;
 pub use httpd::{

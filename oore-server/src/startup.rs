@@ -1,21 +1,40 @@
 //! Startup in the order that keeps two servers apart: lock the data directory, open the
-//! database, build the [`Services`], and only then bind the port (so a second `oored`
-//! on the same data directory reports the lock, not a busy port).
+//! database, build the [`Services`] and the build execution adapters, and only then bind
+//! the port (so a second `oored` on the same data directory reports the lock, not a busy
+//! port).
+//!
+//! [`Server::serve`] then makes `oored` a child subreaper (so processes that steps detach
+//! are still found and reaped), runs restart recovery (builds left running are failed,
+//! "interrupted by server restart"; pending ones stay queued) *before* the dispatcher
+//! starts, starts the dispatcher and the cleanup task, and serves HTTP. On shutdown both
+//! stop together: no new connections or builds, in-flight requests and running builds
+//! get `OORE_SHUTDOWN_GRACE_SECS`, then the builds are interrupted and recorded failed
+//! ("interrupted by server shutdown"), and only then are the database and the lock
+//! released.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use oore_adapters::crypto::EncryptionKey;
 use oore_adapters::lock::{DataDirLock, LockError};
+use oore_adapters::runner::become_subreaper;
 use oore_adapters::sqlite::{OpenError, SqliteConfig, SqliteStore};
 use oore_core::services::Services;
+use oore_core::usecases::build::recover_builds;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::app::App;
 use crate::config::Config;
+use crate::execution::{base_env, execution};
 use crate::httpd;
+use crate::workers::{Cleanup, CleanupConfig, DispatchConfig, Dispatcher, Engine};
+
+/// The dispatcher looks at the queue at least this often, woken or not.
+const DISPATCH_TICK: Duration = Duration::from_secs(1);
 
 /// How long a database call waits for SQLite's lock before failing as unavailable.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -71,11 +90,15 @@ pub fn build_services(store: SqliteStore, key: &EncryptionKey) -> Services {
     oore_adapters::services::sqlite_services(store, key)
 }
 
-/// A started server that is not yet listening: owns the data-directory lock and the
-/// open database.
+/// A started server that is not yet listening: owns the data-directory lock, the open
+/// database and the (not yet started) build workers.
 pub struct Server {
     // Dropped in declaration order: the services (database) before the lock.
     app: App,
+    dispatcher: Arc<Dispatcher>,
+    engine: Engine,
+    dispatch: DispatchConfig,
+    cleanup: Cleanup,
     shutdown_grace: Duration,
     lock: DataDirLock,
 }
@@ -103,8 +126,44 @@ impl Server {
         .await?;
         let services = adapt(build_services(store, &config.encryption_key));
         tracing::info!(database = %config.database_path.display(), lock = %lock.path().display(), "database open");
+        let exec = execution(config, base_env(|name| std::env::var(name).ok()));
+        let dispatcher = Dispatcher::new();
+        let app = App::new(
+            config,
+            services.clone(),
+            Arc::clone(&dispatcher),
+            Arc::clone(&exec.ports.logs),
+            exec.artifacts.clone(),
+        );
+        let engine = Engine {
+            services: services.clone(),
+            ports: exec.ports.clone(),
+            settings: Arc::clone(&exec.settings),
+            sweeper: exec.runner.clone(),
+        };
+        let cleanup = Cleanup {
+            services,
+            workspaces: exec.workspaces.clone(),
+            dispatcher: Arc::clone(&dispatcher),
+            config: CleanupConfig {
+                interval: config.cleanup_interval,
+                workspace_retention: config.workspace_retention,
+                log_retention: config.log_retention,
+                max_build_duration: config.max_build_duration,
+                logs_dir: exec.logs.root().to_path_buf(),
+                artifacts_dir: config.logs_dir.join("artifacts"),
+            },
+        };
         Ok(Server {
-            app: App::new(config, services),
+            app,
+            dispatcher,
+            engine,
+            dispatch: DispatchConfig {
+                max_concurrent: usize::try_from(config.max_concurrent_builds).unwrap_or(1),
+                tick: DISPATCH_TICK,
+                shutdown_grace: config.shutdown_grace,
+            },
+            cleanup,
             shutdown_grace: config.shutdown_grace,
             lock,
         })
@@ -115,20 +174,92 @@ impl Server {
         &self.app
     }
 
-    /// Serves on `listener` until `shutdown` completes, then shuts down gracefully and
-    /// releases the database and the lock.
+    /// Recovers, starts the workers and serves on `listener` until `shutdown` completes,
+    /// then shuts down gracefully and releases the database and the lock (module doc).
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        if let Err(e) = become_subreaper() {
+            tracing::warn!(error = %e, "cannot become a child subreaper: processes that build steps detach may outlive their build");
+        }
+        self.recover().await;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let dispatcher = tokio::spawn(Arc::clone(&self.dispatcher).run(
+            self.engine.clone(),
+            self.dispatch,
+            stop_rx.clone(),
+        ));
+        let Server {
+            app,
+            cleanup,
+            shutdown_grace,
+            lock,
+            ..
+        } = self;
+        let cleanup = tokio::spawn(cleanup.run(stop_rx.clone()));
+        let lock_path = lock.path().to_owned();
+        let stopped = async move {
+            let mut stop = stop_rx;
+            let _ = stop.wait_for(|stop| *stop).await;
+        };
+        let signal = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
+        let http = Self::serve_http(app, listener, stopped, shutdown_grace);
+        tokio::join!(http, signal);
+        if let Err(e) = dispatcher.await {
+            tracing::error!(error = %e, "the build dispatcher failed");
+        }
+        if let Err(e) = cleanup.await {
+            tracing::error!(error = %e, "the cleanup task failed");
+        }
+        drop(lock);
+        tracing::info!(lock = %lock_path.display(), "stopped; data directory released");
+    }
+
+    /// Restart recovery (spec 15.2), before any worker runs.
+    async fn recover(&self) {
+        let svc = self.app.services();
+        match recover_builds(svc).await {
+            Ok(report) => {
+                let logs = &self.engine.ports.logs;
+                for id in &report.interrupted {
+                    let _ = logs
+                        .append_system(
+                            *id,
+                            "build failure: interrupted by server restart; trigger the build again",
+                        )
+                        .await;
+                    logs.finish(*id);
+                }
+                tracing::info!(
+                    interrupted = report.interrupted.len(),
+                    pending = report.pending,
+                    "build recovery: {} running build(s) marked failed (interrupted by server restart), {} pending build(s) queued",
+                    report.interrupted.len(),
+                    report.pending
+                );
+            }
+            Err(e) => tracing::error!(
+                error = %e,
+                "build recovery failed: builds left running stay so until the cleanup task fails them"
+            ),
+        }
+    }
+
+    async fn serve_http(
+        app: App,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+        grace: Duration,
+    ) {
         match listener.local_addr() {
             Ok(addr) => tracing::info!(
-                base_url = self.app.base_url(),
+                base_url = app.base_url(),
                 "listening on {}",
                 httpd::local_url(addr)
             ),
             Err(e) => tracing::warn!(error = %e, "listening (local address unknown)"),
         }
-        httpd::serve(self.app.clone(), listener, shutdown, self.shutdown_grace).await;
-        let lock_path = self.lock.path().to_owned();
-        drop(self);
-        tracing::info!(lock = %lock_path.display(), "stopped; data directory released");
+        httpd::serve(app, listener, shutdown, grace).await;
     }
 }

@@ -99,6 +99,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `OORE_LOG_RETENTION_DAYS`; `None` keeps build logs.
     pub log_retention: Option<Duration>,
+    /// `OORE_CLEANUP_INTERVAL_SECS`: how often the cleanup task runs.
+    pub cleanup_interval: Duration,
     /// `OORE_MAX_WEBHOOK_BYTES`.
     pub max_webhook_bytes: u64,
     /// `OORE_WEBHOOK_QUEUE_CAPACITY`.
@@ -230,6 +232,9 @@ impl Config {
         let log_retention = r.get("OORE_LOG_RETENTION_DAYS", |v| {
             values::int(v, 1..=36_500).map(|d| Duration::from_secs(d * 86_400))
         });
+        let cleanup_interval = r.get("OORE_CLEANUP_INTERVAL_SECS", |v| {
+            values::secs(v, 1..=86_400)
+        });
         let max_webhook_bytes = r.get("OORE_MAX_WEBHOOK_BYTES", |v| {
             values::int(v, 1024..=100 << 20)
         });
@@ -287,6 +292,7 @@ impl Config {
                 cancel_grace: cancel_grace?,
                 shutdown_grace: shutdown_grace?,
                 log_retention,
+                cleanup_interval: cleanup_interval?,
                 max_webhook_bytes: max_webhook_bytes?,
                 webhook_queue_capacity: webhook_queue_capacity?,
                 log_format: log_format?,

@@ -66,6 +66,7 @@ fn defaults_match_the_spec() {
     assert_eq!(c.cancel_grace, Duration::from_secs(10));
     assert_eq!(c.shutdown_grace, Duration::from_secs(30));
     assert_eq!(c.log_retention, None);
+    assert_eq!(c.cleanup_interval, Duration::from_secs(300));
     assert_eq!(c.max_webhook_bytes, 10 * 1024 * 1024);
     assert_eq!(c.webhook_queue_capacity, 1000);
     assert_eq!(c.log_format, LogFormat::Text);
@@ -97,6 +98,7 @@ fn every_variable_is_read() {
             ("OORE_CANCEL_GRACE_SECS", "0"),
             ("OORE_SHUTDOWN_GRACE_SECS", "5"),
             ("OORE_LOG_RETENTION_DAYS", "14"),
+            ("OORE_CLEANUP_INTERVAL_SECS", "60"),
             ("OORE_MAX_WEBHOOK_BYTES", "2048"),
             ("OORE_WEBHOOK_QUEUE_CAPACITY", "10"),
             ("OORE_LOG_FORMAT", "json"),
@@ -137,6 +139,7 @@ fn every_variable_is_read() {
     assert_eq!(c.cancel_grace, Duration::ZERO);
     assert_eq!(c.shutdown_grace, Duration::from_secs(5));
     assert_eq!(c.log_retention, Some(Duration::from_secs(14 * 86_400)));
+    assert_eq!(c.cleanup_interval, Duration::from_secs(60));
     assert_eq!(c.max_webhook_bytes, 2048);
     assert_eq!(c.webhook_queue_capacity, 10);
     assert_eq!(c.log_format, LogFormat::Json);

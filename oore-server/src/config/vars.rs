@@ -136,12 +136,17 @@ pub(crate) const VARS: &[Var] = &[
     var(
         "OORE_SHUTDOWN_GRACE_SECS",
         Some("30"),
-        "seconds to finish in-flight requests on shutdown",
+        "seconds running builds and in-flight requests get to finish on shutdown",
     ),
     var(
         "OORE_LOG_RETENTION_DAYS",
         None,
         "delete build logs older than this many days (unset: keep)",
+    ),
+    var(
+        "OORE_CLEANUP_INTERVAL_SECS",
+        Some("300"),
+        "how often old workspaces and logs are deleted and stuck builds failed",
     ),
     var(
         "OORE_MAX_WEBHOOK_BYTES",

@@ -85,6 +85,26 @@ where
     serde_json::from_slice(&bytes).map_err(ApiError::invalid_json)
 }
 
+/// Like [`read_json`], but an absent or empty body (no `Content-Type` needed) is
+/// `T::default()`: for requests whose fields are all optional.
+pub(crate) async fn read_optional_json<T, B>(request: http::Request<B>) -> Result<T, ApiError>
+where
+    T: DeserializeOwned + Default,
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = request.into_parts();
+    check_declared_length(&parts.headers, API_BODY_LIMIT)?;
+    let bytes = read_limited(body, API_BODY_LIMIT).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    if !is_json(&parts.headers) {
+        return Err(ApiError::unsupported_media_type());
+    }
+    serde_json::from_slice(&bytes).map_err(ApiError::invalid_json)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! cause in the server log (inside the request's span, so with its request id) and
 //! show the client a generic message that carries the request id.
 
-use http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CONTENT_RANGE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, StatusCode};
 use oore_core::api::{ErrorBody, ErrorEnvelope, FieldErrorDto};
 use oore_core::domain::validation::FieldErrors;
@@ -205,6 +205,30 @@ impl ApiError {
     /// 409 for a repository whose provider has no webhooks.
     pub(crate) fn no_webhooks(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", detail)
+    }
+
+    /// 404 with a message of the handler's.
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 404 for a record whose file is gone from disk.
+    pub(crate) fn gone_file(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "file_missing", message)
+    }
+
+    /// 416 for a `Range` that starts past the end of a `len`-byte file.
+    pub(crate) fn range_not_satisfiable(len: u64) -> Self {
+        let header = HeaderValue::from_str(&format!("bytes */{len}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("bytes */0"));
+        Self::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range_not_satisfiable",
+            format!(
+                "the requested range starts past the end of the file ({len} bytes): resume from an offset below {len}, or download it whole"
+            ),
+        )
+        .with_header(CONTENT_RANGE, header)
     }
 
     /// 503 when the request did not finish in time.

@@ -7,6 +7,7 @@ mod body;
 mod error;
 mod handlers;
 mod pipeline;
+mod query;
 mod response;
 mod routes;
 

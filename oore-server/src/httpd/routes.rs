@@ -43,6 +43,26 @@ pub enum Endpoint {
     PipelineHistory,
     /// `POST /api/repositories/:id/pipeline/restore`.
     RestorePipeline,
+    /// `POST /api/repositories/:id/trigger`.
+    TriggerBuild,
+    /// `GET /api/builds`.
+    ListBuilds,
+    /// `GET /api/builds/:id`.
+    GetBuild,
+    /// `GET /api/builds/:id/steps`.
+    ListBuildSteps,
+    /// `POST /api/builds/:id/cancel`.
+    CancelBuild,
+    /// `GET /api/builds/:id/logs`.
+    BuildLogChunk,
+    /// `GET /api/builds/:id/logs/stream`.
+    BuildLogStream,
+    /// `GET /api/builds/:id/artifacts`.
+    ListArtifacts,
+    /// `GET /api/builds/:id/artifacts/:artifact_id`.
+    DownloadArtifact,
+    /// `GET /api/builds/:id/artifacts.zip`.
+    DownloadArtifactsZip,
 }
 
 /// One entry of [`ROUTES`].
@@ -167,6 +187,56 @@ pub static ROUTES: &[Route] = &[
         "/api/repositories/:id/pipeline/restore",
         false,
         Endpoint::RestorePipeline,
+    ),
+    route(
+        Method::POST,
+        "/api/repositories/:id/trigger",
+        false,
+        Endpoint::TriggerBuild,
+    ),
+    route(Method::GET, "/api/builds", false, Endpoint::ListBuilds),
+    route(Method::GET, "/api/builds/:id", false, Endpoint::GetBuild),
+    route(
+        Method::GET,
+        "/api/builds/:id/steps",
+        false,
+        Endpoint::ListBuildSteps,
+    ),
+    route(
+        Method::POST,
+        "/api/builds/:id/cancel",
+        false,
+        Endpoint::CancelBuild,
+    ),
+    route(
+        Method::GET,
+        "/api/builds/:id/logs",
+        false,
+        Endpoint::BuildLogChunk,
+    ),
+    route(
+        Method::GET,
+        "/api/builds/:id/logs/stream",
+        false,
+        Endpoint::BuildLogStream,
+    ),
+    route(
+        Method::GET,
+        "/api/builds/:id/artifacts",
+        false,
+        Endpoint::ListArtifacts,
+    ),
+    route(
+        Method::GET,
+        "/api/builds/:id/artifacts/:artifact_id",
+        false,
+        Endpoint::DownloadArtifact,
+    ),
+    route(
+        Method::GET,
+        "/api/builds/:id/artifacts.zip",
+        false,
+        Endpoint::DownloadArtifactsZip,
     ),
 ];
 
@@ -295,6 +365,49 @@ mod tests {
             panic!("expected 405");
         };
         assert_eq!(allowed, [Method::GET, Method::PUT, Method::DELETE]);
+    }
+
+    #[test]
+    fn build_routes_match_with_their_parameters() {
+        let cases = [
+            (
+                Method::POST,
+                "/api/repositories/R/trigger",
+                Endpoint::TriggerBuild,
+            ),
+            (Method::GET, "/api/builds", Endpoint::ListBuilds),
+            (Method::GET, "/api/builds/B", Endpoint::GetBuild),
+            (Method::POST, "/api/builds/B/cancel", Endpoint::CancelBuild),
+            (
+                Method::GET,
+                "/api/builds/B/logs/stream",
+                Endpoint::BuildLogStream,
+            ),
+            (
+                Method::GET,
+                "/api/builds/B/artifacts.zip",
+                Endpoint::DownloadArtifactsZip,
+            ),
+            (
+                Method::GET,
+                "/api/builds/B/artifacts/A",
+                Endpoint::DownloadArtifact,
+            ),
+        ];
+        for (method, path, endpoint) in cases {
+            let RouteMatch::Found(route, params) = match_route(&method, path) else {
+                panic!("{method} {path} did not match");
+            };
+            assert_eq!(route.endpoint, endpoint, "{path}");
+            if path.starts_with("/api/builds/") {
+                assert_eq!(params.get("id"), "B", "{path}");
+            }
+        }
+        let RouteMatch::Found(_, params) = match_route(&Method::GET, "/api/builds/B/artifacts/A")
+        else {
+            panic!("no match");
+        };
+        assert_eq!(params.get("artifact_id"), "A");
     }
 
     #[test]

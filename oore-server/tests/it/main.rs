@@ -3,6 +3,13 @@
 
 mod auth;
 mod binary;
+mod build_support;
+mod builds_api;
+mod builds_artifacts;
+mod builds_cancel;
+mod builds_logs;
+mod builds_queue;
+mod builds_run;
 mod errors;
 mod failures;
 mod pipelines;

@@ -1,6 +1,9 @@
 //! Handlers: parse the request, call an `oore_core` use case, render the answer. No SQL
 //! and no business rules here. One file per group of endpoints.
 
+mod artifacts;
+mod builds;
+mod logs;
 mod pipelines;
 mod repositories;
 mod system;
@@ -48,5 +51,15 @@ where
         Endpoint::DeletePipeline => pipelines::delete(&ctx).await,
         Endpoint::PipelineHistory => pipelines::history(&ctx).await,
         Endpoint::RestorePipeline => pipelines::restore(&ctx, request).await,
+        Endpoint::TriggerBuild => builds::trigger(&ctx, request).await,
+        Endpoint::ListBuilds => builds::list(&ctx, request.uri().query()).await,
+        Endpoint::GetBuild => builds::get(&ctx).await,
+        Endpoint::ListBuildSteps => builds::steps(&ctx).await,
+        Endpoint::CancelBuild => builds::cancel(&ctx).await,
+        Endpoint::BuildLogChunk => logs::chunk(&ctx, request.uri().query()).await,
+        Endpoint::BuildLogStream => logs::stream(&ctx, request.uri().query()).await,
+        Endpoint::ListArtifacts => artifacts::list(&ctx).await,
+        Endpoint::DownloadArtifact => artifacts::download(&ctx, request.headers()).await,
+        Endpoint::DownloadArtifactsZip => artifacts::zip(&ctx).await,
     }
 }

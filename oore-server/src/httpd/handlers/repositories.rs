@@ -21,6 +21,7 @@ use oore_core::usecases::repository::{
 use super::Ctx;
 use crate::httpd::body::read_json;
 use crate::httpd::error::ApiError;
+use crate::httpd::query::pairs;
 use crate::httpd::response::{Response, empty, json};
 
 pub(super) fn repository_id(ctx: &Ctx<'_>) -> Result<RepositoryId, ApiError> {
@@ -39,47 +40,17 @@ fn dto(status: StatusCode, repo: &oore_core::domain::repository::Repository) -> 
 fn parse_filter(query: Option<&str>) -> Result<RepositoryFilter, FieldErrors> {
     let mut filter = RepositoryFilter::default();
     let mut errors = FieldErrors::new();
-    for pair in query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_decode(value);
-        match name {
+    for (name, value) in pairs(query) {
+        match name.as_str() {
             "provider" => filter.provider = errors.check(value.parse::<Provider>()),
             "state" => filter.state = errors.check(value.parse::<RepositoryState>()),
             _ => errors.push(FieldError::new(
                 "query",
-                format!(
-                    "unknown query parameter '{}': filter with provider= and state=",
-                    percent_decode(name)
-                ),
+                format!("unknown query parameter '{name}': filter with provider= and state="),
             )),
         }
     }
     errors.into_result().map(|()| filter)
-}
-
-/// Decodes `%XX` escapes and `+` (form encoding); invalid escapes stay as they are.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = bytes
-            .get(i + 1..i + 3)
-            .filter(|h| bytes[i] == b'%' && h.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
-        if let Some(byte) = escaped {
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `GET /api/repositories`.
@@ -187,19 +158,5 @@ mod tests {
                 .contains("unknown query parameter 'colour'"),
             "{errors}"
         );
-    }
-
-    #[test]
-    fn percent_decoding() {
-        for (raw, decoded) in [
-            ("a%20b", "a b"),
-            ("a+b", "a b"),
-            ("%41%42", "AB"),
-            ("100%", "100%"),
-            ("%zz", "%zz"),
-            ("caf%C3%A9", "café"),
-        ] {
-            assert_eq!(percent_decode(raw), decoded, "{raw}");
-        }
     }
 }

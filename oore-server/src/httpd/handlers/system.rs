@@ -47,7 +47,7 @@ pub(super) async fn health(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             }
             .to_owned(),
             workers: WorkersDto {
-                busy: 0,
+                busy: u32::try_from(ctx.app.dispatcher().busy()).unwrap_or(u32::MAX),
                 max: ctx.app.max_concurrent_builds(),
             },
         },
