@@ -1,6 +1,13 @@
 //! Secrets at rest: the server's [`EncryptionKey`], [`XChaChaCipher`] implementing
 //! [`SecretCipher`] with XChaCha20-Poly1305, and [`random_token`] for admin tokens.
 //!
+//! Keyed digests (GitLab webhook tokens, which only ever need comparing) are
+//! HMAC-SHA256 under a subkey derived from the server key, `HMAC-SHA256(key, "oore
+//! webhook token v1")`, so the encryption key itself is never used for two purposes.
+//! The MAC input is `len(ad) as u64 big-endian || ad || value`, where `ad` is the
+//! binding's associated data: a digest is bound to its row and column like a sealed
+//! value, and the length prefix keeps `ad` and value from running into each other.
+//!
 //! Stored form of a sealed value: `version (1 byte, = 1) || nonce (24 bytes) ||
 //! ciphertext || tag (16 bytes)`. The nonce is fresh OS randomness for every value (192
 //! bits, so random nonces never collide in practice). The associated data is
@@ -12,13 +19,17 @@ use std::fmt;
 
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{Key, KeyInit, XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use oore_core::domain::secret::{EncryptedSecret, SecretBinding, SecretString};
 use oore_core::ports::{CipherError, SecretCipher};
+use sha2::Sha256;
 
 const KEY_LEN: usize = 32;
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
+/// Derives the keyed-digest subkey from the server key.
+const DIGEST_KEY_LABEL: &[u8] = b"oore webhook token v1";
 
 /// The 32-byte server key (`ENCRYPTION_KEY`, 64 hex characters). Its `Debug` prints
 /// `EncryptionKey(***)` and it has no `Display`; read it out only with
@@ -103,15 +114,24 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct XChaChaCipher {
     aead: XChaCha20Poly1305,
+    /// `HMAC-SHA256(key, DIGEST_KEY_LABEL)`, the key of [`SecretCipher::keyed_digest`].
+    digest_key: [u8; 32],
 }
 
 impl XChaChaCipher {
     /// A cipher using `key`.
     pub fn new(key: &EncryptionKey) -> Self {
+        let mut kdf = hmac_sha256(&key.0);
+        kdf.update(DIGEST_KEY_LABEL);
         Self {
             aead: XChaCha20Poly1305::new(&Key::from(key.0)),
+            digest_key: kdf.finalize().into_bytes().into(),
         }
     }
+}
+
+fn hmac_sha256(key: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length")
 }
 
 impl fmt::Debug for XChaChaCipher {
@@ -173,6 +193,15 @@ impl SecretCipher for XChaChaCipher {
         String::from_utf8(plain)
             .map(SecretString::new)
             .map_err(|_| CipherError::Undecryptable)
+    }
+
+    fn keyed_digest(&self, value: &SecretString, binding: &SecretBinding) -> [u8; 32] {
+        let ad = binding.associated_data();
+        let mut mac = hmac_sha256(&self.digest_key);
+        mac.update(&(ad.len() as u64).to_be_bytes());
+        mac.update(&ad);
+        mac.update(value.expose().as_bytes());
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -237,6 +266,34 @@ mod tests {
         assert_eq!(
             cipher.decrypt(&EncryptedSecret::from_bytes(bytes), &binding),
             Err(CipherError::Undecryptable)
+        );
+    }
+
+    #[test]
+    fn digests_are_hmac_under_a_subkey_of_the_server_key() {
+        let key = EncryptionKey::from_hex(&"ab".repeat(32)).unwrap();
+        let cipher = XChaChaCipher::new(&key);
+        let binding = SecretBinding::new("repositories", "webhook_secret", "1");
+        let value = SecretString::new("t0ken");
+        let digest = cipher.keyed_digest(&value, &binding);
+
+        // Recomputed from the documented construction.
+        let mut kdf = hmac_sha256(&[0xab; 32]);
+        kdf.update(b"oore webhook token v1");
+        let subkey: [u8; 32] = kdf.finalize().into_bytes().into();
+        let ad = binding.associated_data();
+        let mut mac = hmac_sha256(&subkey);
+        mac.update(&(ad.len() as u64).to_be_bytes());
+        mac.update(&ad);
+        mac.update(b"t0ken");
+        let expected: [u8; 32] = mac.finalize().into_bytes().into();
+        assert_eq!(digest, expected);
+
+        let other_key = XChaChaCipher::new(&EncryptionKey::from_hex(&"cd".repeat(32)).unwrap());
+        assert_ne!(
+            other_key.keyed_digest(&value, &binding),
+            digest,
+            "keyed by the server key"
         );
     }
 

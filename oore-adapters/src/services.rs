@@ -17,6 +17,7 @@ pub fn sqlite_services(store: SqliteStore, key: &EncryptionKey) -> Services {
         repositories: store.clone(),
         builds: store.clone(),
         pipelines: store.clone(),
+        webhooks: store.clone(),
         store_health: store,
         cipher: Arc::new(XChaChaCipher::new(key)),
         clock: Arc::new(SystemClock),

@@ -5,10 +5,15 @@
 
 mod build;
 mod pipeline;
+mod webhook;
 
 pub use build::{
     ArtifactDto, ArtifactListResponse, BuildDto, BuildListResponse, LogChunkResponse, StepDto,
     StepListResponse, TriggerBuildRequest,
+};
+
+pub use webhook::{
+    WebhookAcceptedResponse, WebhookEventDetailDto, WebhookEventDto, WebhookListResponse,
 };
 
 pub use pipeline::{

@@ -15,3 +15,4 @@ pub mod scheduling;
 pub mod services;
 pub mod testing;
 pub mod usecases;
+pub mod webhook;

@@ -7,10 +7,16 @@
 mod builds;
 mod execution;
 mod pipelines;
+mod webhooks;
 
 pub use pipelines::{PipelineHistoryEntry, PipelineStore, PipelineVersion};
 
 pub use builds::{BuildPage, BuildQuery, BuildStore, BuildUpdate};
+
+pub use webhooks::{
+    EventFinish, InsertOutcome, NewWebhookEvent, WebhookEventPage, WebhookEventQuery,
+    WebhookEventStore,
+};
 
 pub use execution::{
     ArtifactCollector, ArtifactError, BuildLogs, BuildSignals, CollectOutcome, CollectRequest,
@@ -130,4 +136,12 @@ pub trait SecretCipher: Send + Sync {
         ciphertext: &EncryptedSecret,
         binding: &SecretBinding,
     ) -> Result<SecretString, CipherError>;
+
+    /// A keyed digest of `value` for `binding`: what is stored of secrets that only ever
+    /// need comparing (GitLab webhook tokens, [`StoredSecret::Digest`](crate::domain::secret::StoredSecret::Digest)).
+    /// MUST be deterministic for one key, value and binding; MUST differ (except with
+    /// negligible probability) for another value, binding or key; MUST NOT let anyone
+    /// without the key compute or invert it (a keyed MAC such as HMAC-SHA256 with a
+    /// subkey derived from the server key, never a plain hash).
+    fn keyed_digest(&self, value: &SecretString, binding: &SecretBinding) -> [u8; 32];
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::ports::{
     BuildStore, Clock, IdGen, PipelineStore, RepositoryStore, SecretCipher, StoreHealth,
+    WebhookEventStore,
 };
 
 /// Every port the use cases need. Cheap to clone.
@@ -15,6 +16,8 @@ pub struct Services {
     pub builds: Arc<dyn BuildStore>,
     /// Stored pipeline configurations and their history.
     pub pipelines: Arc<dyn PipelineStore>,
+    /// Received webhook events, the delivery replay window and the event queue.
+    pub webhooks: Arc<dyn WebhookEventStore>,
     /// Database liveness.
     pub store_health: Arc<dyn StoreHealth>,
     /// Secret encryption.

@@ -79,6 +79,7 @@ pub(super) struct BuildRow {
     created_at: i64,
     started_at: Option<i64>,
     finished_at: Option<i64>,
+    base_branch: Option<String>,
 }
 
 impl TryFrom<BuildRow> for Build {
@@ -104,6 +105,13 @@ impl TryFrom<BuildRow> for Build {
                 .branch
                 .as_deref()
                 .map(|b| BranchName::new_for("branch", b).map_err(|e| c.bad("branch", &e)))
+                .transpose()?,
+            base_branch: row
+                .base_branch
+                .as_deref()
+                .map(|b| {
+                    BranchName::new_for("base_branch", b).map_err(|e| c.bad("base_branch", &e))
+                })
                 .transpose()?,
             pull_request: row
                 .pull_request
@@ -147,6 +155,7 @@ pub(super) struct NewBuildRow<'a> {
     created_at: i64,
     started_at: Option<i64>,
     finished_at: Option<i64>,
+    base_branch: Option<&'a str>,
 }
 
 impl<'a> NewBuildRow<'a> {
@@ -173,6 +182,7 @@ impl<'a> NewBuildRow<'a> {
             created_at: millis(build.created_at),
             started_at: build.started_at.map(millis),
             finished_at: build.finished_at.map(millis),
+            base_branch: build.base_branch.as_ref().map(BranchName::as_str),
         })
     }
 }
@@ -391,6 +401,7 @@ mod tests {
             created_at: 1_767_225_600_000,
             started_at: Some(1_767_225_600_001),
             finished_at: None,
+            base_branch: Some("main".into()),
         }
     }
 
@@ -406,12 +417,13 @@ mod tests {
     #[test]
     fn bad_rows_are_corrupt_and_name_the_column() {
         type Spoil = fn(&mut BuildRow);
-        let cases: [(&str, Spoil); 7] = [
+        let cases: [(&str, Spoil); 8] = [
             ("builds.status", |r| r.status = "paused".into()),
             ("builds.trigger_type", |r| r.trigger_type = "cron".into()),
             ("builds.priority", |r| r.priority = 9),
             ("builds.number", |r| r.number = -1),
             ("builds.branch", |r| r.branch = Some("a..b".into())),
+            ("builds.base_branch", |r| r.base_branch = Some("a b".into())),
             ("builds.repository_id", |r| r.repository_id = "x".into()),
             ("builds.webhook_event_id", |r| {
                 r.webhook_event_id = Some("nope".into())

@@ -92,6 +92,9 @@ fn filtered(q: &BuildQuery) -> builds::BoxedQuery<'static, Sqlite> {
     if let Some(until) = q.created_until {
         query = query.filter(builds::created_at.lt(until.as_millisecond()));
     }
+    if let Some(event) = q.webhook_event_id {
+        query = query.filter(builds::webhook_event_id.eq(event.to_string()));
+    }
     if let Some(prefix) = &q.commit_prefix {
         query = query
             .filter(builds::commit_sha.ge(prefix.clone()))

@@ -1,5 +1,7 @@
 //! SQLite storage through diesel: implements [`RepositoryStore`](oore_core::ports::RepositoryStore),
-//! [`BuildStore`](oore_core::ports::BuildStore) and [`StoreHealth`] for [`SqliteStore`].
+//! [`BuildStore`](oore_core::ports::BuildStore), [`PipelineStore`](oore_core::ports::PipelineStore),
+//! [`WebhookEventStore`](oore_core::ports::WebhookEventStore) and [`StoreHealth`] for
+//! [`SqliteStore`].
 //!
 //! # Connections
 //! Diesel is synchronous, so every query runs on a tokio blocking thread
@@ -45,6 +47,7 @@ mod pipelines;
 mod pragmas;
 mod repositories;
 mod schema;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

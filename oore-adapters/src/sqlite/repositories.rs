@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use oore_core::domain::repository::{
     BranchName, CloneUrl, Provider, RepoName, RepoOwner, Repository, RepositoryState,
 };
-use oore_core::domain::secret::EncryptedSecret;
+use oore_core::domain::secret::{EncryptedSecret, StoredSecret};
 use oore_core::ids::RepositoryId;
 use oore_core::ports::{RepositoryFilter, RepositoryStore, StoreError};
 use oore_core::scheduling::RepoConcurrency;
@@ -29,6 +29,7 @@ struct RepositoryRow {
     default_branch: String,
     state: String,
     webhook_secret: Option<Vec<u8>>,
+    webhook_token_digest: Option<Vec<u8>>,
     build_concurrency: String,
     created_at: i64,
     updated_at: i64,
@@ -58,6 +59,7 @@ struct RepositoryFields<'a> {
     default_branch: &'a str,
     state: &'static str,
     webhook_secret: Option<&'a [u8]>,
+    webhook_token_digest: Option<&'a [u8]>,
     build_concurrency: &'static str,
     updated_at: i64,
 }
@@ -74,7 +76,14 @@ impl<'a> From<&'a Repository> for RepositoryFields<'a> {
             clone_url: r.clone_url.as_str(),
             default_branch: r.default_branch.as_str(),
             state: r.state.as_str(),
-            webhook_secret: r.webhook_secret.as_ref().map(EncryptedSecret::as_bytes),
+            webhook_secret: match &r.webhook_secret {
+                Some(StoredSecret::Sealed(sealed)) => Some(sealed.as_bytes()),
+                _ => None,
+            },
+            webhook_token_digest: match &r.webhook_secret {
+                Some(StoredSecret::Digest(digest)) => Some(digest.as_slice()),
+                _ => None,
+            },
             build_concurrency: r.build_concurrency.as_str(),
             updated_at: millis(r.updated_at),
         }
@@ -104,7 +113,22 @@ impl TryFrom<RepositoryRow> for Repository {
                 .state
                 .parse::<RepositoryState>()
                 .map_err(|e| bad("state", &e))?,
-            webhook_secret: row.webhook_secret.map(EncryptedSecret::from_bytes),
+            webhook_secret: match (row.webhook_secret, row.webhook_token_digest) {
+                (None, None) => None,
+                (Some(sealed), None) => {
+                    Some(StoredSecret::Sealed(EncryptedSecret::from_bytes(sealed)))
+                }
+                (None, Some(digest)) => Some(StoredSecret::Digest(
+                    <[u8; 32]>::try_from(digest.as_slice())
+                        .map_err(|_| bad("webhook_token_digest", &"not 32 bytes"))?,
+                )),
+                (Some(_), Some(_)) => {
+                    return Err(bad(
+                        "webhook_token_digest",
+                        &"set together with webhook_secret",
+                    ));
+                }
+            },
             build_concurrency: row
                 .build_concurrency
                 .parse::<RepoConcurrency>()
@@ -254,6 +278,7 @@ mod tests {
             default_branch: "main".into(),
             state: "active".into(),
             webhook_secret: None,
+            webhook_token_digest: None,
             build_concurrency: "serial".into(),
             created_at: 1_767_225_600_000,
             updated_at: 1_767_225_600_001,
@@ -271,7 +296,14 @@ mod tests {
     #[test]
     fn bad_rows_are_corrupt_and_name_the_column() {
         type Spoil = fn(&mut RepositoryRow);
-        let cases: [(&str, Spoil); 5] = [
+        let cases: [(&str, Spoil); 7] = [
+            ("repositories.webhook_token_digest", |r| {
+                r.webhook_token_digest = Some(vec![1; 31])
+            }),
+            ("repositories.webhook_token_digest", |r| {
+                r.webhook_secret = Some(vec![1]);
+                r.webhook_token_digest = Some(vec![1; 32]);
+            }),
             ("repositories.provider", |r| r.provider = "svn".into()),
             ("repositories.state", |r| r.state = "zombie".into()),
             ("repositories.build_concurrency", |r| {

@@ -18,6 +18,7 @@ diesel::table! {
         updated_at -> BigInt,
         deleted_at -> Nullable<BigInt>,
         build_concurrency -> Text,
+        webhook_token_digest -> Nullable<Binary>,
     }
 }
 
@@ -40,6 +41,7 @@ diesel::table! {
         created_at -> BigInt,
         started_at -> Nullable<BigInt>,
         finished_at -> Nullable<BigInt>,
+        base_branch -> Nullable<Text>,
     }
 }
 
@@ -87,6 +89,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_events (id) {
+        id -> Text,
+        provider -> Text,
+        delivery_id -> Text,
+        event_type -> Text,
+        repository_id -> Nullable<Text>,
+        status -> Text,
+        reason -> Nullable<Text>,
+        source_ip -> Nullable<Text>,
+        received_at -> BigInt,
+        processed_at -> Nullable<BigInt>,
+        build_ids -> Text,
+        headers -> Text,
+        payload -> Binary,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (provider, delivery_id) {
+        provider -> Text,
+        delivery_id -> Text,
+        received_at -> BigInt,
+        event_id -> Text,
+    }
+}
+
 diesel::joinable!(builds -> repositories (repository_id));
 diesel::joinable!(build_steps -> builds (build_id));
 diesel::joinable!(artifacts -> builds (build_id));
@@ -96,5 +125,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     build_steps,
     artifacts,
     pipeline_versions,
-    pipeline_configs
+    pipeline_configs,
+    webhook_events,
+    webhook_deliveries
 );

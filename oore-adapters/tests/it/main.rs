@@ -10,6 +10,7 @@ mod runner;
 mod sqlite;
 mod sqlite_builds;
 mod sqlite_pipelines;
+mod sqlite_webhooks;
 mod wiring;
 mod workspace;
 

@@ -36,6 +36,9 @@ pub struct BuildDto {
     pub priority: u8,
     /// Branch built.
     pub branch: Option<String>,
+    /// Target branch of a pull/merge request build. Absent from older servers.
+    #[serde(default)]
+    pub base_branch: Option<String>,
     /// Tag built.
     pub tag: Option<String>,
     /// Pull/merge request number.
@@ -78,6 +81,7 @@ impl BuildDto {
             trigger: b.trigger.as_str().to_owned(),
             priority: b.priority.number(),
             branch: b.branch.as_ref().map(|x| x.as_str().to_owned()),
+            base_branch: b.base_branch.as_ref().map(|x| x.as_str().to_owned()),
             tag: b.tag.clone(),
             pull_request: b.pull_request,
             commit_sha: b.commit_sha.clone(),

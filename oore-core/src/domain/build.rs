@@ -216,6 +216,9 @@ pub struct Build {
     pub priority: Priority,
     /// Branch built (the source branch of a pull/merge request).
     pub branch: Option<BranchName>,
+    /// The target branch of a pull/merge request (`CM_PULL_REQUEST_DEST`); `None` for
+    /// other builds.
+    pub base_branch: Option<BranchName>,
     /// Tag built, for tag pushes (`CM_TAG`).
     pub tag: Option<String>,
     /// Pull/merge request number.

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 
-use super::secret::EncryptedSecret;
+use super::secret::StoredSecret;
 use super::validation::FieldError;
 use crate::ids::RepositoryId;
 use crate::scheduling::RepoConcurrency;
@@ -378,8 +378,9 @@ pub struct Repository {
     pub default_branch: BranchName,
     /// Lifecycle state.
     pub state: RepositoryState,
-    /// Encrypted webhook secret (GitHub HMAC key, GitLab token), bound to this row.
-    pub webhook_secret: Option<EncryptedSecret>,
+    /// The webhook secret, bound to this row: sealed for GitHub (its HMAC key), a keyed
+    /// digest for GitLab (its token only ever needs comparing); see [`StoredSecret`].
+    pub webhook_secret: Option<StoredSecret>,
     /// Whether its builds may run side by side or queue behind each other.
     pub build_concurrency: RepoConcurrency,
     /// When it was added.

@@ -50,6 +50,44 @@ impl fmt::Debug for EncryptedSecret {
     }
 }
 
+/// A repository's webhook secret as stored: sealed where the plaintext is needed again,
+/// a keyed digest where comparing is enough.
+///
+/// GitHub signs each delivery with HMAC-SHA256 keyed by the secret, so verifying needs
+/// the secret itself: it is [`StoredSecret::Sealed`]. GitLab sends its token verbatim in
+/// `X-Gitlab-Token`, so Oore keeps only
+/// [`SecretCipher::keyed_digest`](crate::ports::SecretCipher::keyed_digest) of it
+/// ([`StoredSecret::Digest`], spec 20.2 "GitLab webhook tokens: HMAC (not encrypted, but
+/// hashed)") and compares digests: a database leak without the server key reveals no
+/// token, and a digest copied to another row does not verify there (it is bound to its
+/// row like a sealed value).
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredSecret {
+    /// Sealed with the server key (GitHub webhook secrets).
+    Sealed(EncryptedSecret),
+    /// Keyed HMAC-SHA256 of the value, bound to its row (GitLab webhook tokens).
+    Digest([u8; 32]),
+}
+
+impl StoredSecret {
+    /// `sealed` or `digest`, the stored kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Sealed(_) => "sealed",
+            Self::Digest(_) => "digest",
+        }
+    }
+}
+
+impl fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sealed(sealed) => write!(f, "Sealed({sealed:?})"),
+            Self::Digest(_) => f.write_str("Digest(***)"),
+        }
+    }
+}
+
 /// Where a secret lives: table, column and row id. Used as associated data, so a
 /// ciphertext copied to another row or column fails to decrypt.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,5 @@
 //! Webhook events: one row per delivery received from a forge, and its processing status.
+//! Every status change goes through [`WebhookEventStatus::transition`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,7 +8,7 @@ use jiff::Timestamp;
 
 use super::build::IllegalTransition;
 use super::repository::Provider;
-use crate::ids::{RepositoryId, WebhookEventId};
+use crate::ids::{BuildId, RepositoryId, WebhookEventId};
 
 /// Processing status of a received webhook delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,25 +79,55 @@ impl FromStr for WebhookEventStatus {
     }
 }
 
-/// One delivery received from a forge.
+impl WebhookEventStatus {
+    /// True for the outcomes of processing (processed, ignored, failed): the statuses a
+    /// redelivery may reopen.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Processed | Self::Ignored | Self::Failed)
+    }
+}
+
+/// One delivery received from a forge, as listed: everything but its headers and body
+/// (see [`WebhookEventDetail`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookEvent {
-    /// Identity.
+    /// Identity (a ULID, so ids sort like arrival).
     pub id: WebhookEventId,
-    /// The forge that sent it.
+    /// The forge that sent it (`github` or `gitlab`).
     pub provider: Provider,
-    /// Forge delivery id (unique per provider).
+    /// Forge delivery id: `X-GitHub-Delivery`; for GitLab the `Idempotency-Key`, else the
+    /// SHA-256 of the body (see [`crate::webhook::delivery_id`]).
     pub delivery_id: String,
-    /// Event name, e.g. `push`, `Merge Request Hook`.
+    /// Event name as the forge sent it, e.g. `push`, `Merge Request Hook`.
     pub event_type: String,
-    /// The repository it was matched to, if any.
+    /// The repository whose webhook URL received it; `None` when the URL named no
+    /// known repository (then it is `rejected`).
     pub repository_id: Option<RepositoryId>,
     /// Processing status.
     pub status: WebhookEventStatus,
     /// Why it was ignored, rejected or failed.
     pub reason: Option<String>,
+    /// The sender's address as the HTTP layer saw it.
+    pub source_ip: Option<String>,
     /// When it arrived.
     pub received_at: Timestamp,
+    /// When processing finished (processed, ignored or failed).
+    pub processed_at: Option<Timestamp>,
+    /// The builds it created (or found already created), in creation order.
+    pub build_ids: Vec<BuildId>,
+}
+
+/// A delivery with what was received: the headers (secrets removed, names lowercase)
+/// and the exact body bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEventDetail {
+    /// The event.
+    pub event: WebhookEvent,
+    /// Request headers in the order received, names lowercase, without the headers that
+    /// carry secrets (see [`crate::webhook::stored_headers`]).
+    pub headers: Vec<(String, String)>,
+    /// The request body as received.
+    pub payload: Vec<u8>,
 }
 
 #[cfg(test)]
@@ -112,5 +143,14 @@ mod tests {
             assert!(Rejected.transition(to).is_err());
         }
         assert!(Received.transition(Rejected).is_err());
+        assert!(Received.transition(Received).is_err());
+        let finished: Vec<_> = WebhookEventStatus::ALL
+            .iter()
+            .filter(|s| s.is_finished())
+            .collect();
+        assert_eq!(finished, [&Processed, &Ignored, &Failed]);
+        for s in finished {
+            assert!(s.transition(Received).is_ok(), "{s} can be redelivered");
+        }
     }
 }

@@ -47,7 +47,7 @@ pub use resolve::{
     ConfigSource, DEFAULT_WORKFLOW, PipelineDocument, PipelinePrecedence, REPOSITORY_FILES,
     ResolvedConfig, UnknownConfigSource, UnknownPrecedence, default_pipeline, resolve_config,
 };
-pub use select::{SelectError, Trigger, select_workflows, triggered};
+pub use select::{SelectError, Trigger, select_for_event, select_workflows, triggered};
 pub use value::{Map, Value};
 
 use node::Node;

@@ -91,6 +91,40 @@ fn manual<'p>(
         })
 }
 
+/// The workflows an event (push, tag or pull request) starts: the one rule shared by
+/// webhook processing (stored pipelines) and the executor (any pipeline).
+///
+/// A pipeline in which NO workflow has a `triggering` section is a simple pipeline (spec
+/// 5.1: "push, and it builds"): its first workflow runs for every event. Otherwise
+/// Codemagic's rules apply ([`select_workflows`]) and may select none. A manual trigger
+/// is [`select_workflows`] itself.
+pub fn select_for_event<'p>(
+    pipeline: &'p Pipeline,
+    trigger: &Trigger,
+) -> Result<Vec<&'p Workflow>, SelectError> {
+    let automatic = !matches!(trigger, Trigger::Manual { .. });
+    if automatic && pipeline.workflows().iter().all(|w| w.triggering.is_none()) {
+        return Ok(pipeline.workflows().first().into_iter().collect());
+    }
+    select_workflows(pipeline, trigger)
+}
+
+impl Trigger {
+    /// The event in words, for messages: `push to main`, `tag v1.0`, `pull request from
+    /// feature/x into main`, `manual build`.
+    pub fn describe(&self) -> String {
+        match self {
+            Trigger::Push { branch } => format!("push to {branch}"),
+            Trigger::Tag { tag } => format!("tag {tag}"),
+            Trigger::PullRequest {
+                source_branch,
+                target_branch,
+            } => format!("pull request from {source_branch} into {target_branch}"),
+            Trigger::Manual { .. } => "manual build".to_owned(),
+        }
+    }
+}
+
 /// Whether an automatic trigger starts `workflow`.
 pub fn triggered(workflow: &Workflow, trigger: &Trigger) -> bool {
     let Some(t) = &workflow.triggering else {
@@ -258,6 +292,37 @@ mod tests {
                 Err(()) => assert!(got.is_err(), "{trigger:?}"),
             }
         }
+    }
+
+    #[test]
+    fn events_start_the_first_workflow_of_a_pipeline_without_triggering() {
+        let simple = Pipeline::new(vec![wf("first", None), wf("second", None)]).expect("valid");
+        for trigger in [push("any"), tag("v1"), pr("a", "b")] {
+            let got: Vec<_> = select_for_event(&simple, &trigger)
+                .expect("selected")
+                .iter()
+                .map(|w| w.id.as_str())
+                .collect();
+            assert_eq!(got, ["first"], "{}", trigger.describe());
+        }
+        let codemagic = Pipeline::new(vec![
+            wf("manual", None),
+            wf("tags", trig(&[TriggerEvent::Tag], vec![], vec![])),
+        ])
+        .expect("valid");
+        assert!(
+            select_for_event(&codemagic, &push("main"))
+                .expect("ok")
+                .is_empty()
+        );
+        assert_eq!(
+            select_for_event(&codemagic, &manual(None)).expect("ok")[0].id,
+            "manual"
+        );
+        assert_eq!(
+            pr("feature/x", "main").describe(),
+            "pull request from feature/x into main"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use super::StoreError;
 use crate::domain::build::{Artifact, Build, BuildStatus, BuildStep, StepStatus, TriggerType};
 use crate::domain::repository::BranchName;
-use crate::ids::{ArtifactId, BuildId, RepositoryId};
+use crate::ids::{ArtifactId, BuildId, RepositoryId, WebhookEventId};
 use crate::scheduling::{QueuedBuild, RunningBuild};
 
 /// Which builds to list. Every filter is optional; they combine with AND.
@@ -27,6 +27,8 @@ pub struct BuildQuery {
     pub created_until: Option<Timestamp>,
     /// Commit SHA starts with this (lowercase hex).
     pub commit_prefix: Option<String>,
+    /// Only builds caused by this webhook event.
+    pub webhook_event_id: Option<WebhookEventId>,
     /// Oldest first instead of newest first.
     pub oldest_first: bool,
     /// Page size: 0 means [`BuildQuery::DEFAULT_LIMIT`], more than

@@ -8,13 +8,14 @@ use jiff::{SignedDuration, Timestamp};
 use crate::domain::repository::{
     BranchName, CloneUrl, Provider, RepoName, RepoOwner, Repository, RepositoryState,
 };
-use crate::domain::secret::{EncryptedSecret, SecretBinding, SecretString};
+use crate::domain::secret::{EncryptedSecret, SecretBinding, SecretString, StoredSecret};
 use crate::ids::RepositoryId;
 use crate::ports::{RepositoryFilter, RepositoryStore, SecretCipher, StoreError};
 use crate::scheduling::RepoConcurrency;
 
 pub use super::contract_builds::{build_store_contract, sample_build};
 pub use super::contract_pipelines::pipeline_store_contract;
+pub use super::contract_webhooks::{sample_webhook_event, webhook_store_contract};
 
 /// A valid repository for tests; `n` makes the id and name unique.
 pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -> Repository {
@@ -31,7 +32,10 @@ pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -
         clone_url,
         default_branch: BranchName::main(),
         state: RepositoryState::Active,
-        webhook_secret: Some(EncryptedSecret::from_bytes(vec![1, 2, 3, n as u8])),
+        webhook_secret: Some(match provider {
+            Provider::GitLab => StoredSecret::Digest([n as u8; 32]),
+            _ => StoredSecret::Sealed(EncryptedSecret::from_bytes(vec![1, 2, 3, n as u8])),
+        }),
         build_concurrency: RepoConcurrency::Parallel,
         created_at: at,
         updated_at: at,
@@ -265,12 +269,38 @@ pub fn secret_cipher_contract(cipher: &dyn SecretCipher) {
         cipher.decrypt(&sealed_empty, &binding).expect("decrypt"),
         empty
     );
+
+    let digest = cipher.keyed_digest(&secret, &binding);
+    assert_eq!(
+        digest,
+        cipher.keyed_digest(&secret, &binding),
+        "a digest is deterministic"
+    );
+    assert_ne!(
+        digest,
+        cipher.keyed_digest(&SecretString::new("p@ss wörd ✗"), &binding)
+    );
+    assert_ne!(
+        digest,
+        cipher.keyed_digest(&secret, &other_row),
+        "a digest is bound to its row"
+    );
+    assert_ne!(digest, cipher.keyed_digest(&secret, &other_column));
+    assert_ne!(cipher.keyed_digest(&empty, &binding), [0u8; 32]);
+    use sha2::Digest as _;
+    assert_ne!(
+        digest.as_slice(),
+        sha2::Sha256::digest(secret.expose().as_bytes()).as_slice(),
+        "a digest is keyed, not a plain hash"
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{FakeCipher, MemoryBuildStore, MemoryRepositoryStore, block_on};
+    use crate::testing::{
+        FakeCipher, MemoryBuildStore, MemoryRepositoryStore, MemoryWebhookEventStore, block_on,
+    };
 
     #[test]
     fn memory_store_keeps_the_contract() {
@@ -282,6 +312,17 @@ mod tests {
         block_on(build_store_contract(|| {
             let repositories = MemoryRepositoryStore::default();
             (MemoryBuildStore::new(repositories.clone()), repositories)
+        }));
+    }
+
+    #[test]
+    fn memory_webhook_store_keeps_the_contract() {
+        block_on(webhook_store_contract(|| {
+            let repositories = MemoryRepositoryStore::default();
+            (
+                MemoryWebhookEventStore::new(repositories.clone()),
+                repositories,
+            )
         }));
     }
 

@@ -7,7 +7,7 @@ use super::contract_builds::{add_repo, at, create, get, sample_build};
 use super::join_all;
 use crate::domain::build::{Build, BuildStatus, TriggerType};
 use crate::domain::repository::BranchName;
-use crate::ids::{BuildId, RepositoryId};
+use crate::ids::{BuildId, RepositoryId, WebhookEventId};
 use crate::ports::{BuildQuery, BuildStore, BuildUpdate, RepositoryStore};
 use crate::scheduling::RepoConcurrency;
 
@@ -26,6 +26,8 @@ fn reference_matches(q: &BuildQuery, b: &Build) -> bool {
         && q.trigger.is_none_or(|t| t == b.trigger)
         && q.created_from.is_none_or(|t| b.created_at >= t)
         && q.created_until.is_none_or(|t| b.created_at < t)
+        && q.webhook_event_id
+            .is_none_or(|e| b.webhook_event_id == Some(e))
         && prefix_ok
 }
 
@@ -56,6 +58,8 @@ async fn seed(builds: &dyn BuildStore, repos: &dyn RepositoryStore) -> (Vec<Buil
         build.trigger = triggers[i % 4];
         build.branch = branches[i % 3].map(|s| BranchName::new_for("branch", s).expect("valid"));
         build.commit_sha = (n % 5 != 4).then(|| format!("{}{n:038x}", ["ab", "cd", "ef"][i % 3]));
+        build.webhook_event_id =
+            (n % 4 == 1).then(|| WebhookEventId::from_ulid(ulid::Ulid::from_parts(7, n % 8)));
         let created = create(builds, build).await;
         let mut from = BuildStatus::Pending;
         for &to in paths[i % 5] {
@@ -164,6 +168,13 @@ pub(super) async fn every_list_filter_and_both_orders(
                     BuildStatus::Success,
                 ],
                 created_from: Some(at(60)),
+                ..Default::default()
+            },
+        ),
+        (
+            "webhook event",
+            BuildQuery {
+                webhook_event_id: all[1].webhook_event_id,
                 ..Default::default()
             },
         ),

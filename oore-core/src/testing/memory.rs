@@ -201,4 +201,15 @@ impl SecretCipher for FakeCipher {
             .map(SecretString::new)
             .map_err(|_| CipherError::Undecryptable)
     }
+
+    /// A real HMAC-SHA256, keyed by a constant instead of a server key.
+    fn keyed_digest(&self, value: &SecretString, binding: &SecretBinding) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac = crate::webhook::github::hmac_sha256(b"oore fake cipher digest key");
+        let ad = binding.associated_data();
+        mac.update(&(ad.len() as u64).to_be_bytes());
+        mac.update(&ad);
+        mac.update(value.expose().as_bytes());
+        mac.finalize().into_bytes().into()
+    }
 }

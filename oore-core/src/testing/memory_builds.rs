@@ -60,6 +60,9 @@ fn matches(query: &BuildQuery, build: &Build) -> bool {
         && query.trigger.is_none_or(|t| t == build.trigger)
         && query.created_from.is_none_or(|t| build.created_at >= t)
         && query.created_until.is_none_or(|t| build.created_at < t)
+        && query
+            .webhook_event_id
+            .is_none_or(|e| build.webhook_event_id == Some(e))
         && query.commit_prefix.as_deref().is_none_or(|prefix| {
             build
                 .commit_sha

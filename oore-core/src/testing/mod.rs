@@ -8,10 +8,12 @@ pub mod contract;
 mod contract_build_list;
 mod contract_builds;
 mod contract_pipelines;
+mod contract_webhooks;
 mod execution;
 mod memory;
 mod memory_builds;
 mod memory_pipelines;
+mod memory_webhooks;
 
 pub use execution::{
     FakeArtifacts, FakeExecution, FakeFetcher, FakeWorkspaces, MemoryLogs, RecordingSignals,
@@ -20,6 +22,7 @@ pub use execution::{
 pub use memory::{FakeCipher, FixedClock, MemoryRepositoryStore, SequentialIds};
 pub use memory_builds::MemoryBuildStore;
 pub use memory_pipelines::MemoryPipelineStore;
+pub use memory_webhooks::MemoryWebhookEventStore;
 
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -77,11 +80,13 @@ pub async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F:
 pub fn services() -> Services {
     let repositories = MemoryRepositoryStore::default();
     let builds = Arc::new(MemoryBuildStore::new(repositories.clone()));
+    let webhooks = Arc::new(MemoryWebhookEventStore::new(repositories.clone()));
     let store = Arc::new(repositories);
     Services {
         repositories: store.clone(),
         builds,
         pipelines: Arc::new(MemoryPipelineStore::default()),
+        webhooks,
         store_health: store,
         cipher: Arc::new(FakeCipher),
         clock: Arc::new(FixedClock::default()),

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod pipeline;
 pub mod repository;
+pub mod webhook;
 
 use crate::error::ErrorClass;
 use crate::ports::StoreError;

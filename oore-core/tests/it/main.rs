@@ -8,3 +8,4 @@ mod robustness;
 mod roundtrip;
 mod strategies;
 mod validation;
+mod webhook_fixtures;

@@ -40,6 +40,17 @@ pub async fn cancel_build(
     signals: &dyn BuildSignals,
     id: BuildId,
 ) -> Result<Build, CancelBuildError> {
+    cancel_build_because(svc, signals, id, "cancelled by user").await
+}
+
+/// [`cancel_build`] recording `message` as the build's error (e.g. "superseded by build
+/// #12"). A build a live worker runs ends with the worker's own message.
+pub async fn cancel_build_because(
+    svc: &Services,
+    signals: &dyn BuildSignals,
+    id: BuildId,
+    message: &str,
+) -> Result<Build, CancelBuildError> {
     loop {
         let build = svc
             .builds
@@ -48,7 +59,7 @@ pub async fn cancel_build(
             .ok_or(CancelBuildError::NotFound(id))?;
         let update = BuildUpdate {
             finished_at: Some(svc.clock.now()),
-            error_message: Some("cancelled by user".into()),
+            error_message: Some(message.to_owned()),
             ..BuildUpdate::default()
         };
         match build.status {

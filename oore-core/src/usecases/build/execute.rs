@@ -153,7 +153,12 @@ impl Run<'_> {
             Ok(resolved) => resolved,
             Err(message) => return Ok(Outcome::failure(message)),
         };
-        let workflow = match self.select_workflow(&pipeline) {
+        let origin = match source {
+            ConfigSource::Database => "the stored pipeline",
+            ConfigSource::Repository => file.unwrap_or("the repository's pipeline file"),
+            ConfigSource::Default => "the default pipeline",
+        };
+        let workflow = match self.select_workflow(&pipeline, origin) {
             Ok(w) => w.clone(),
             Err(message) => return Ok(Outcome::failure(message)),
         };
@@ -291,31 +296,50 @@ impl Run<'_> {
         }
     }
 
-    fn select_workflow<'p>(&self, pipeline: &'p Pipeline) -> Result<&'p Workflow, String> {
+    /// The workflow this build runs. A named workflow (manual choice, or selected when a
+    /// webhook event was processed against the stored pipeline) is looked up by name; a
+    /// manual build without one runs the first workflow; any other build selects with
+    /// [`pipeline::select_for_event`], the rule webhook processing uses: a pipeline
+    /// without any `triggering` runs its first workflow, otherwise Codemagic's rules,
+    /// and nothing selected fails the build. Of several selected, the first runs.
+    fn select_workflow<'p>(
+        &self,
+        pipeline: &'p Pipeline,
+        origin: &str,
+    ) -> Result<&'p Workflow, String> {
+        let branch = || {
+            self.build
+                .branch
+                .as_ref()
+                .map(|b| b.as_str().to_owned())
+                .unwrap_or_default()
+        };
         let trigger = match (&self.build.workflow, self.build.trigger) {
             (Some(name), _) => Trigger::Manual {
                 workflow: Some(name.clone()),
             },
             (None, TriggerType::Manual) => Trigger::Manual { workflow: None },
-            (None, _) => {
-                let branch = self
+            (None, TriggerType::PullRequest | TriggerType::MergeRequest) => Trigger::PullRequest {
+                source_branch: branch(),
+                target_branch: self
                     .build
-                    .branch
+                    .base_branch
                     .as_ref()
                     .map(|b| b.as_str().to_owned())
-                    .unwrap_or_default();
-                match &self.build.tag {
-                    Some(tag) => Trigger::Tag { tag: tag.clone() },
-                    None => Trigger::Push { branch },
-                }
-            }
+                    .unwrap_or_default(),
+            },
+            (None, TriggerType::Push) => match &self.build.tag {
+                Some(tag) => Trigger::Tag { tag: tag.clone() },
+                None => Trigger::Push { branch: branch() },
+            },
         };
-        let selected = pipeline::select_workflows(pipeline, &trigger).map_err(|e| e.to_string())?;
-        selected
-            .first()
-            .copied()
-            .or_else(|| pipeline.workflows().first())
-            .ok_or_else(|| "the pipeline has no workflow".to_owned())
+        let selected = pipeline::select_for_event(pipeline, &trigger).map_err(|e| e.to_string())?;
+        selected.first().copied().ok_or_else(|| {
+            format!(
+                "no workflow in {origin} is triggered by {}; add a `triggering` section with this event to a workflow, or trigger the build by hand",
+                trigger.describe()
+            )
+        })
     }
 
     fn build_limit(&self, workflow: &Workflow) -> Duration {

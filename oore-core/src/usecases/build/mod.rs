@@ -7,7 +7,7 @@ mod query;
 mod recover;
 mod trigger;
 
-pub use cancel::{CancelBuildError, cancel_build};
+pub use cancel::{CancelBuildError, cancel_build, cancel_build_because};
 pub use execute::{ExecuteError, ExecutionSettings, execute_build};
 pub use plan::{EnvContext, PlannedStep, merge_env, plan_steps, step_environment};
 pub use query::{

@@ -179,6 +179,10 @@ pub fn step_environment(
         set("CM_PULL_REQUEST_NUMBER", n.to_string());
         set("FCI_PULL_REQUEST_NUMBER", n.to_string());
     }
+    if let Some(dest) = &b.base_branch {
+        set("CM_PULL_REQUEST_DEST", dest.as_str().to_owned());
+        set("FCI_PULL_REQUEST_DEST", dest.as_str().to_owned());
+    }
     set("CM_REPO_SLUG", ctx.repository.full_name());
     set("CM_ENV", ctx.cm_env.display().to_string());
     for (k, v) in &workflow.environment.vars {
@@ -214,6 +218,7 @@ mod tests {
             trigger: TriggerType::PullRequest,
             priority: Priority::REVIEW,
             branch: Some(BranchName::new("feature/x").unwrap()),
+            base_branch: Some(BranchName::main()),
             tag: None,
             pull_request: Some(42),
             commit_sha: None,
@@ -304,6 +309,7 @@ mod tests {
         assert_eq!(get("FCI_BUILD_DIR"), Some("/ws/b"));
         assert_eq!(get("CM_PULL_REQUEST"), Some("true"));
         assert_eq!(get("CM_PULL_REQUEST_NUMBER"), Some("42"));
+        assert_eq!(get("CM_PULL_REQUEST_DEST"), Some("main"));
         assert_eq!(get("CM_REPO_SLUG"), Some("acme/app"));
         assert_eq!(get("CM_ENV"), Some("/ws/.meta/b/cm_env"));
         assert_eq!(get("FLAVOR"), Some("prod"));

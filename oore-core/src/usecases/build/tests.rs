@@ -605,3 +605,112 @@ fn list_builds_rejects_short_commit_prefixes() {
     let err = block_on(list_builds(&svc, query)).unwrap_err();
     assert_eq!(err.class(), ErrorClass::Invalid);
 }
+
+/// Queues a build as webhook processing does (no workflow chosen) and moves it to
+/// running, as the dispatcher would.
+fn start_event_build(
+    svc: &Services,
+    repo: &Repository,
+    change: impl FnOnce(&mut crate::domain::build::Build),
+) -> BuildId {
+    let mut build = crate::testing::contract::sample_build(1, repo.id);
+    build.id = BuildId::from_ulid(svc.ids.new_ulid());
+    change(&mut build);
+    let build = block_on(svc.builds.create_build(&build)).unwrap();
+    assert!(
+        block_on(svc.builds.transition_build(
+            build.id,
+            BuildStatus::Pending,
+            BuildStatus::Running,
+            &Default::default()
+        ))
+        .unwrap()
+    );
+    build.id
+}
+
+const BY_EVENT: &str = concat!(
+    "workflows:\n",
+    "  manual-only:\n    scripts: [echo manual]\n",
+    "  into-main:\n    triggering:\n      events: [pull_request]\n      branch_patterns:\n",
+    "        - pattern: main\n          source: false\n    scripts: [echo review]\n",
+    "  releases:\n    triggering:\n      events: [tag]\n    scripts: [echo release]\n",
+);
+
+#[test]
+fn event_builds_select_their_workflow_like_webhook_processing() {
+    use crate::domain::build::{Priority, TriggerType};
+    use crate::domain::repository::BranchName;
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("0123456789abcdef0123456789abcdef01234567", exit_by_script);
+    fx.workspaces
+        .files
+        .lock()
+        .unwrap()
+        .insert("oore.yaml".into(), BY_EVENT.into());
+
+    let review = start_event_build(&svc, &repo, |b| {
+        b.trigger = TriggerType::PullRequest;
+        b.priority = Priority::REVIEW;
+        b.branch = Some(BranchName::new("feature/x").unwrap());
+        b.base_branch = Some(BranchName::main());
+        b.pull_request = Some(3);
+    });
+    assert_eq!(run(&svc, &fx, review), BuildStatus::Success);
+    let build = block_on(svc.builds.get_build(review)).unwrap().unwrap();
+    assert_eq!(
+        build.workflow.as_deref(),
+        Some("into-main"),
+        "the target branch decides"
+    );
+
+    let tag = start_event_build(&svc, &repo, |b| {
+        b.branch = None;
+        b.tag = Some("v1.0".into());
+    });
+    assert_eq!(run(&svc, &fx, tag), BuildStatus::Success);
+    assert_eq!(
+        block_on(svc.builds.get_build(tag))
+            .unwrap()
+            .unwrap()
+            .workflow
+            .as_deref(),
+        Some("releases")
+    );
+
+    let push = start_event_build(&svc, &repo, |_| {});
+    assert_eq!(run(&svc, &fx, push), BuildStatus::Failure);
+    let build = block_on(svc.builds.get_build(push)).unwrap().unwrap();
+    assert_eq!(
+        build.error_message.as_deref(),
+        Some(
+            "no workflow in oore.yaml is triggered by push to main; add a `triggering` section \
+             with this event to a workflow, or trigger the build by hand"
+        ),
+        "no fallback to the first workflow once any workflow declares triggering"
+    );
+}
+
+#[test]
+fn event_builds_of_a_simple_pipeline_run_its_first_workflow() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("0123456789abcdef0123456789abcdef01234567", exit_by_script);
+    fx.workspaces.files.lock().unwrap().insert(
+        "oore.yaml".into(),
+        "workflows:\n  first:\n    scripts: [echo 1]\n  second:\n    scripts: [echo 2]\n".into(),
+    );
+    let push = start_event_build(&svc, &repo, |b| {
+        b.branch = Some(crate::domain::repository::BranchName::new("any/branch").unwrap())
+    });
+    assert_eq!(run(&svc, &fx, push), BuildStatus::Success);
+    assert_eq!(
+        block_on(svc.builds.get_build(push))
+            .unwrap()
+            .unwrap()
+            .workflow
+            .as_deref(),
+        Some("first")
+    );
+}

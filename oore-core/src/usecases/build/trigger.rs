@@ -120,6 +120,7 @@ pub async fn trigger_build(
         trigger: TriggerType::Manual,
         priority: Priority::MANUAL,
         branch,
+        base_branch: None,
         tag: None,
         pull_request: None,
         commit_sha: commit,

@@ -10,7 +10,7 @@ use crate::scheduling::RepoConcurrency;
 use crate::services::Services;
 
 use super::{
-    check_webhook_secret, parse_build_concurrency, state_for, store_class, webhook_secret_binding,
+    check_webhook_secret, parse_build_concurrency, state_for, store_class, store_webhook_secret,
 };
 
 /// Raw input, validated by [`add_repository`].
@@ -123,7 +123,12 @@ pub async fn add_repository(
 
     let id = RepositoryId::from_ulid(svc.ids.new_ulid());
     let webhook_secret = match &input.webhook_secret {
-        Some(secret) => Some(svc.cipher.encrypt(secret, &webhook_secret_binding(id))?),
+        Some(secret) => Some(store_webhook_secret(
+            svc.cipher.as_ref(),
+            provider,
+            id,
+            secret,
+        )?),
         None => None,
     };
     let now = svc.clock.now();
@@ -158,6 +163,7 @@ pub async fn add_repository(
 mod tests {
     use super::*;
     use crate::domain::repository::RepositoryState;
+    use crate::domain::secret::StoredSecret;
     use crate::testing::{block_on, services};
 
     fn input(provider: &str, owner: &str, name: &str) -> AddRepository {
@@ -206,19 +212,36 @@ mod tests {
     }
 
     #[test]
-    fn secret_is_encrypted_and_bound_to_the_row() {
+    fn github_secret_is_encrypted_and_bound_to_the_row() {
         let svc = services();
-        let mut i = input("gitlab", "group/sub", "app");
+        let mut i = input("github", "acme", "app");
         i.webhook_secret = Some(SecretString::new("s3cret"));
         let repo = block_on(add_repository(&svc, i)).unwrap();
         assert_eq!(repo.state, RepositoryState::Active);
-        let sealed = repo.webhook_secret.clone().unwrap();
+        let Some(StoredSecret::Sealed(sealed)) = repo.webhook_secret.clone() else {
+            panic!("a GitHub secret is sealed: {:?}", repo.webhook_secret);
+        };
         assert!(!String::from_utf8_lossy(sealed.as_bytes()).contains("s3cret"));
-        let opened = svc
-            .cipher
-            .decrypt(&sealed, &webhook_secret_binding(repo.id))
-            .unwrap();
+        let binding = super::super::webhook_secret_binding(repo.id);
+        let opened = svc.cipher.decrypt(&sealed, &binding).unwrap();
         assert_eq!(opened.expose(), "s3cret");
+    }
+
+    #[test]
+    fn gitlab_token_is_kept_as_a_keyed_digest_only() {
+        let svc = services();
+        let mut i = input("gitlab", "group/sub", "app");
+        i.webhook_secret = Some(SecretString::new("t0ken"));
+        let repo = block_on(add_repository(&svc, i)).unwrap();
+        assert_eq!(repo.state, RepositoryState::Active);
+        let binding = super::super::webhook_secret_binding(repo.id);
+        assert_eq!(
+            repo.webhook_secret,
+            Some(StoredSecret::Digest(
+                svc.cipher
+                    .keyed_digest(&SecretString::new("t0ken"), &binding)
+            ))
+        );
     }
 
     #[test]

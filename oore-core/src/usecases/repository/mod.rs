@@ -18,14 +18,34 @@ pub use update::{UpdateRepository, UpdateRepositoryError, update_repository};
 pub use webhook_url::{WebhookSetup, webhook_setup};
 
 use crate::domain::repository::{Provider, RepositoryState};
-use crate::domain::secret::SecretBinding;
+use crate::domain::secret::{SecretBinding, SecretString, StoredSecret};
 use crate::domain::validation::FieldError;
 use crate::ids::RepositoryId;
+use crate::ports::{CipherError, SecretCipher};
 use crate::scheduling::RepoConcurrency;
 
 /// Table and column of the repository webhook secret, for its [`SecretBinding`].
 pub fn webhook_secret_binding(id: RepositoryId) -> SecretBinding {
     SecretBinding::new("repositories", "webhook_secret", id)
+}
+
+/// What a repository stores of its webhook secret (spec 20.2): GitHub secrets are sealed
+/// (verifying a signature needs the secret), GitLab tokens are kept as a keyed digest
+/// (verifying needs only a comparison); plain git repositories, which receive no
+/// webhooks, keep a sealed value.
+pub fn store_webhook_secret(
+    cipher: &dyn SecretCipher,
+    provider: Provider,
+    id: RepositoryId,
+    secret: &SecretString,
+) -> Result<StoredSecret, CipherError> {
+    let binding = webhook_secret_binding(id);
+    match provider {
+        Provider::GitLab => Ok(StoredSecret::Digest(cipher.keyed_digest(secret, &binding))),
+        Provider::GitHub | Provider::Git => {
+            cipher.encrypt(secret, &binding).map(StoredSecret::Sealed)
+        }
+    }
 }
 
 /// The state a repository is in when it has (or lacks) a webhook secret.

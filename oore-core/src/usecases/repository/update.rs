@@ -11,7 +11,7 @@ use crate::ports::{CipherError, StoreError};
 use crate::services::Services;
 
 use super::{
-    check_webhook_secret, parse_build_concurrency, state_for, store_class, webhook_secret_binding,
+    check_webhook_secret, parse_build_concurrency, state_for, store_class, store_webhook_secret,
 };
 
 /// The fields to change; `None` leaves a field as it is.
@@ -126,7 +126,12 @@ pub async fn update_repository(
         .map_err(UpdateRepositoryError::Invalid)?;
 
     if let Some(secret) = &change.webhook_secret {
-        repo.webhook_secret = Some(svc.cipher.encrypt(secret, &webhook_secret_binding(id))?);
+        repo.webhook_secret = Some(store_webhook_secret(
+            svc.cipher.as_ref(),
+            repo.provider,
+            id,
+            secret,
+        )?);
         if repo.state == RepositoryState::PendingSetup {
             repo.state = RepositoryState::Active;
         }

@@ -1,0 +1,683 @@
+//! The [`WebhookEventStore`] contract suite, re-exported from [`super::contract`].
+//!
+//! Events refer to repositories, so the factory returns a webhook store and a repository
+//! store over the same data (for SQLite: the same `SqliteStore` twice).
+
+use std::collections::HashSet;
+
+use jiff::{SignedDuration, Timestamp};
+use ulid::Ulid;
+
+use super::contract::sample_repository;
+use super::join_all;
+use crate::domain::repository::{Provider, Repository};
+use crate::domain::webhook::{WebhookEvent, WebhookEventDetail, WebhookEventStatus};
+use crate::ids::{BuildId, RepositoryId, WebhookEventId};
+use crate::ports::{
+    EventFinish, InsertOutcome, NewWebhookEvent, RepositoryStore, StoreError, WebhookEventQuery,
+    WebhookEventStore,
+};
+
+const EPOCH_MS: i64 = 1_767_225_600_000;
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_millisecond(EPOCH_MS + seconds * 1000).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn event_id(n: u128) -> WebhookEventId {
+    WebhookEventId::from_ulid(Ulid::from_parts(EPOCH_MS as u64, n))
+}
+
+/// A GitHub `push` delivery `d-<n>` for `repository`, received `n` seconds after the test
+/// epoch; `n` makes the id unique and orders ids like arrival.
+pub fn sample_webhook_event(n: u128, repository: Option<RepositoryId>) -> NewWebhookEvent {
+    NewWebhookEvent {
+        id: event_id(n),
+        provider: Provider::GitHub,
+        delivery_id: format!("d-{n}"),
+        event_type: "push".to_owned(),
+        repository_id: repository,
+        headers: vec![
+            ("x-github-event".to_owned(), "push".to_owned()),
+            ("x-github-delivery".to_owned(), format!("d-{n}")),
+        ],
+        payload: format!(r#"{{"n":{n}}}"#).into_bytes(),
+        source_ip: Some("192.0.2.7".to_owned()),
+        received_at: at(n as i64),
+    }
+}
+
+/// Runs every [`WebhookEventStore`] check against stores made by `fresh`.
+pub async fn webhook_store_contract<W, R, F>(fresh: F)
+where
+    W: WebhookEventStore,
+    R: RepositoryStore,
+    F: Fn() -> (W, R),
+{
+    let (w, r) = fresh();
+    every_field_round_trips(&w, &r).await;
+    let (w, r) = fresh();
+    duplicates_inside_and_across_batches(&w, &r).await;
+    let (w, r) = fresh();
+    concurrent_deliveries_of_one_id_insert_once(&w, &r).await;
+    let (w, r) = fresh();
+    rejected_attempts_are_not_deliveries(&w, &r).await;
+    let (w, r) = fresh();
+    unprocessed_in_arrival_order(&w, &r).await;
+    let (w, r) = fresh();
+    finish_is_compare_and_set(&w, &r).await;
+    let (w, r) = fresh();
+    requeue_reopens_finished_events_only(&w, &r).await;
+    let (w, r) = fresh();
+    forgetting_deliveries_keeps_events(&w, &r).await;
+    let (w, r) = fresh();
+    list_filters_and_pages(&w, &r).await;
+    let (w, r) = fresh();
+    a_bad_event_fails_the_whole_batch(&w, &r).await;
+}
+
+async fn add_repo(repos: &dyn RepositoryStore, n: u128, provider: Provider) -> Repository {
+    let repo = sample_repository(n, provider, "acme", &format!("app-{n}"));
+    repos.insert(&repo).await.expect("insert repository");
+    repo
+}
+
+async fn insert(store: &dyn WebhookEventStore, events: &[NewWebhookEvent]) -> Vec<InsertOutcome> {
+    store.insert_batch(events).await.expect("insert batch")
+}
+
+async fn get(store: &dyn WebhookEventStore, id: WebhookEventId) -> WebhookEventDetail {
+    store
+        .get_event(id)
+        .await
+        .expect("get")
+        .unwrap_or_else(|| panic!("event {id} is stored"))
+}
+
+fn finished(
+    status: WebhookEventStatus,
+    reason: Option<&str>,
+    builds: &[BuildId],
+    at_s: i64,
+) -> EventFinish {
+    EventFinish {
+        status,
+        reason: reason.map(str::to_owned),
+        build_ids: builds.to_vec(),
+        at: at(at_s),
+    }
+}
+
+async fn every_field_round_trips(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
+    let repo = add_repo(repos, 1, Provider::GitLab).await;
+    let mut full = sample_webhook_event(1, Some(repo.id));
+    full.provider = Provider::GitLab;
+    full.event_type = "Merge Request Hook".to_owned();
+    full.delivery_id = "9a0c3d5e-1111-2222-3333-444455556666".to_owned();
+    full.headers = vec![
+        ("x-gitlab-event".to_owned(), "Merge Request Hook".to_owned()),
+        ("x-custom".to_owned(), "zoë ✓ \"quoted\"".to_owned()),
+        ("x-custom".to_owned(), "a second value".to_owned()),
+    ];
+    full.payload = vec![0xff, 0x00, b'{', 0xfe, b'}'];
+    full.source_ip = Some("2001:db8::1".to_owned());
+    full.received_at = at(1) + SignedDuration::from_millis(234);
+    assert_eq!(
+        insert(store, std::slice::from_ref(&full)).await,
+        [InsertOutcome::Inserted(full.id)]
+    );
+    let stored = get(store, full.id).await;
+    assert_eq!(
+        stored,
+        WebhookEventDetail {
+            event: WebhookEvent {
+                id: full.id,
+                provider: Provider::GitLab,
+                delivery_id: full.delivery_id.clone(),
+                event_type: full.event_type.clone(),
+                repository_id: Some(repo.id),
+                status: WebhookEventStatus::Received,
+                reason: None,
+                source_ip: full.source_ip.clone(),
+                received_at: full.received_at,
+                processed_at: None,
+                build_ids: vec![],
+            },
+            headers: full.headers.clone(),
+            payload: full.payload.clone(),
+        }
+    );
+
+    let mut bare = sample_webhook_event(2, None);
+    bare.headers.clear();
+    bare.payload.clear();
+    bare.source_ip = None;
+    insert(store, std::slice::from_ref(&bare)).await;
+    let stored = get(store, bare.id).await;
+    assert_eq!(
+        (
+            stored.event.repository_id,
+            stored.event.source_ip,
+            stored.headers,
+            stored.payload
+        ),
+        (None, None, vec![], vec![])
+    );
+
+    let builds = [
+        BuildId::from_ulid(Ulid::from_parts(9, 1)),
+        BuildId::from_ulid(Ulid::from_parts(9, 2)),
+    ];
+    let done = finished(WebhookEventStatus::Processed, None, &builds, 3);
+    assert_eq!(store.finish(full.id, &done).await, Ok(true));
+    let stored = get(store, full.id).await.event;
+    assert_eq!(
+        (
+            stored.status,
+            stored.reason,
+            stored.build_ids,
+            stored.processed_at
+        ),
+        (
+            WebhookEventStatus::Processed,
+            None,
+            builds.to_vec(),
+            Some(at(3))
+        )
+    );
+    assert_eq!(
+        store.get_event(event_id(99)).await,
+        Ok(None),
+        "unknown ids are None"
+    );
+}
+
+async fn duplicates_inside_and_across_batches(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let a = sample_webhook_event(1, Some(repo));
+    let b = sample_webhook_event(2, Some(repo));
+    let mut c = sample_webhook_event(3, Some(repo));
+    c.delivery_id = a.delivery_id.clone();
+    assert_eq!(
+        insert(store, &[a.clone(), b.clone(), c.clone()]).await,
+        [
+            InsertOutcome::Inserted(a.id),
+            InsertOutcome::Inserted(b.id),
+            InsertOutcome::Duplicate(a.id)
+        ],
+        "a duplicate later in the same batch points at the first"
+    );
+    assert_eq!(
+        store.get_event(c.id).await,
+        Ok(None),
+        "a duplicate is not stored"
+    );
+
+    let mut d = sample_webhook_event(4, Some(repo));
+    d.delivery_id = b.delivery_id.clone();
+    let e = sample_webhook_event(5, Some(repo));
+    let mut other_provider = sample_webhook_event(6, Some(repo));
+    other_provider.provider = Provider::GitLab;
+    other_provider.delivery_id = a.delivery_id.clone();
+    assert_eq!(
+        insert(store, &[d.clone(), e.clone(), other_provider.clone()]).await,
+        [
+            InsertOutcome::Duplicate(b.id),
+            InsertOutcome::Inserted(e.id),
+            InsertOutcome::Inserted(other_provider.id)
+        ],
+        "delivery ids are unique per provider, across batches"
+    );
+    assert_eq!(store.count_unprocessed().await, Ok(4));
+    assert_eq!(insert(store, &[]).await, [], "an empty batch is fine");
+    assert_eq!(
+        store.insert_batch(std::slice::from_ref(&a)).await,
+        Ok(vec![InsertOutcome::Duplicate(a.id)]),
+        "the very same event again is a duplicate, not an error"
+    );
+}
+
+async fn concurrent_deliveries_of_one_id_insert_once(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let attempts: Vec<NewWebhookEvent> = (1..=20u128)
+        .map(|n| {
+            let mut e = sample_webhook_event(n, Some(repo));
+            e.delivery_id = "72d3162e-cc78-11e3-81ab-4c9367dc0958".to_owned();
+            e
+        })
+        .collect();
+    let outcomes = join_all(
+        attempts
+            .iter()
+            .map(|e| store.insert_batch(std::slice::from_ref(e))),
+    )
+    .await;
+    let outcomes: Vec<InsertOutcome> = outcomes
+        .into_iter()
+        .map(|o| o.expect("insert").into_iter().next().expect("one outcome"))
+        .collect();
+    let inserted: Vec<WebhookEventId> = outcomes
+        .iter()
+        .filter(|o| !o.is_duplicate())
+        .map(|o| o.event_id())
+        .collect();
+    assert_eq!(inserted.len(), 1, "exactly one insert: {outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| o.event_id() == inserted[0]),
+        "every duplicate names the stored event"
+    );
+    assert_eq!(store.count_unprocessed().await, Ok(1));
+}
+
+async fn rejected_attempts_are_not_deliveries(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let forged = sample_webhook_event(1, Some(repo));
+    store
+        .record_rejected(
+            &forged,
+            "HMAC verification failed: the signature does not match",
+        )
+        .await
+        .expect("record rejected");
+    let unknown_repo = sample_webhook_event(2, None);
+    store
+        .record_rejected(&unknown_repo, "no repository")
+        .await
+        .expect("record rejected without a repository");
+    let stored = get(store, forged.id).await.event;
+    assert_eq!(stored.status, WebhookEventStatus::Rejected);
+    assert_eq!(
+        stored.reason.as_deref(),
+        Some("HMAC verification failed: the signature does not match")
+    );
+    assert_eq!(
+        store.count_unprocessed().await,
+        Ok(0),
+        "rejected is not queued"
+    );
+    assert!(store.unprocessed(10).await.expect("unprocessed").is_empty());
+
+    let mut genuine = sample_webhook_event(3, Some(repo));
+    genuine.delivery_id = forged.delivery_id.clone();
+    assert_eq!(
+        insert(store, std::slice::from_ref(&genuine)).await,
+        [InsertOutcome::Inserted(genuine.id)],
+        "a rejected attempt does not make the real delivery a duplicate"
+    );
+    let done = finished(WebhookEventStatus::Processed, None, &[], 4);
+    assert_eq!(
+        store.finish(forged.id, &done).await,
+        Ok(false),
+        "rejected is final"
+    );
+    assert_eq!(
+        store.requeue(forged.id).await,
+        Ok(false),
+        "rejected cannot be redelivered"
+    );
+    assert_eq!(
+        get(store, forged.id).await.event.status,
+        WebhookEventStatus::Rejected
+    );
+}
+
+async fn unprocessed_in_arrival_order(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let e = |n| sample_webhook_event(n, Some(repo));
+    insert(store, &[e(3), e(5)]).await;
+    insert(store, &[e(1)]).await;
+    insert(store, &[e(4), e(2)]).await;
+    let ids = |events: Vec<WebhookEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.unprocessed(10).await.expect("unprocessed")),
+        [1, 2, 3, 4, 5].map(event_id),
+        "oldest first, by id"
+    );
+    assert_eq!(
+        ids(store.unprocessed(2).await.expect("unprocessed")),
+        [1, 2].map(event_id)
+    );
+    let done = finished(WebhookEventStatus::Ignored, Some("ping"), &[], 9);
+    assert_eq!(store.finish(event_id(1), &done).await, Ok(true));
+    assert_eq!(
+        ids(store.unprocessed(2).await.expect("unprocessed")),
+        [2, 3].map(event_id)
+    );
+    assert_eq!(store.count_unprocessed().await, Ok(4));
+    assert!(store.unprocessed(0).await.expect("unprocessed").is_empty());
+}
+
+async fn finish_is_compare_and_set(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let ev = sample_webhook_event(1, Some(repo));
+    insert(store, std::slice::from_ref(&ev)).await;
+    let failed = finished(
+        WebhookEventStatus::Failed,
+        Some("the push payload is invalid"),
+        &[],
+        2,
+    );
+    let processed = finished(
+        WebhookEventStatus::Processed,
+        None,
+        &[BuildId::from_ulid(Ulid::from_parts(9, 1))],
+        3,
+    );
+    let both = join_all([
+        store.finish(ev.id, &failed),
+        store.finish(ev.id, &processed),
+    ])
+    .await;
+    let wins = both.iter().filter(|r| **r == Ok(true)).count();
+    assert_eq!(wins, 1, "exactly one of two finishes wins: {both:?}");
+    assert!(both.iter().all(Result::is_ok));
+    let stored = get(store, ev.id).await.event;
+    let winner = if both[0] == Ok(true) {
+        &failed
+    } else {
+        &processed
+    };
+    assert_eq!(
+        (
+            stored.status,
+            stored.reason.clone(),
+            stored.build_ids.clone(),
+            stored.processed_at
+        ),
+        (
+            winner.status,
+            winner.reason.clone(),
+            winner.build_ids.clone(),
+            Some(winner.at)
+        ),
+        "the winner's fields are written, the loser's are not"
+    );
+    assert_eq!(store.finish(ev.id, &failed).await, Ok(false));
+    assert_eq!(
+        store.finish(event_id(42), &failed).await,
+        Err(StoreError::NotFound)
+    );
+}
+
+async fn requeue_reopens_finished_events_only(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let ev = sample_webhook_event(1, Some(repo));
+    insert(store, std::slice::from_ref(&ev)).await;
+    assert_eq!(
+        store.requeue(ev.id).await,
+        Ok(false),
+        "received is not finished"
+    );
+    for status in [
+        WebhookEventStatus::Processed,
+        WebhookEventStatus::Ignored,
+        WebhookEventStatus::Failed,
+    ] {
+        let done = finished(
+            status,
+            Some("why"),
+            &[BuildId::from_ulid(Ulid::from_parts(9, 1))],
+            2,
+        );
+        assert_eq!(store.finish(ev.id, &done).await, Ok(true));
+        assert_eq!(
+            store.requeue(ev.id).await,
+            Ok(true),
+            "{status} can be redelivered"
+        );
+        let stored = get(store, ev.id).await.event;
+        assert_eq!(
+            (
+                stored.status,
+                stored.reason,
+                stored.build_ids,
+                stored.processed_at
+            ),
+            (WebhookEventStatus::Received, None, vec![], None),
+            "requeue clears the outcome of {status}"
+        );
+        assert_eq!(store.unprocessed(5).await.expect("unprocessed").len(), 1);
+    }
+    assert_eq!(store.requeue(event_id(42)).await, Err(StoreError::NotFound));
+}
+
+async fn forgetting_deliveries_keeps_events(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let e = |n| sample_webhook_event(n, Some(repo));
+    insert(store, &[e(10), e(20), e(30)]).await;
+    assert_eq!(
+        store.forget_deliveries_before(at(10)).await,
+        Ok(0),
+        "the cutoff is exclusive"
+    );
+    assert_eq!(store.forget_deliveries_before(at(25)).await, Ok(2));
+    assert_eq!(store.forget_deliveries_before(at(25)).await, Ok(0));
+    for n in [10, 20, 30] {
+        assert!(
+            store.get_event(event_id(n)).await.expect("get").is_some(),
+            "event {n} stays"
+        );
+    }
+    let mut again = e(40);
+    again.delivery_id = e(10).delivery_id;
+    let mut still = e(41);
+    still.delivery_id = e(30).delivery_id;
+    assert_eq!(
+        insert(store, &[again.clone(), still]).await,
+        [
+            InsertOutcome::Inserted(again.id),
+            InsertOutcome::Duplicate(event_id(30))
+        ],
+        "a forgotten delivery id is new again; a remembered one is still a duplicate"
+    );
+}
+
+async fn list_filters_and_pages(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
+    let github = add_repo(repos, 1, Provider::GitHub).await.id;
+    let gitlab = add_repo(repos, 2, Provider::GitLab).await.id;
+    let mut all = Vec::new();
+    for n in 1..=12u128 {
+        let mut e = sample_webhook_event(n, Some(if n % 3 == 0 { gitlab } else { github }));
+        if n % 3 == 0 {
+            e.provider = Provider::GitLab;
+            e.event_type = "Push Hook".to_owned();
+        } else if n % 2 == 0 {
+            e.event_type = "pull_request".to_owned();
+        }
+        if n == 11 {
+            e.repository_id = None;
+            store
+                .record_rejected(&e, "no repository")
+                .await
+                .expect("rejected");
+        } else {
+            insert(store, std::slice::from_ref(&e)).await;
+        }
+        match n % 4 {
+            1 => {
+                let done = finished(WebhookEventStatus::Processed, None, &[], n as i64);
+                store.finish(e.id, &done).await.expect("finish");
+            }
+            2 => {
+                let done = finished(WebhookEventStatus::Ignored, Some("ping"), &[], n as i64);
+                store.finish(e.id, &done).await.expect("finish");
+            }
+            _ => {}
+        }
+        all.push(get(store, e.id).await.event);
+    }
+    let queries = [
+        ("no filter", WebhookEventQuery::default()),
+        (
+            "repository",
+            WebhookEventQuery {
+                repository_id: Some(gitlab),
+                ..Default::default()
+            },
+        ),
+        (
+            "provider",
+            WebhookEventQuery {
+                provider: Some(Provider::GitHub),
+                ..Default::default()
+            },
+        ),
+        (
+            "event type",
+            WebhookEventQuery {
+                event_type: Some("pull_request".to_owned()),
+                ..Default::default()
+            },
+        ),
+        (
+            "status",
+            WebhookEventQuery {
+                status: Some(WebhookEventStatus::Ignored),
+                ..Default::default()
+            },
+        ),
+        (
+            "rejected",
+            WebhookEventQuery {
+                status: Some(WebhookEventStatus::Rejected),
+                ..Default::default()
+            },
+        ),
+        (
+            "combined",
+            WebhookEventQuery {
+                repository_id: Some(github),
+                provider: Some(Provider::GitHub),
+                event_type: Some("push".to_owned()),
+                status: Some(WebhookEventStatus::Processed),
+                ..Default::default()
+            },
+        ),
+        (
+            "nothing matches",
+            WebhookEventQuery {
+                event_type: Some("issues".to_owned()),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, query) in queries {
+        let expected: Vec<WebhookEventId> = all
+            .iter()
+            .rev()
+            .filter(|e| query.matches(e))
+            .map(|e| e.id)
+            .collect();
+        if !matches!(name, "no filter" | "nothing matches") {
+            assert!(
+                !expected.is_empty() && expected.len() < all.len(),
+                "{name}: the seed must make this filter select something"
+            );
+        }
+        let page = store.list_events(&query).await.expect("list");
+        assert_eq!(
+            page.events.iter().map(|e| e.id).collect::<Vec<_>>(),
+            expected,
+            "{name}: newest first"
+        );
+        assert_eq!(page.next, None, "{name}: one page");
+        for e in &page.events {
+            assert_eq!(
+                Some(e),
+                all.iter().find(|a| a.id == e.id),
+                "{name}: listed as stored"
+            );
+        }
+
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = store
+                .list_events(&WebhookEventQuery {
+                    limit: 2,
+                    before,
+                    ..query.clone()
+                })
+                .await
+                .expect("list page");
+            assert!(page.events.len() <= 2);
+            seen.extend(page.events.iter().map(|e| e.id));
+            match page.next {
+                Some(next) => {
+                    assert_eq!(Some(next), page.events.last().map(|e| e.id));
+                    before = Some(next);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "{name}: pages have no gaps or repeats");
+        assert_eq!(
+            seen.iter().collect::<HashSet<_>>().len(),
+            seen.len(),
+            "{name}: no repeats"
+        );
+    }
+    assert_eq!(WebhookEventQuery::default().page_size(), 50);
+    assert_eq!(
+        WebhookEventQuery {
+            limit: 10_000,
+            ..Default::default()
+        }
+        .page_size(),
+        WebhookEventQuery::MAX_LIMIT
+    );
+}
+
+async fn a_bad_event_fails_the_whole_batch(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let good = sample_webhook_event(1, Some(repo));
+    let ghost = RepositoryId::from_ulid(Ulid::from_parts(1, 999));
+    let bad = sample_webhook_event(2, Some(ghost));
+    assert_eq!(
+        store.insert_batch(&[good.clone(), bad.clone()]).await,
+        Err(StoreError::NotFound),
+        "an unknown repository fails the batch"
+    );
+    assert_eq!(
+        store.get_event(good.id).await,
+        Ok(None),
+        "nothing of the batch is stored"
+    );
+    assert_eq!(
+        store.record_rejected(&bad, "x").await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        insert(store, std::slice::from_ref(&good)).await,
+        [InsertOutcome::Inserted(good.id)],
+        "nor was its delivery id registered"
+    );
+    let mut reused_id = sample_webhook_event(3, Some(repo));
+    reused_id.id = good.id;
+    assert!(
+        matches!(
+            store.insert_batch(std::slice::from_ref(&reused_id)).await,
+            Err(StoreError::Duplicate(_))
+        ),
+        "an event id is used once"
+    );
+    assert_eq!(store.count_unprocessed().await, Ok(1));
+}

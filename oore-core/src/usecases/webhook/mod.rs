@@ -1,0 +1,33 @@
+//! Webhook ingestion (spec 6.1, 10.3, 16, 20): admit deliveries, process received
+//! events into builds, read events, redeliver them.
+//!
+//! The pieces `oored` wires together:
+//!
+//! - the receiver calls [`admit_delivery`] per request, stores accepted events through
+//!   one batching writer ([`WebhookEventStore::insert_batch`]) and rejected ones with
+//!   [`WebhookEventStore::record_rejected`], answers only after the commit, then wakes
+//!   the worker;
+//! - the worker takes [`WebhookEventStore::unprocessed`] in arrival order (at startup
+//!   too) and calls [`process_event`] for each;
+//! - a cleanup task calls [`WebhookEventStore::forget_deliveries_before`] with now
+//!   minus 24 hours (the replay window);
+//! - the API lists ([`list_webhook_events`]), shows ([`get_webhook_event`]) and
+//!   redelivers ([`redeliver_webhook_event`]) events.
+//!
+//! [`WebhookEventStore::insert_batch`]: crate::ports::WebhookEventStore::insert_batch
+//! [`WebhookEventStore::record_rejected`]: crate::ports::WebhookEventStore::record_rejected
+//! [`WebhookEventStore::unprocessed`]: crate::ports::WebhookEventStore::unprocessed
+//! [`WebhookEventStore::forget_deliveries_before`]: crate::ports::WebhookEventStore::forget_deliveries_before
+
+mod process;
+mod query;
+mod receive;
+mod redeliver;
+
+pub use process::{ProcessEventError, ProcessOutcome, ProcessSettings, process_event};
+pub use query::{WebhookQueryError, get_webhook_event, list_webhook_events};
+pub use receive::{Admission, admit_delivery};
+pub use redeliver::{RedeliverError, redeliver_webhook_event};
+
+#[cfg(test)]
+mod tests;
