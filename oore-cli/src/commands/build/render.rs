@@ -158,6 +158,9 @@ pub(super) fn details(build: &BuildDto) -> String {
     if let Some(pr) = build.pull_request {
         pairs.push(("pull request", pr.to_string()));
     }
+    if let Some(base) = &build.base_branch {
+        pairs.push(("base branch", base.clone()));
+    }
     pairs.extend([
         (
             "commit",
@@ -394,6 +397,24 @@ mod tests {
         2     Test          failure            3     <1s       step 2 exited with code 3
         3     Build\napk    skipped            -     -
         ");
+    }
+
+    #[test]
+    fn show_block_of_a_pull_request() {
+        let b = build(
+            4,
+            "01JBUILDAAAAAAAAAAAA7K3M9Q",
+            "running",
+            serde_json::json!({
+                "trigger": "pull_request", "branch": "feature/x", "base_branch": "main",
+                "pull_request": 42,
+            }),
+        );
+        let text = details(&b);
+        assert!(
+            text.contains("branch:         feature/x\npull request:   42\nbase branch:    main\n"),
+            "{text}"
+        );
     }
 
     #[test]
