@@ -145,6 +145,7 @@ impl Server {
             services,
             workspaces: exec.workspaces.clone(),
             dispatcher: Arc::clone(&dispatcher),
+            logs: Arc::clone(&exec.ports.logs),
             config: CleanupConfig {
                 interval: config.cleanup_interval,
                 workspace_retention: config.workspace_retention,

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use oore_adapters::workspace::FsWorkspaces;
 use oore_core::ids::BuildId;
-use oore_core::ports::StoreError;
+use oore_core::ports::{BuildLogs, StoreError};
 use oore_core::services::Services;
 use oore_core::usecases::build::fail_overdue_builds;
 use tokio::sync::watch;
@@ -63,6 +63,8 @@ pub(crate) struct Cleanup {
     pub(crate) workspaces: FsWorkspaces,
     /// Which builds are live here.
     pub(crate) dispatcher: Arc<Dispatcher>,
+    /// Build logs: live viewers of a reaped build are told it finished.
+    pub(crate) logs: Arc<dyn BuildLogs>,
     /// What to remove and when.
     pub(crate) config: CleanupConfig,
 }
@@ -130,6 +132,14 @@ impl Cleanup {
             Ok(failed) => {
                 for id in &failed {
                     tracing::warn!(build_id = %id, "running build without a worker failed by the reaper");
+                    let _ = self
+                        .logs
+                        .append_system(
+                            *id,
+                            "build failure: no worker was running it; marked failed",
+                        )
+                        .await;
+                    self.logs.finish(*id);
                 }
                 report.overdue = failed;
             }

@@ -231,3 +231,47 @@ fn pending_builds_of_a_paused_or_removed_repository_fail_instead_of_starting() {
         Some("the repository was removed before the build started")
     );
 }
+
+#[test]
+fn the_reaper_fails_running_builds_that_no_worker_runs() {
+    let server = TestServer::builder()
+        .max_concurrent_builds(1)
+        .env("OORE_MAX_BUILD_DURATION_SECS", "2")
+        .env("OORE_MAX_STEP_DURATION_SECS", "2")
+        .cleanup_interval(std::time::Duration::from_secs(1))
+        .start();
+    let gates = Gates::new();
+    let project = project(
+        &server,
+        &pipeline(&step("wait", &gates.wait_line("go")), ""),
+    );
+    let blocker = trigger(&server, &project.repo);
+    wait_step_running(&server, &blocker.id, 0);
+    // A build left running by a lost worker: pending while the slot is taken, then moved
+    // to running behind the dispatcher's back.
+    let orphan = queue_push(&server, &blocker, "main", Priority::DEFAULT_BRANCH_PUSH);
+    let svc = server.services();
+    let update = oore_core::ports::BuildUpdate {
+        started_at: Some(svc.clock.now()),
+        ..Default::default()
+    };
+    let moved = server
+        .block_on(svc.builds.transition_build(
+            orphan.parse().unwrap(),
+            BuildStatus::Pending,
+            BuildStatus::Running,
+            &update,
+        ))
+        .unwrap();
+    assert!(moved);
+    let reaped = wait_finished(&server, &orphan);
+    assert_eq!(reaped.status, "failure");
+    assert_eq!(
+        reaped.error_message.as_deref(),
+        Some("no worker was running it for more than 2 s; marked failed")
+    );
+    assert!(log_text(&server, &orphan, None).contains("no worker was running it"));
+    // The blocker ran into the build time limit on its own.
+    let blocker = wait_finished(&server, &blocker.id);
+    assert_eq!(blocker.status, "failure");
+}
