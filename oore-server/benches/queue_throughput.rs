@@ -16,7 +16,9 @@ use serde_json::json;
 const BUILDS: usize = 500;
 const CONCURRENCY: u32 = 4;
 const DEADLINE: Duration = Duration::from_secs(300);
-/// Target overhead per build, per slot (what a build costs besides its steps).
+/// Working target for the overhead per build, per slot (what a build costs besides its
+/// steps: queue, dispatch, checkout, bookkeeping). Issue 4 asks for the figure without
+/// setting one; 100 ms is ours, about twice the measured trigger-to-step latency.
 const TARGET_OVERHEAD_MS: f64 = 100.0;
 
 fn repository(server: &TestServer, git: &GitFixture, name: &str) -> RepositoryDto {
