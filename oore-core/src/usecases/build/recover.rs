@@ -71,7 +71,7 @@ pub async fn recover_builds(svc: &Services) -> Result<RecoveryReport, StoreError
 /// run longer than `max_duration`: the reaper for builds stuck by a lost worker.
 pub async fn fail_overdue_builds(
     svc: &Services,
-    is_live: &dyn Fn(BuildId) -> bool,
+    is_live: &(dyn Fn(BuildId) -> bool + Sync),
     max_duration: Duration,
 ) -> Result<Vec<BuildId>, StoreError> {
     let now = svc.clock.now();
