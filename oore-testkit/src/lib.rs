@@ -3,5 +3,6 @@
 pub mod git;
 pub mod http;
 mod server;
+pub mod webhooks;
 
 pub use server::{TestServer, TestServerBuilder};
