@@ -52,7 +52,7 @@ impl From<&WebhookEvent> for WebhookEventDto {
     }
 }
 
-/// One event with what was received (`GET /api/webhooks/events/:id`).
+/// One event with what was received (`GET /api/webhooks/:id`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct WebhookEventDetailDto {
     /// The event.
@@ -86,7 +86,7 @@ impl From<&WebhookEventDetail> for WebhookEventDetailDto {
     }
 }
 
-/// `GET /api/webhooks/events`.
+/// `GET /api/webhooks`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct WebhookListResponse {
     /// One page, newest first.

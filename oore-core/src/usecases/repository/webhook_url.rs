@@ -24,9 +24,12 @@ pub fn webhook_setup(base_url: &str, repo: &Repository) -> Option<WebhookSetup> 
     );
     let secret_configured = repo.webhook_secret.is_some();
     let secret_line = if secret_configured {
-        "the webhook secret you gave Oore when adding the repository"
+        "the webhook secret you gave Oore when adding the repository".to_owned()
     } else {
-        "a new random secret, then store the same value in Oore (`oore repo update <id> --webhook-secret ...`)"
+        format!(
+            "a new random secret, then store the same value in Oore (`oore repo update {} --webhook-secret-stdin`)",
+            repo.id
+        )
     };
     let instructions = match repo.provider {
         Provider::GitHub => vec![
