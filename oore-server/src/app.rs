@@ -1,6 +1,6 @@
 //! [`App`]: what every request handler shares: the core's [`Services`], the build
-//! dispatcher's signals, the build logs and artifacts, and the few settings the HTTP
-//! layer needs. Cheap to clone.
+//! dispatcher's signals, the build logs and artifacts, the webhook receivers' state, and
+//! the few settings the HTTP layer needs. Cheap to clone.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use oore_core::services::Services;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
+use crate::webhooks::Webhooks;
 use crate::workers::Dispatcher;
 
 /// Requests handled at once; more wait for a slot (within the request timeout).
@@ -31,6 +32,7 @@ struct Inner {
     dispatcher: Arc<Dispatcher>,
     logs: Arc<dyn BuildLogs>,
     artifacts: FsArtifacts,
+    webhooks: Arc<Webhooks>,
     base_url: String,
     admin_token: SecretString,
     dashboard_origin: String,
@@ -42,13 +44,14 @@ struct Inner {
 impl App {
     /// The API over `services`, with the HTTP-relevant settings of `config`; builds are
     /// signalled through `dispatcher`, their logs read from `logs` and their artifacts
-    /// from `artifacts`.
+    /// from `artifacts`; webhook deliveries are stored through `webhooks`.
     pub(crate) fn new(
         config: &Config,
         services: Services,
         dispatcher: Arc<Dispatcher>,
         logs: Arc<dyn BuildLogs>,
         artifacts: FsArtifacts,
+        webhooks: Arc<Webhooks>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -56,6 +59,7 @@ impl App {
                 dispatcher,
                 logs,
                 artifacts,
+                webhooks,
                 base_url: config.base_url.clone(),
                 admin_token: config.admin_token.clone(),
                 dashboard_origin: config.dashboard_origin.clone(),
@@ -89,6 +93,11 @@ impl App {
     /// Collected artifacts (`OORE_LOGS_DIR/artifacts/<build_id>/<path>`).
     pub(crate) fn artifacts(&self) -> &FsArtifacts {
         &self.inner.artifacts
+    }
+
+    /// The webhook receivers' settings, writer and worker wake-up.
+    pub(crate) fn webhooks(&self) -> &Webhooks {
+        &self.inner.webhooks
     }
 
     pub(crate) fn base_url(&self) -> &str {

@@ -7,6 +7,7 @@ mod httpd;
 pub mod init;
 mod logging;
 mod startup;
+mod webhooks;
 mod workers;
 
 pub use app::App;

@@ -6,11 +6,13 @@
 //! [`Server::serve`] then makes `oored` a child subreaper (so processes that steps detach
 //! are still found and reaped), runs restart recovery (builds left running are failed,
 //! "interrupted by server restart"; pending ones stay queued) *before* the dispatcher
-//! starts, starts the dispatcher and the cleanup task, and serves HTTP. On shutdown both
+//! starts, starts the dispatcher, the webhook writer and event worker (which works off
+//! the events left `received`) and the cleanup task, and serves HTTP. On shutdown both
 //! stop together: no new connections or builds, in-flight requests and running builds
 //! get `OORE_SHUTDOWN_GRACE_SECS`, then the builds are interrupted and recorded failed
-//! ("interrupted by server shutdown"), and only then are the database and the lock
-//! released.
+//! ("interrupted by server shutdown"); the webhook writer commits what receivers handed
+//! it before it stops (after the HTTP server), and only then are the database and the
+//! lock released.
 
 use std::future::Future;
 use std::io;
@@ -22,19 +24,25 @@ use oore_adapters::crypto::EncryptionKey;
 use oore_adapters::lock::{DataDirLock, LockError};
 use oore_adapters::runner::become_subreaper;
 use oore_adapters::sqlite::{OpenError, SqliteConfig, SqliteStore};
+use oore_core::ports::BuildSignals;
 use oore_core::services::Services;
 use oore_core::usecases::build::recover_builds;
+use oore_core::usecases::webhook::ProcessSettings;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Notify, oneshot, watch};
 
 use crate::app::App;
 use crate::config::Config;
 use crate::execution::{base_env, execution};
 use crate::httpd;
+use crate::webhooks::{self, EventWorker, WebhookSettings, Webhooks, WriterQueue};
 use crate::workers::{Cleanup, CleanupConfig, DispatchConfig, Dispatcher, Engine};
 
 /// The dispatcher looks at the queue at least this often, woken or not.
 const DISPATCH_TICK: Duration = Duration::from_secs(1);
+
+/// The webhook event worker looks at the queue at least this often, woken or not.
+const EVENT_TICK: Duration = Duration::from_secs(30);
 
 /// How long a database call waits for SQLite's lock before failing as unavailable.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -99,6 +107,8 @@ pub struct Server {
     engine: Engine,
     dispatch: DispatchConfig,
     cleanup: Cleanup,
+    webhook_queue: WriterQueue,
+    events: EventWorker,
     shutdown_grace: Duration,
     lock: DataDirLock,
 }
@@ -128,13 +138,29 @@ impl Server {
         tracing::info!(database = %config.database_path.display(), lock = %lock.path().display(), "database open");
         let exec = execution(config, base_env(|name| std::env::var(name).ok()));
         let dispatcher = Dispatcher::new();
+        let wake = Arc::new(Notify::new());
+        let (writer, webhook_queue) = webhooks::writer::queue();
         let app = App::new(
             config,
             services.clone(),
             Arc::clone(&dispatcher),
             Arc::clone(&exec.ports.logs),
             exec.artifacts.clone(),
+            Arc::new(Webhooks::new(
+                WebhookSettings::from_config(config),
+                writer,
+                Arc::clone(&wake),
+            )),
         );
+        let events = EventWorker {
+            services: services.clone(),
+            signals: Arc::clone(&dispatcher) as Arc<dyn BuildSignals>,
+            settings: ProcessSettings {
+                precedence: exec.settings.precedence,
+            },
+            wake,
+            tick: EVENT_TICK,
+        };
         let engine = Engine {
             services: services.clone(),
             ports: exec.ports.clone(),
@@ -165,6 +191,8 @@ impl Server {
                 shutdown_grace: config.shutdown_grace,
             },
             cleanup,
+            webhook_queue,
+            events,
             shutdown_grace: config.shutdown_grace,
             lock,
         })
@@ -191,10 +219,21 @@ impl Server {
         let Server {
             app,
             cleanup,
+            webhook_queue,
+            events,
             shutdown_grace,
             lock,
             ..
         } = self;
+        let (writer_stop, writer_stopped) = oneshot::channel();
+        let writer = tokio::spawn(webhooks::writer::run(
+            app.services().clone(),
+            webhook_queue,
+            Arc::clone(&events.wake),
+            app.webhooks().settings().queue_capacity,
+            writer_stopped,
+        ));
+        let events = tokio::spawn(events.run(stop_rx.clone()));
         let cleanup = tokio::spawn(cleanup.run(stop_rx.clone()));
         let lock_path = lock.path().to_owned();
         let stopped = async move {
@@ -207,6 +246,14 @@ impl Server {
         };
         let http = Self::serve_http(app, listener, stopped, shutdown_grace);
         tokio::join!(http, signal);
+        // No request runs any more: commit what the receivers handed over, then stop.
+        let _ = writer_stop.send(());
+        if let Err(e) = writer.await {
+            tracing::error!(error = %e, "the webhook writer failed");
+        }
+        if let Err(e) = events.await {
+            tracing::error!(error = %e, "the webhook event worker failed");
+        }
         if let Err(e) = dispatcher.await {
             tracing::error!(error = %e, "the build dispatcher failed");
         }

@@ -105,6 +105,9 @@ pub struct Config {
     pub max_webhook_bytes: u64,
     /// `OORE_WEBHOOK_QUEUE_CAPACITY`.
     pub webhook_queue_capacity: usize,
+    /// `OORE_WEBHOOK_RATE_LIMIT`: webhook requests per minute from one source address;
+    /// `None` (unset or 0) for no limit.
+    pub webhook_rate_limit: Option<u32>,
     /// `OORE_LOG_FORMAT`.
     pub log_format: LogFormat,
     /// `RUST_LOG` directives.
@@ -241,6 +244,9 @@ impl Config {
         let webhook_queue_capacity = r.get("OORE_WEBHOOK_QUEUE_CAPACITY", |v| {
             values::int(v, 1..=1_000_000)
         });
+        let webhook_rate_limit = r
+            .get("OORE_WEBHOOK_RATE_LIMIT", |v| values::int(v, 0..=1_000_000))
+            .filter(|n: &u32| *n > 0);
         let log_format = r.get("OORE_LOG_FORMAT", values::log_format);
         let log_filter = r.get("RUST_LOG", values::log_filter);
 
@@ -295,6 +301,7 @@ impl Config {
                 cleanup_interval: cleanup_interval?,
                 max_webhook_bytes: max_webhook_bytes?,
                 webhook_queue_capacity: webhook_queue_capacity?,
+                webhook_rate_limit,
                 log_format: log_format?,
                 log_filter: log_filter?,
             })

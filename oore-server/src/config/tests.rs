@@ -69,6 +69,7 @@ fn defaults_match_the_spec() {
     assert_eq!(c.cleanup_interval, Duration::from_secs(300));
     assert_eq!(c.max_webhook_bytes, 10 * 1024 * 1024);
     assert_eq!(c.webhook_queue_capacity, 1000);
+    assert_eq!(c.webhook_rate_limit, None);
     assert_eq!(c.log_format, LogFormat::Text);
     assert_eq!(c.log_filter, "info");
 }
@@ -101,6 +102,7 @@ fn every_variable_is_read() {
             ("OORE_CLEANUP_INTERVAL_SECS", "60"),
             ("OORE_MAX_WEBHOOK_BYTES", "2048"),
             ("OORE_WEBHOOK_QUEUE_CAPACITY", "10"),
+            ("OORE_WEBHOOK_RATE_LIMIT", "120"),
             ("OORE_LOG_FORMAT", "json"),
             ("RUST_LOG", "warn,oore_server=debug"),
         ]),
@@ -142,6 +144,9 @@ fn every_variable_is_read() {
     assert_eq!(c.cleanup_interval, Duration::from_secs(60));
     assert_eq!(c.max_webhook_bytes, 2048);
     assert_eq!(c.webhook_queue_capacity, 10);
+    assert_eq!(c.webhook_rate_limit, Some(120));
+    let (unlimited, _) = parse(&[("OORE_WEBHOOK_RATE_LIMIT", "0")]).unwrap();
+    assert_eq!(unlimited.webhook_rate_limit, None, "0 means no limit");
     assert_eq!(c.log_format, LogFormat::Json);
     assert_eq!(c.log_filter, "warn,oore_server=debug");
 }
@@ -243,6 +248,7 @@ fn each_bad_value_is_reported_with_its_variable_and_fix() {
         ("OORE_LOG_RETENTION_DAYS", "0", "from 1 to 36500"),
         ("OORE_MAX_WEBHOOK_BYTES", "10", "from 1024 to"),
         ("OORE_WEBHOOK_QUEUE_CAPACITY", "0", "from 1 to 1000000"),
+        ("OORE_WEBHOOK_RATE_LIMIT", "lots", "from 0 to 1000000"),
         ("OORE_LOG_FORMAT", "xml", "use text or json"),
         ("RUST_LOG", "oore_server=loud", "is not a log filter"),
     ];

@@ -159,6 +159,11 @@ pub(crate) const VARS: &[Var] = &[
         "webhooks waiting for processing before 503 is returned",
     ),
     var(
+        "OORE_WEBHOOK_RATE_LIMIT",
+        None,
+        "webhook requests per minute from one source address, then 429 (unset or 0: no limit)",
+    ),
+    var(
         "OORE_LOG_FORMAT",
         Some("text"),
         "server log format: text or json",

@@ -242,6 +242,53 @@ impl ApiError {
         .with_header(RETRY_AFTER, HeaderValue::from_static("5"))
     }
 
+    /// 429 for a source address over `OORE_WEBHOOK_RATE_LIMIT`, with `Retry-After`.
+    pub(crate) fn rate_limited(retry_after: std::time::Duration) -> Self {
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        let secs = secs.max(1);
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many webhook requests from this address: retry in {secs} s"),
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from(secs))
+    }
+
+    /// A webhook delivery that was refused and recorded: 401 `unauthorized`, or 400
+    /// `invalid_webhook` for a verified delivery with a bad header. `message` is the
+    /// rejection's public message, which says nothing about secrets or ids.
+    pub(crate) fn webhook_refused(unauthorized: bool, message: String) -> Self {
+        if unauthorized {
+            Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        } else {
+            Self::new(StatusCode::BAD_REQUEST, "invalid_webhook", message)
+        }
+    }
+
+    /// 503 `queue_full` for a delivery that WAS stored while more than `capacity` events
+    /// wait: processing is late, nothing is lost, and a redelivery is a duplicate.
+    pub(crate) fn queue_full(event_id: &str, backlog: u64, capacity: u64) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "queue_full",
+            format!(
+                "stored as webhook event {event_id}, but {backlog} events wait for processing (capacity {capacity}): it will be processed late; a redelivery is answered as a duplicate"
+            ),
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from_static("60"))
+    }
+
+    /// 503 for a delivery the database could not store; the cause goes to the log.
+    pub(crate) fn not_stored(cause: &(impl std::fmt::Display + ?Sized)) -> Self {
+        tracing::warn!(error = %cause, "webhook delivery not stored");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the delivery was not stored: the server cannot write to its database right now; redeliver it from the forge in a few seconds",
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from_static("5"))
+    }
+
     /// Renders the envelope.
     pub(crate) fn into_response(self, request_id: &str) -> Response {
         let message = self.message.unwrap_or_else(|| {

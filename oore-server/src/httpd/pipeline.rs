@@ -9,7 +9,8 @@
 //! 3. CORS preflight (`OPTIONS`) for `OORE_DASHBOARD_ORIGIN`;
 //! 4. routing: 404 / 405 with `Allow`;
 //! 5. the admin token, unless the route is public;
-//! 6. 413 when `Content-Length` is over the limit, before anything reads the body;
+//! 6. 413 when `Content-Length` is over the limit (`OORE_MAX_WEBHOOK_BYTES` for the
+//!    webhook receivers, [`API_BODY_LIMIT`] for the rest), before anything reads the body;
 //! 7. the handler; an error becomes the JSON envelope.
 
 use std::net::SocketAddr;
@@ -63,7 +64,7 @@ where
         let result = tokio::time::timeout(REQUEST_TIMEOUT, async {
             // The semaphore is never closed, so acquiring only waits.
             let _slot = app.in_flight().acquire().await;
-            route(&app, request).await
+            route(&app, request, peer).await
         })
         .await
         .unwrap_or_else(|_| Err(ApiError::timeout()));
@@ -89,7 +90,11 @@ where
     .await
 }
 
-async fn route<B>(app: &App, request: http::Request<B>) -> Result<Response, ApiError>
+async fn route<B>(
+    app: &App,
+    request: http::Request<B>,
+    peer: Option<SocketAddr>,
+) -> Result<Response, ApiError>
 where
     B: Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -109,8 +114,13 @@ where
                 tracing::warn!("rejected: missing or invalid admin token");
                 return Err(ApiError::unauthorized());
             }
-            check_declared_length(request.headers(), API_BODY_LIMIT)?;
-            dispatch(route.endpoint, Ctx { app, params }, request).await
+            let limit = if route.endpoint.is_webhook_receiver() {
+                app.webhooks().settings().max_body
+            } else {
+                API_BODY_LIMIT
+            };
+            check_declared_length(request.headers(), limit)?;
+            dispatch(route.endpoint, Ctx { app, params, peer }, request).await
         }
     }
 }

@@ -63,6 +63,27 @@ pub enum Endpoint {
     DownloadArtifact,
     /// `GET /api/builds/:id/artifacts.zip`.
     DownloadArtifactsZip,
+    /// `POST /api/webhooks/github/:repository_id` (public: verified by its signature).
+    ReceiveGitHubWebhook,
+    /// `POST /api/webhooks/gitlab/:repository_id` (public: verified by its token).
+    ReceiveGitLabWebhook,
+    /// `GET /api/webhooks`.
+    ListWebhookEvents,
+    /// `GET /api/webhooks/:id`.
+    GetWebhookEvent,
+    /// `POST /api/webhooks/:id/redeliver`.
+    RedeliverWebhookEvent,
+}
+
+impl Endpoint {
+    /// True for the webhook receivers, which take bodies up to `OORE_MAX_WEBHOOK_BYTES`
+    /// instead of the API's limit.
+    pub fn is_webhook_receiver(self) -> bool {
+        matches!(
+            self,
+            Self::ReceiveGitHubWebhook | Self::ReceiveGitLabWebhook
+        )
+    }
 }
 
 /// One entry of [`ROUTES`].
@@ -72,7 +93,7 @@ pub struct Route {
     pub method: Method,
     /// Pattern: literal segments and `:name` parameters, e.g. `/api/repositories/:id`.
     pub path: &'static str,
-    /// Reachable without the admin token (health, version; later webhook receivers and
+    /// Reachable without the admin token (health, version, the webhook receivers; later
     /// setup callbacks).
     pub public: bool,
     /// The handler.
@@ -237,6 +258,36 @@ pub static ROUTES: &[Route] = &[
         "/api/builds/:id/artifacts.zip",
         false,
         Endpoint::DownloadArtifactsZip,
+    ),
+    route(
+        Method::POST,
+        "/api/webhooks/github/:repository_id",
+        true,
+        Endpoint::ReceiveGitHubWebhook,
+    ),
+    route(
+        Method::POST,
+        "/api/webhooks/gitlab/:repository_id",
+        true,
+        Endpoint::ReceiveGitLabWebhook,
+    ),
+    route(
+        Method::GET,
+        "/api/webhooks",
+        false,
+        Endpoint::ListWebhookEvents,
+    ),
+    route(
+        Method::GET,
+        "/api/webhooks/:id",
+        false,
+        Endpoint::GetWebhookEvent,
+    ),
+    route(
+        Method::POST,
+        "/api/webhooks/:id/redeliver",
+        false,
+        Endpoint::RedeliverWebhookEvent,
     ),
 ];
 
@@ -428,7 +479,55 @@ mod tests {
     }
 
     #[test]
-    fn table_has_no_duplicates_and_only_health_and_version_are_public() {
+    fn webhook_routes_match_receivers_before_events() {
+        let cases = [
+            (
+                Method::POST,
+                "/api/webhooks/github/R",
+                Endpoint::ReceiveGitHubWebhook,
+                "repository_id",
+            ),
+            (
+                Method::POST,
+                "/api/webhooks/gitlab/R",
+                Endpoint::ReceiveGitLabWebhook,
+                "repository_id",
+            ),
+            (
+                Method::GET,
+                "/api/webhooks/R",
+                Endpoint::GetWebhookEvent,
+                "id",
+            ),
+            (
+                Method::POST,
+                "/api/webhooks/R/redeliver",
+                Endpoint::RedeliverWebhookEvent,
+                "id",
+            ),
+        ];
+        for (method, path, endpoint, param) in cases {
+            let RouteMatch::Found(route, params) = match_route(&method, path) else {
+                panic!("{method} {path} did not match");
+            };
+            assert_eq!(
+                (route.endpoint, params.get(param)),
+                (endpoint, "R"),
+                "{path}"
+            );
+        }
+        let RouteMatch::MethodNotAllowed(allowed) =
+            match_route(&Method::GET, "/api/webhooks/github/R")
+        else {
+            panic!("expected 405");
+        };
+        assert_eq!(allowed, [Method::POST]);
+        assert!(Endpoint::ReceiveGitLabWebhook.is_webhook_receiver());
+        assert!(!Endpoint::RedeliverWebhookEvent.is_webhook_receiver());
+    }
+
+    #[test]
+    fn table_has_no_duplicates_and_only_health_version_and_receivers_are_public() {
         for (i, a) in ROUTES.iter().enumerate() {
             for b in &ROUTES[i + 1..] {
                 assert!(
@@ -440,6 +539,22 @@ mod tests {
             }
         }
         let public: Vec<&str> = ROUTES.iter().filter(|r| r.public).map(|r| r.path).collect();
-        assert_eq!(public, ["/api/health", "/api/version"]);
+        assert_eq!(
+            public,
+            [
+                "/api/health",
+                "/api/version",
+                "/api/webhooks/github/:repository_id",
+                "/api/webhooks/gitlab/:repository_id",
+            ]
+        );
+        for route in ROUTES.iter().filter(|r| r.public) {
+            assert!(
+                route.method == Method::GET || route.endpoint.is_webhook_receiver(),
+                "{} {} is public: only reads and the signed receivers may be",
+                route.method,
+                route.path
+            );
+        }
     }
 }

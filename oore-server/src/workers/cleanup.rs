@@ -9,7 +9,9 @@
 //!   here. The build rows stay: their history is kept, and downloading a deleted artifact
 //!   answers 404 saying the file was removed;
 //! * fails running builds that no worker of this process runs and that started longer ago
-//!   than `OORE_MAX_BUILD_DURATION_SECS` (the reaper for builds stuck by a lost worker).
+//!   than `OORE_MAX_BUILD_DURATION_SECS` (the reaper for builds stuck by a lost worker);
+//! * ends the webhook replay window: delivery ids registered more than 24 hours ago
+//!   ([`REPLAY_WINDOW`]) are forgotten; the events themselves stay as the audit trail.
 //!
 //! Every part logs what it did and carries on when another part fails.
 
@@ -23,6 +25,7 @@ use oore_core::ids::BuildId;
 use oore_core::ports::{BuildLogs, StoreError};
 use oore_core::services::Services;
 use oore_core::usecases::build::fail_overdue_builds;
+use oore_core::webhook::REPLAY_WINDOW;
 use tokio::sync::watch;
 
 use super::dispatcher::Dispatcher;
@@ -53,6 +56,8 @@ pub(crate) struct CleanupReport {
     pub(crate) logs: Vec<BuildId>,
     /// Running builds without a worker that were failed.
     pub(crate) overdue: Vec<BuildId>,
+    /// Webhook delivery ids forgotten (out of the replay window).
+    pub(crate) deliveries: u64,
 }
 
 /// The cleanup task's state.
@@ -88,6 +93,7 @@ impl Cleanup {
                     workspaces = report.workspaces.len(),
                     logs = report.logs.len(),
                     overdue = report.overdue.len(),
+                    deliveries = report.deliveries,
                     "cleanup done"
                 );
             }
@@ -144,6 +150,18 @@ impl Cleanup {
                 report.overdue = failed;
             }
             Err(e) => tracing::warn!(error = %e, "failing overdue builds failed"),
+        }
+        match self.services.clock.now().checked_sub(REPLAY_WINDOW) {
+            Ok(cutoff) => match self
+                .services
+                .webhooks
+                .forget_deliveries_before(cutoff)
+                .await
+            {
+                Ok(n) => report.deliveries = n,
+                Err(e) => tracing::warn!(error = %e, "forgetting old webhook delivery ids failed"),
+            },
+            Err(e) => tracing::warn!(error = %e, "the webhook replay window cannot be computed"),
         }
         report
     }

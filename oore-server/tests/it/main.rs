@@ -16,3 +16,5 @@ mod pipelines;
 mod repositories;
 mod support;
 mod system;
+mod webhooks;
+mod webhooks_queue;

@@ -7,9 +7,13 @@ mod logs;
 mod pipelines;
 mod repositories;
 mod system;
+mod webhooks;
+
+use std::net::SocketAddr;
 
 use bytes::Bytes;
 use hyper::body::Body;
+use oore_core::domain::repository::Provider;
 
 use super::error::ApiError;
 use super::response::Response;
@@ -20,6 +24,8 @@ use crate::app::App;
 pub(crate) struct Ctx<'a> {
     pub(crate) app: &'a App,
     pub(crate) params: PathParams,
+    /// The client's address (the webhook receivers record it).
+    pub(crate) peer: Option<SocketAddr>,
 }
 
 /// Runs the handler of `endpoint`.
@@ -61,5 +67,10 @@ where
         Endpoint::ListArtifacts => artifacts::list(&ctx).await,
         Endpoint::DownloadArtifact => artifacts::download(&ctx, request.headers()).await,
         Endpoint::DownloadArtifactsZip => artifacts::zip(&ctx).await,
+        Endpoint::ReceiveGitHubWebhook => webhooks::receive(&ctx, Provider::GitHub, request).await,
+        Endpoint::ReceiveGitLabWebhook => webhooks::receive(&ctx, Provider::GitLab, request).await,
+        Endpoint::ListWebhookEvents => webhooks::list(&ctx, request.uri().query()).await,
+        Endpoint::GetWebhookEvent => webhooks::get(&ctx).await,
+        Endpoint::RedeliverWebhookEvent => webhooks::redeliver(&ctx).await,
     }
 }

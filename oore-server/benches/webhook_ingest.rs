@@ -1,0 +1,369 @@
+//! Webhook ingestion throughput: signed GitHub push deliveries (each with its own
+//! `X-GitHub-Delivery`) posted over 64 keep-alive loopback connections to a real `oored`
+//! (`TestServer`: SQLite with `synchronous = FULL`, so every 202 is a committed, fsynced
+//! row), against the ceiling of this machine: a bare hyper handler that reads the same
+//! request and answers 200, driven by the same client. Prints accepted deliveries per
+//! second with p50 and p99 latency for both, and the ratio (target >= 0.5).
+//!
+//! Bounded, loopback only, after a warm-up: the ingest run stops after [`REQUESTS`]
+//! deliveries or [`RUN_FOR`], whichever comes first; the ceiling run lasts
+//! [`CEILING_FOR`] (20k requests take it a fraction of a second, too short to measure). The event worker runs meanwhile, but creates no
+//! builds: the repository's stored pipeline only builds tags, so pushes are recorded
+//! `ignored`. The queue capacity is raised so no delivery is answered 503. At the end the
+//! stored events are counted: every 202 must be a row.
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use oore_core::api::RepositoryDto;
+use oore_core::ids::RepositoryId;
+use oore_core::ports::WebhookEventQuery;
+use oore_testkit::TestServer;
+use oore_testkit::webhooks::{fixture, github_delivery};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const CONNECTIONS: usize = 64;
+const REQUESTS: i64 = 20_000;
+const RUN_FOR: Duration = Duration::from_secs(10);
+const CEILING_FOR: Duration = Duration::from_secs(3);
+/// Requests of the ceiling run at most (it is bounded by [`CEILING_FOR`] first).
+const CEILING_REQUESTS: i64 = 2_000_000;
+const WARM_UP: i64 = 1_000;
+const TARGET_RATIO: f64 = 0.5;
+const SECRET: &str = "bench-webhook-secret";
+/// Stands for the delivery id in the request template (same length as the real ones).
+const PLACEHOLDER: &str = "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@";
+
+/// A stored pipeline that builds tags only: pushes are processed and ignored.
+const TAGS_ONLY: &str = "workflows:\n  release:\n    triggering:\n      events:\n        - tag\n    scripts:\n      - echo release\n";
+
+fn main() {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let server = TestServer::builder()
+        .env("OORE_WEBHOOK_QUEUE_CAPACITY", "1000000")
+        .start();
+    let repo = bench_repository(&server);
+    let template = Template::new(&server, &repo);
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("the client runtime");
+
+    let bare = BareServer::start();
+    client.block_on(load(bare.addr, &template, WARM_UP, RUN_FOR));
+    let mut ceiling = client.block_on(load(bare.addr, &template, CEILING_REQUESTS, CEILING_FOR));
+    drop(bare);
+
+    let addr: SocketAddr = server.url().trim_start_matches("http://").parse().unwrap();
+    let warm = client.block_on(load(addr, &template, WARM_UP, RUN_FOR));
+    let mut ingest = client.block_on(load(addr, &template, REQUESTS, RUN_FOR));
+
+    let stored = count_events(&server, &repo);
+    let accepted = warm.ok + ingest.ok;
+    let processed = accepted
+        - server
+            .block_on(server.services().webhooks.count_unprocessed())
+            .unwrap_or(0);
+    println!(
+        "webhook ingest: {CONNECTIONS} keep-alive loopback connections, {cpus} CPU(s); ingest: up to {REQUESTS} deliveries or {} s, ceiling: {} s",
+        RUN_FOR.as_secs(),
+        CEILING_FOR.as_secs()
+    );
+    ceiling.print("bare hyper handler, 200 (ceiling)");
+    ingest.print("signed GitHub push, 202 after commit");
+    let ratio = ingest.per_second() / ceiling.per_second();
+    println!(
+        "  ratio: {ratio:.2} of the ceiling (target >= {TARGET_RATIO}){}",
+        if ratio >= TARGET_RATIO {
+            ""
+        } else {
+            ": BELOW TARGET"
+        }
+    );
+    println!(
+        "  durability: {accepted} deliveries answered 202 (warm-up included), {stored} events stored{}",
+        if stored == accepted { "" } else { ": MISMATCH" }
+    );
+    println!(
+        "  processing meanwhile: {processed} of {stored} events processed (ignored: the stored pipeline builds tags only)"
+    );
+    assert_eq!(
+        ingest.other, 0,
+        "every delivery must be accepted: {ingest:?}"
+    );
+    assert_eq!(stored, accepted, "every 202 must be a stored event");
+}
+
+/// A GitHub repository `bench/ingest` whose stored pipeline builds tags only.
+fn bench_repository(server: &TestServer) -> RepositoryDto {
+    let response = server.send(
+        "POST",
+        "/api/repositories",
+        Some(&json!({
+            "provider": "github", "owner": "bench", "name": "ingest",
+            "clone_url": "file:///nonexistent/bench.git", "webhook_secret": SECRET,
+        })),
+    );
+    assert_eq!(response.status, 201, "{}", response.text());
+    let repo: RepositoryDto = response.json_as();
+    let pipeline = server.send(
+        "PUT",
+        &format!("/api/repositories/{}/pipeline", repo.id),
+        Some(&json!({"content": TAGS_ONLY})),
+    );
+    assert_eq!(pipeline.status, 200, "{}", pipeline.text());
+    repo
+}
+
+/// The request bytes around the delivery id: the body is the same for every request, so
+/// the signature is computed once.
+struct Template {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl Template {
+    fn new(server: &TestServer, repo: &RepositoryDto) -> Self {
+        let mut payload: Value =
+            serde_json::from_slice(&fixture("github", "push.with-new-branch.json")).unwrap();
+        payload["repository"]["full_name"] = json!(repo.full_name);
+        let body = serde_json::to_vec(&payload).unwrap();
+        let host = server.url().trim_start_matches("http://").to_owned();
+        let bytes =
+            github_delivery(&repo.id, SECRET, "push", PLACEHOLDER, &body).to_bytes(&host, true);
+        let at = bytes
+            .windows(PLACEHOLDER.len())
+            .position(|w| w == PLACEHOLDER.as_bytes())
+            .expect("the placeholder");
+        Self {
+            head: bytes[..at].to_vec(),
+            tail: bytes[at + PLACEHOLDER.len()..].to_vec(),
+        }
+    }
+
+    /// The request of connection `conn`, its `seq`-th; unique across the whole bench.
+    fn request(&self, run: u64, conn: usize, seq: u64, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&self.head);
+        let id = format!("{run:08x}-{conn:04x}-{seq:018x}");
+        debug_assert_eq!(id.len(), PLACEHOLDER.len());
+        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(&self.tail);
+    }
+}
+
+/// What one run measured.
+#[derive(Debug, Default)]
+struct LoadResult {
+    ok: u64,
+    other: u64,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl LoadResult {
+    fn per_second(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn print(&mut self, what: &str) {
+        self.latencies.sort();
+        let pct = |p: usize| {
+            let i = (self.latencies.len() * p / 100).min(self.latencies.len().saturating_sub(1));
+            self.latencies
+                .get(i)
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        println!(
+            "  {what}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} ok, {} other, {:.1} s)",
+            self.per_second(),
+            pct(50),
+            pct(99),
+            self.ok,
+            self.other,
+            self.elapsed.as_secs_f64()
+        );
+    }
+}
+
+/// Sends up to `requests` requests (or for `limit`) over [`CONNECTIONS`] connections.
+async fn load(addr: SocketAddr, template: &Template, requests: i64, limit: Duration) -> LoadResult {
+    static RUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let run = RUN.fetch_add(1, Ordering::Relaxed);
+    let remaining = Arc::new(AtomicI64::new(requests));
+    let template = Arc::new(Template {
+        head: template.head.clone(),
+        tail: template.tail.clone(),
+    });
+    let started = Instant::now();
+    let deadline = started + limit;
+    let mut tasks = tokio::task::JoinSet::new();
+    for conn in 0..CONNECTIONS {
+        let (remaining, template) = (Arc::clone(&remaining), Arc::clone(&template));
+        tasks.spawn(async move {
+            let mut result = LoadResult::default();
+            let mut stream = TcpStream::connect(addr).await.expect("connect");
+            stream.set_nodelay(true).expect("nodelay");
+            let (mut request, mut buf) = (Vec::with_capacity(8192), Vec::with_capacity(4096));
+            let mut seq = 0;
+            while remaining.fetch_sub(1, Ordering::Relaxed) > 0 && Instant::now() < deadline {
+                template.request(run, conn, seq, &mut request);
+                seq += 1;
+                let sent = Instant::now();
+                stream.write_all(&request).await.expect("write");
+                let status = read_response(&mut stream, &mut buf).await;
+                result.latencies.push(sent.elapsed());
+                if status == 200 || status == 202 {
+                    result.ok += 1;
+                } else {
+                    result.other += 1;
+                }
+            }
+            result
+        });
+    }
+    let mut total = LoadResult::default();
+    while let Some(done) = tasks.join_next().await {
+        let r = done.expect("a client task");
+        total.ok += r.ok;
+        total.other += r.other;
+        total.latencies.extend(r.latencies);
+    }
+    total.elapsed = started.elapsed();
+    total
+}
+
+/// Reads one response with a `Content-Length` body; returns its status.
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> u16 {
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).expect("a text head");
+            let status: u16 = head
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .expect("a status");
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .expect("a Content-Length");
+            let total = end + 4 + length;
+            while buf.len() < total {
+                read_more(stream, buf).await;
+            }
+            buf.drain(..total);
+            return status;
+        }
+        read_more(stream, buf).await;
+    }
+}
+
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) {
+    let n = stream.read_buf(buf).await.expect("read");
+    assert!(n > 0, "the server closed the connection");
+}
+
+/// Every event of `repo`, counted through the store (keyset pages of 200).
+fn count_events(server: &TestServer, repo: &RepositoryDto) -> u64 {
+    let repository_id: RepositoryId = repo.id.parse().unwrap();
+    let mut query = WebhookEventQuery {
+        repository_id: Some(repository_id),
+        limit: WebhookEventQuery::MAX_LIMIT,
+        ..WebhookEventQuery::default()
+    };
+    let mut count = 0;
+    loop {
+        let page = server
+            .block_on(server.services().webhooks.list_events(&query))
+            .expect("list events");
+        count += page.events.len() as u64;
+        match page.next {
+            Some(next) => query.before = Some(next),
+            None => return count,
+        }
+    }
+}
+
+/// A hyper HTTP/1.1 server on its own 2-thread runtime that reads each request's body
+/// and answers 200 with a small JSON body: the most this machine's loopback, hyper and
+/// this client can do.
+struct BareServer {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BareServer {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("the bare server's runtime");
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(listener).expect("listener");
+                let mut stopped = std::pin::pin!(stopped);
+                loop {
+                    let (stream, _) = tokio::select! {
+                        _ = &mut stopped => return,
+                        accepted = listener.accept() => accepted.expect("accept"),
+                    };
+                    tokio::spawn(async move {
+                        let service = service_fn(
+                            |request: hyper::Request<hyper::body::Incoming>| async move {
+                                let _ = request.into_body().collect().await;
+                                let mut response = hyper::Response::new(Full::new(
+                                    Bytes::from_static(b"{\"ok\":true}"),
+                                ));
+                                response.headers_mut().insert(
+                                    http::header::CONTENT_TYPE,
+                                    http::HeaderValue::from_static("application/json"),
+                                );
+                                Ok::<_, std::convert::Infallible>(response)
+                            },
+                        );
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+            });
+        });
+        Self {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for BareServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
