@@ -10,6 +10,7 @@ use crate::commands::pipeline::PipelineCmd;
 use crate::commands::repo::RepoCmd;
 use crate::commands::setup::SetupCmd;
 use crate::commands::version::VersionCmd;
+use crate::commands::webhook::WebhookCmd;
 use crate::config::{AdminToken, ProfileName, ServerUrl};
 
 /// oore: the command-line client for the Oore CI/CD server
@@ -62,6 +63,7 @@ pub(crate) enum Command {
     Repo(RepoCmd),
     Build(BuildCmd),
     Pipeline(PipelineCmd),
+    Webhook(WebhookCmd),
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub(crate) mod pipeline;
 pub(crate) mod repo;
 pub(crate) mod setup;
 pub(crate) mod version;
+pub(crate) mod webhook;
 
 use std::ffi::OsString;
 use std::io::{BufRead as _, IsTerminal as _, Read as _};
@@ -164,6 +165,7 @@ pub(crate) fn run(cli: Cli, env: Env, out: &mut Output) -> Result<(), CliError> 
         Command::Repo(cmd) => repo::run(cmd, &mut ctx),
         Command::Build(cmd) => build::run(cmd, &mut ctx),
         Command::Pipeline(cmd) => pipeline::run(cmd, &mut ctx),
+        Command::Webhook(cmd) => webhook::run(cmd, &mut ctx),
     }
 }
 

@@ -9,3 +9,4 @@ mod pipeline;
 mod repo;
 mod support;
 mod system;
+mod webhook;

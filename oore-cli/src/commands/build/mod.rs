@@ -4,7 +4,7 @@
 
 mod artifacts;
 mod logs;
-mod render;
+pub(crate) mod render;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -450,7 +450,7 @@ fn next_page_command(cmd: &ListCmd, cursor: &str) -> String {
 }
 
 /// `value` as one shell word: as is when it is plain, else single-quoted.
-fn shell_word(value: &str) -> String {
+pub(crate) fn shell_word(value: &str) -> String {
     let plain = !value.is_empty()
         && value
             .bytes()
@@ -652,7 +652,7 @@ fn resolve_build_id(client: &ApiClient, typed: &str) -> Result<String, CliError>
 }
 
 /// A short id: 4 to 25 characters of the ULID alphabet (a full ULID has 26).
-fn is_short_id(typed: &str) -> bool {
+pub(crate) fn is_short_id(typed: &str) -> bool {
     (4..26).contains(&typed.len())
         && typed.bytes().all(|b| {
             b.is_ascii_alphanumeric()

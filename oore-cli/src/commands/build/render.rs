@@ -10,7 +10,7 @@ use crate::table::{Table, key_values};
 const SHORT_ID_LEN: usize = 8;
 
 /// The short form of a ULID: its last 8 characters (`oore build show` accepts it).
-pub(super) fn short_id(id: &str) -> &str {
+pub(crate) fn short_id(id: &str) -> &str {
     match id.len().checked_sub(SHORT_ID_LEN) {
         Some(start) if id.is_char_boundary(start) => &id[start..],
         _ => id,
@@ -60,7 +60,7 @@ pub(super) fn size(bytes: u64) -> String {
 
 /// An RFC 3339 UTC time without its fraction of a second, date and time apart:
 /// `2026-01-02 03:04:05Z`. Anything else is shown as it came.
-pub(super) fn time(ts: &str) -> String {
+pub(crate) fn time(ts: &str) -> String {
     let Some(rest) = ts.strip_suffix('Z') else {
         return ts.to_owned();
     };
