@@ -4,6 +4,7 @@
 pub(crate) mod build;
 pub(crate) mod config;
 pub(crate) mod health;
+pub(crate) mod list_query;
 pub(crate) mod pipeline;
 pub(crate) mod repo;
 pub(crate) mod setup;

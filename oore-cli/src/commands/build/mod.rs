@@ -17,6 +17,7 @@ use oore_core::api::{
 
 use super::Ctx;
 use crate::client::{ApiClient, encode};
+use crate::commands::list_query::ListQuery;
 use crate::error::CliError;
 use crate::resolve::Auth;
 use crate::table::sanitize;
@@ -369,20 +370,14 @@ fn report_end(build: &BuildDto, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
     let query = list_query(&cmd);
-    let path = if query.is_empty() {
-        "/api/builds".to_owned()
-    } else {
-        format!("/api/builds?{}", query.join("&"))
-    };
-    let page: BuildListResponse = ctx.client()?.get(&path)?;
+    let page: BuildListResponse = ctx.client()?.get(&query.path("/api/builds"))?;
     if ctx.out.is_json() {
         return ctx.out.json(&page);
     }
     if page.builds.is_empty() {
-        let filtered = query.iter().any(|q| !q.starts_with("limit="));
         let message = if cmd.after.is_some() {
             "no more builds"
-        } else if filtered {
+        } else if query.is_filtered() {
             "no builds match; run `oore build list` without filters to see them all"
         } else {
             "no builds yet; start one with `oore build trigger REPO_ID`"
@@ -398,27 +393,21 @@ fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 }
 
 /// The query string parts of `oore build list`'s filters.
-fn list_query(cmd: &ListCmd) -> Vec<String> {
-    let mut query = Vec::new();
-    let mut put = |key: &str, value: &Option<String>| {
-        if let Some(value) = value {
-            query.push(format!("{key}={}", encode(value.trim())));
-        }
-    };
-    put("repository", &cmd.repo);
-    put("status", &cmd.status.as_ref().map(|s| s.replace(' ', "")));
-    put("branch", &cmd.branch);
-    put("trigger", &cmd.trigger);
-    put("commit", &cmd.commit);
-    put("from", &cmd.since);
-    put("until", &cmd.until);
-    put("after", &cmd.after);
+fn list_query(cmd: &ListCmd) -> ListQuery {
+    let mut query = ListQuery::default();
+    let status = cmd.status.as_ref().map(|s| s.replace(' ', ""));
+    query.put("repository", cmd.repo.as_deref());
+    query.put("status", status.as_deref());
+    query.put("branch", cmd.branch.as_deref());
+    query.put("trigger", cmd.trigger.as_deref());
+    query.put("commit", cmd.commit.as_deref());
+    query.put("from", cmd.since.as_deref());
+    query.put("until", cmd.until.as_deref());
+    query.put("after", cmd.after.as_deref());
     if cmd.oldest_first {
-        query.push("order=asc".to_owned());
+        query.put("order", Some("asc"));
     }
-    if let Some(limit) = cmd.limit {
-        query.push(format!("limit={limit}"));
-    }
+    query.limit(cmd.limit);
     query
 }
 
@@ -690,7 +679,7 @@ mod tests {
             ..ListCmd::default()
         };
         assert_eq!(
-            list_query(&cmd),
+            list_query(&cmd).parts(),
             [
                 "repository=01JREPO",
                 "status=failure%2Ccancelled",
@@ -701,7 +690,7 @@ mod tests {
                 "limit=10",
             ]
         );
-        assert!(list_query(&ListCmd::default()).is_empty());
+        assert!(list_query(&ListCmd::default()).parts().is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use oore_core::api::{BuildDto, WebhookEventDetailDto, WebhookEventDto, WebhookLi
 use super::Ctx;
 use super::build::{is_short_id, shell_word};
 use crate::client::{ApiClient, encode};
+use crate::commands::list_query::ListQuery;
 use crate::error::CliError;
 use crate::table::sanitize;
 use render::{BuildLine, details, event_table, outcome};
@@ -125,20 +126,14 @@ pub(crate) fn run(cmd: WebhookCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
     let query = list_query(&cmd);
-    let path = if query.is_empty() {
-        "/api/webhooks".to_owned()
-    } else {
-        format!("/api/webhooks?{}", query.join("&"))
-    };
-    let page: WebhookListResponse = ctx.client()?.get(&path)?;
+    let page: WebhookListResponse = ctx.client()?.get(&query.path("/api/webhooks"))?;
     if ctx.out.is_json() {
         return ctx.out.json(&page);
     }
     if page.events.is_empty() {
-        let filtered = query.iter().any(|q| !q.starts_with("limit="));
         let message = if cmd.before.is_some() {
             "no more webhook events"
-        } else if filtered {
+        } else if query.is_filtered() {
             "no webhook events match; run `oore webhook list` without filters to see them all"
         } else {
             "no webhook events yet; point the forge's webhook at the URL `oore repo webhook-url REPO_ID` prints"
@@ -154,21 +149,14 @@ fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 }
 
 /// The query string of `oore webhook list`'s filters.
-fn list_query(cmd: &ListCmd) -> Vec<String> {
-    let mut query = Vec::new();
-    let mut put = |key: &str, value: &Option<String>| {
-        if let Some(value) = value {
-            query.push(format!("{key}={}", encode(value.trim())));
-        }
-    };
-    put("repository", &cmd.repo);
-    put("provider", &cmd.provider);
-    put("status", &cmd.status);
-    put("event", &cmd.event);
-    put("before", &cmd.before);
-    if let Some(limit) = cmd.limit {
-        query.push(format!("limit={limit}"));
-    }
+fn list_query(cmd: &ListCmd) -> ListQuery {
+    let mut query = ListQuery::default();
+    query.put("repository", cmd.repo.as_deref());
+    query.put("provider", cmd.provider.as_deref());
+    query.put("status", cmd.status.as_deref());
+    query.put("event", cmd.event.as_deref());
+    query.put("before", cmd.before.as_deref());
+    query.limit(cmd.limit);
     query
 }
 
@@ -322,7 +310,7 @@ mod tests {
             json: false,
         };
         assert_eq!(
-            list_query(&cmd),
+            list_query(&cmd).parts(),
             [
                 "repository=01JREPO",
                 "provider=gitlab",
@@ -332,7 +320,7 @@ mod tests {
                 "limit=10",
             ]
         );
-        assert!(list_query(&ListCmd::default()).is_empty());
+        assert!(list_query(&ListCmd::default()).parts().is_empty());
     }
 
     #[test]
