@@ -13,7 +13,6 @@
 use async_trait::async_trait;
 use diesel::dsl::{exists, max, select};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::Sqlite;
 use oore_core::domain::build::{Artifact, Build, BuildStatus, BuildStep, StepStatus};
 use oore_core::ids::{ArtifactId, BuildId};
@@ -25,47 +24,13 @@ use super::build_rows::{
     ArtifactRow, BuildChange, BuildRow, NewBuildRow, QueuedRow, StepChange, StepRow, queued_build,
     running_build,
 };
+use super::error::TxError;
 use super::error::store_error;
 use super::schema::{artifacts, build_steps, builds, repositories};
 
 /// The largest code point: every string starting with `p` sorts in `[p, p + MAX_CHAR)`
 /// under SQLite's byte-wise (BINARY) collation, so a prefix search is an index range.
 const MAX_CHAR: char = char::MAX;
-
-/// A failure inside a transaction: diesel's own errors, which roll it back, and ours.
-enum TxError {
-    Diesel(DieselError),
-    Store(StoreError),
-}
-
-impl From<DieselError> for TxError {
-    fn from(e: DieselError) -> Self {
-        Self::Diesel(e)
-    }
-}
-
-impl From<StoreError> for TxError {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
-    }
-}
-
-impl TxError {
-    /// A missing parent row (foreign key) is `NotFound`; a unique violation is
-    /// `Duplicate` described by `what`.
-    fn into_store(self, what: impl FnOnce() -> String) -> StoreError {
-        match self {
-            Self::Diesel(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
-                StoreError::NotFound
-            }
-            Self::Diesel(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
-                StoreError::Duplicate(format!("{} ({})", what(), info.message()))
-            }
-            Self::Diesel(e) => store_error(e),
-            Self::Store(e) => e,
-        }
-    }
-}
 
 fn build_exists(conn: &mut SqliteConnection, id: BuildId) -> QueryResult<bool> {
     select(exists(builds::table.find(id.to_string()))).get_result(conn)

@@ -265,6 +265,41 @@ pub(super) fn store_error(e: DieselError) -> StoreError {
     }
 }
 
+/// A failure inside a transaction: diesel's own errors, which roll it back, and ours.
+pub(super) enum TxError {
+    Diesel(DieselError),
+    Store(StoreError),
+}
+
+impl From<DieselError> for TxError {
+    fn from(e: DieselError) -> Self {
+        Self::Diesel(e)
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl TxError {
+    /// A missing parent row (foreign key) is `NotFound`; a unique violation is
+    /// `Duplicate` described by `what`.
+    pub(super) fn into_store(self, what: impl FnOnce() -> String) -> StoreError {
+        match self {
+            Self::Diesel(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
+                StoreError::NotFound
+            }
+            Self::Diesel(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+                StoreError::Duplicate(format!("{} ({})", what(), info.message()))
+            }
+            Self::Diesel(e) => store_error(e),
+            Self::Store(e) => e,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,6 @@ use std::fmt::Display;
 use async_trait::async_trait;
 use diesel::dsl::{count_star, exists, select};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use jiff::Timestamp;
 use oore_core::domain::repository::Provider;
 use oore_core::domain::webhook::{WebhookEvent, WebhookEventDetail, WebhookEventStatus};
@@ -24,6 +23,7 @@ use oore_core::ports::{
     WebhookEventStore,
 };
 
+use super::error::TxError;
 use super::error::store_error;
 use super::schema::{webhook_deliveries, webhook_events};
 use super::{SqliteStore, millis};
@@ -133,41 +133,6 @@ impl<'a> NewEventRow<'a> {
     }
 }
 
-/// A failure inside a transaction: diesel's own errors, which roll it back, and ours.
-enum TxError {
-    Diesel(DieselError),
-    Store(StoreError),
-}
-
-impl From<DieselError> for TxError {
-    fn from(e: DieselError) -> Self {
-        Self::Diesel(e)
-    }
-}
-
-impl From<StoreError> for TxError {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
-    }
-}
-
-impl TxError {
-    /// A missing repository (foreign key) is `NotFound`; a unique violation is
-    /// `Duplicate`.
-    fn into_store(self) -> StoreError {
-        match self {
-            Self::Diesel(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
-                StoreError::NotFound
-            }
-            Self::Diesel(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
-                StoreError::Duplicate(format!("webhook event ({})", info.message()))
-            }
-            Self::Diesel(e) => store_error(e),
-            Self::Store(e) => e,
-        }
-    }
-}
-
 fn insert_event(
     conn: &mut SqliteConnection,
     event: &NewWebhookEvent,
@@ -253,7 +218,7 @@ impl WebhookEventStore for SqliteStore {
         let events = events.to_vec();
         self.write(move |conn| {
             conn.immediate_transaction(|conn| insert_batch(conn, &events))
-                .map_err(TxError::into_store)
+                .map_err(|e| e.into_store(|| "webhook event".to_owned()))
         })
         .await
     }
@@ -267,7 +232,7 @@ impl WebhookEventStore for SqliteStore {
         let reason = reason.to_owned();
         self.write(move |conn| {
             insert_event(conn, &event, WebhookEventStatus::Rejected, Some(&reason))
-                .map_err(TxError::into_store)
+                .map_err(|e| e.into_store(|| "webhook event".to_owned()))
         })
         .await
     }
