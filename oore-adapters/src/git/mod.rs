@@ -7,11 +7,11 @@
 //!   protocol v2 servers allow it);
 //! * otherwise the branch (`refs/heads/B`), the tag (`refs/tags/T`) or `HEAD`.
 //!
-//! then `git checkout --detach` of that commit and `git rev-parse HEAD`. When a commit was
-//! asked for but cannot be fetched by SHA (a short SHA, or a server that refuses
-//! unadvertised objects), the named branch or tag is fetched first (enough when the
-//! commit is its head), then its full history, then every branch and tag, and the commit
-//! is looked up locally. Submodules (`.gitmodules`) are updated recursively, best effort:
+//! then `git checkout --detach` of that commit (of `FETCH_HEAD` when no commit was asked
+//! for), whose SHA is read from `.git/HEAD`. When a commit was asked for but cannot be
+//! fetched by SHA (a short SHA, or a server that refuses unadvertised objects), the named
+//! branch or tag is fetched first (enough when the commit is its head), then its full
+//! history, then every branch and tag, and the commit is looked up locally. Submodules (`.gitmodules`) are updated recursively, best effort:
 //! a failure is logged as a warning and the build goes on.
 //!
 //! **Errors.** git's stderr (read with `LC_ALL=C`) decides: a missing repository, branch,
@@ -23,7 +23,8 @@
 //! **Environment.** stdin is closed, `GIT_TERMINAL_PROMPT=0` (never wait for a password),
 //! `GIT_CONFIG_NOSYSTEM=1` (no system-wide helpers such as a keychain prompt; the user's
 //! `~/.gitconfig`, e.g. proxies or SSH settings for `oored`'s user, still applies), and
-//! variables such as `GIT_DIR` are removed.
+//! variables such as `GIT_DIR` are removed. Automatic maintenance after a fetch (`git
+//! maintenance run --auto`, `git gc --auto`) is turned off: the workspace is thrown away.
 //!
 //! **Credentials.** For `http(s)://user:token@host/...` git is given the URL without them
 //! and an `http.<scheme>://<host>/.extraHeader` with `Authorization: Basic ...` through the
@@ -223,47 +224,46 @@ impl From<FetchError> for Step {
 impl Session<'_> {
     async fn fetch(&self) -> Result<String, FetchError> {
         let url = self.git.url;
-        self.local(&["-c", "init.defaultBranch=main", "init", "-q"])
+        // Each git process costs milliseconds on the path from trigger to first step, so
+        // the common case (a branch, a tag or HEAD) runs three: `init`, `fetch` and
+        // `checkout`. No templates: nothing of them is used, copying them costs time, and
+        // a user's template directory could bring hooks into the workspace.
+        self.local(&["-c", "init.defaultBranch=main", "init", "-q", "--template="])
             .await?;
         // The remote is written into .git/config directly rather than with two more `git
-        // config` processes: each git process costs milliseconds, and this is on the path
-        // from trigger to first step.
+        // config` processes.
         self.add_origin(&url.plain).await?;
-        let sha = match self.wanted.commit.clone() {
-            Some(commit) => self.fetch_commit(&commit).await?,
+        let wanted = match self.wanted.commit.clone() {
+            Some(commit) => Some(self.fetch_commit(&commit).await?),
             None => {
                 let refspec = self.wanted.named.as_ref().map_or("HEAD", |(_, _, r)| r);
                 self.shallow(refspec).await.map_err(|s| self.fail(s))?;
-                self.resolve("FETCH_HEAD").await?.ok_or_else(|| {
-                    FetchError::Other(format!(
-                        "git fetched {} but FETCH_HEAD is not a commit",
-                        self.wanted.describe()
-                    ))
-                })?
+                None
             }
         };
-        self.local(&[
-            "-c",
-            "advice.detachedHead=false",
-            "checkout",
-            "-q",
-            "--detach",
-            &sha,
-            "--",
-        ])
-        .await?;
+        // Without a commit asked for, FETCH_HEAD (one line: one refspec was fetched) is
+        // checked out as it is: checkout peels an annotated tag to its commit and refuses
+        // anything that is not a commit, and the detached HEAD it leaves is the commit's
+        // SHA, so no `rev-parse` process is needed.
+        let target = wanted.as_deref().unwrap_or("FETCH_HEAD");
+        self.local(&["checkout", "-q", "--detach", target, "--"])
+            .await?;
         self.submodules().await?;
-        // A detached HEAD is the commit itself: read it instead of running `rev-parse`.
         let head = tokio::fs::read_to_string(self.git.dir.join(".git/HEAD"))
             .await
             .map(|h| h.trim().to_owned())
             .unwrap_or_default();
-        if head != sha {
-            return Err(FetchError::Other(format!(
+        let is_sha = matches!(head.len(), 40 | 64) && head.bytes().all(|b| b.is_ascii_hexdigit());
+        match wanted {
+            Some(sha) if head != sha => Err(FetchError::Other(format!(
                 "checked out {head} instead of {sha}; the workspace may have been changed during the fetch"
-            )));
+            ))),
+            None if !is_sha => Err(FetchError::Other(format!(
+                "git fetched {} but HEAD is '{head}' after checking it out, not a commit; the workspace may have been changed during the fetch",
+                self.wanted.describe()
+            ))),
+            _ => Ok(head),
         }
-        Ok(head)
     }
 
     /// Fetches `commit` the cheapest way that works and returns its full SHA.
