@@ -19,11 +19,10 @@ use oore_adapters::git::{GitConfig, GitFetcher};
 use oore_adapters::logs::FsBuildLogs;
 use oore_adapters::runner::{ProcessRunner, RunnerConfig};
 use oore_adapters::workspace::FsWorkspaces;
-use oore_core::pipeline::PipelinePrecedence as CorePrecedence;
 use oore_core::services::ExecutionPorts;
 use oore_core::usecases::build::ExecutionSettings;
 
-use crate::config::{Config, PipelinePrecedence};
+use crate::config::Config;
 
 /// Variables of `oored`'s environment that every step gets.
 pub(crate) const BASE_ENV_VARS: &[&str] =
@@ -84,10 +83,7 @@ pub(crate) fn execution(config: &Config, base_env: Vec<(String, String)>) -> Exe
     let settings = ExecutionSettings {
         max_build_duration: config.max_build_duration,
         max_step_duration: config.max_step_duration,
-        precedence: match config.pipeline_precedence {
-            PipelinePrecedence::Database => CorePrecedence::Database,
-            PipelinePrecedence::Repository => CorePrecedence::Repository,
-        },
+        precedence: config.pipeline_precedence,
         base_env,
     };
     Execution {

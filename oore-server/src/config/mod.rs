@@ -33,14 +33,7 @@ use values::Reader;
 /// Shortest accepted `OORE_ADMIN_TOKEN`.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
-/// Which pipeline definition wins when a repository has both a stored one and a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PipelinePrecedence {
-    /// The one stored with `oore pipeline set` (spec 6.3.2 default).
-    Database,
-    /// `oore.yaml`/`oore.huml` in the repository.
-    Repository,
-}
+pub use oore_core::pipeline::PipelinePrecedence;
 
 /// Server log format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

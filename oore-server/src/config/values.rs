@@ -239,11 +239,8 @@ pub(super) fn slug(v: &str) -> Result<String, String> {
 }
 
 pub(super) fn precedence(v: &str) -> Result<PipelinePrecedence, String> {
-    match v.to_ascii_lowercase().as_str() {
-        "database" => Ok(PipelinePrecedence::Database),
-        "repository" => Ok(PipelinePrecedence::Repository),
-        _ => Err("is not a precedence: use database or repository".to_owned()),
-    }
+    v.parse()
+        .map_err(|_| "is not a precedence: use database or repository".to_owned())
 }
 
 pub(super) fn log_format(v: &str) -> Result<LogFormat, String> {
