@@ -63,6 +63,13 @@ fn start(svc: &Services, repo: &Repository, request: TriggerBuild) -> BuildId {
     build.id
 }
 
+/// The build as stored now.
+fn stored(svc: &Services, id: BuildId) -> crate::domain::build::Build {
+    block_on(svc.builds.get_build(id))
+        .unwrap()
+        .expect("the build exists")
+}
+
 fn env_of(cmd: &StepCommand, key: &str) -> Option<String> {
     cmd.env
         .iter()
@@ -113,7 +120,7 @@ fn a_successful_build_records_commit_workflow_source_and_step_results() {
     let id = start(&svc, &repo, TriggerBuild::default());
 
     assert_eq!(run(&svc, &fx, id), BuildStatus::Success);
-    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    let build = stored(&svc, id);
     assert_eq!(build.status, BuildStatus::Success);
     assert_eq!(build.number, 1);
     assert_eq!(
@@ -183,7 +190,7 @@ fn a_failing_step_fails_the_build_skips_the_rest_but_runs_publishing() {
             (2, StepStatus::Success, Some(0))
         ]
     );
-    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    let build = stored(&svc, id);
     assert_eq!(
         build.error_message.as_deref(),
         Some("step 0 exited with code 3")
@@ -221,7 +228,7 @@ fn a_timed_out_step_names_its_index_and_limit() {
     );
     let id = start(&svc, &repo, TriggerBuild::default());
     assert_eq!(run(&svc, &fx, id), BuildStatus::Failure);
-    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    let build = stored(&svc, id);
     assert_eq!(
         build.error_message.as_deref(),
         Some("step 1 timed out after 5 s")
@@ -247,7 +254,7 @@ fn max_build_duration_caps_step_timeouts() {
         fx.runner.commands.lock().unwrap()[0].timeout,
         Duration::from_secs(120)
     );
-    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    let build = stored(&svc, id);
     assert_eq!(
         build.error_message.as_deref(),
         Some("build timed out after 120 s (max_build_duration)")
@@ -300,7 +307,7 @@ fn stored_pipeline_wins_unless_precedence_says_repository() {
 
     let id = start(&svc, &repo, TriggerBuild::default());
     run(&svc, &fx, id);
-    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    let build = stored(&svc, id);
     assert_eq!(
         (build.config_source.as_deref(), build.workflow.as_deref()),
         (Some("database"), Some("stored"))
@@ -317,7 +324,7 @@ fn stored_pipeline_wins_unless_precedence_says_repository() {
         &CancelToken::new(),
     ))
     .unwrap();
-    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    let build = stored(&svc, id);
     assert_eq!(
         (build.config_source.as_deref(), build.number),
         (Some("repository"), 2)
@@ -331,7 +338,7 @@ fn no_configuration_runs_the_default_pipeline() {
     let fx = FakeExecution::new("abc1234", exit_by_script);
     let id = start(&svc, &repo, TriggerBuild::default());
     assert_eq!(run(&svc, &fx, id), BuildStatus::Success);
-    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    let build = stored(&svc, id);
     assert_eq!(build.config_source.as_deref(), Some("default"));
 }
 
@@ -346,7 +353,7 @@ fn an_invalid_repository_pipeline_fails_with_its_location() {
     );
     let id = start(&svc, &repo, TriggerBuild::default());
     assert_eq!(run(&svc, &fx, id), BuildStatus::Failure);
-    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    let build = stored(&svc, id);
     let message = build.error_message.unwrap();
     assert!(
         message.starts_with("the pipeline in oore.yaml is invalid:"),
@@ -371,7 +378,7 @@ fn a_fetch_failure_fails_the_build_with_the_reason() {
         },
     );
     assert_eq!(run(&svc, &fx, id), BuildStatus::Failure);
-    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    let build = stored(&svc, id);
     assert_eq!(
         build.error_message.as_deref(),
         Some("could not fetch the source: branch 'nope' does not exist")
@@ -460,7 +467,7 @@ fn shutdown_interrupts_the_build_as_a_failure() {
     token.cancel(CancelReason::Shutdown);
     let status = block_on(execute_build(&svc, &fx.ports(), &settings(), id, &token)).unwrap();
     assert_eq!(status, BuildStatus::Failure);
-    let build = block_on(svc.builds.get_build(id)).unwrap().unwrap();
+    let build = stored(&svc, id);
     assert!(
         build
             .error_message
@@ -572,7 +579,6 @@ fn cancel_handles_pending_running_orphaned_and_finished_builds() {
 fn recovery_fails_running_builds_and_keeps_pending_ones() {
     let svc = services();
     let repo = repo(&svc);
-    let fx = FakeExecution::new("abc1234", exit_by_script);
     let running = start(&svc, &repo, TriggerBuild::default());
     let signals = RecordingSignals::default();
     block_on(trigger_build(
@@ -584,7 +590,7 @@ fn recovery_fails_running_builds_and_keeps_pending_ones() {
     .unwrap();
     let report = block_on(recover_builds(&svc)).unwrap();
     assert_eq!((report.interrupted, report.pending), (vec![running], 1));
-    let build = block_on(svc.builds.get_build(running)).unwrap().unwrap();
+    let build = stored(&svc, running);
     assert_eq!(build.status, BuildStatus::Failure);
     assert!(
         build
@@ -592,7 +598,6 @@ fn recovery_fails_running_builds_and_keeps_pending_ones() {
             .unwrap()
             .contains("interrupted by server restart")
     );
-    drop(fx);
 }
 
 #[test]
