@@ -41,9 +41,11 @@
 
 mod build_rows;
 mod builds;
+mod checkpoint;
 mod error;
 mod open;
 mod pipelines;
+mod planner;
 mod pragmas;
 mod repositories;
 mod schema;
@@ -96,6 +98,7 @@ struct Inner {
     path: PathBuf,
     readers: Pool<ConnectionManager<SqliteConnection>>,
     writer: Arc<Mutex<SqliteConnection>>,
+    checkpointer: Arc<checkpoint::Checkpointer>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -130,6 +133,7 @@ impl SqliteStore {
                 path: opened.path,
                 readers: opened.readers,
                 writer: Arc::new(Mutex::new(opened.writer)),
+                checkpointer: Arc::new(opened.checkpointer),
             }),
         })
     }
@@ -175,9 +179,15 @@ impl SqliteStore {
         T: Send + 'static,
     {
         let mut conn = self.inner.writer.clone().lock_owned().await;
-        tokio::task::spawn_blocking(move || f(&mut conn))
-            .await
-            .map_err(join_error)?
+        let checkpointer = Arc::clone(&self.inner.checkpointer);
+        tokio::task::spawn_blocking(move || {
+            let result = f(&mut conn);
+            drop(conn);
+            checkpointer.committed();
+            result
+        })
+        .await
+        .map_err(join_error)?
     }
 }
 

@@ -13,6 +13,7 @@ use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::SqliteConfig;
+use super::checkpoint::Checkpointer;
 use super::error::{OpenError, sqlite_message};
 use super::pragmas::{self, Role};
 
@@ -24,6 +25,7 @@ pub(super) struct Opened {
     pub(super) path: PathBuf,
     pub(super) writer: SqliteConnection,
     pub(super) readers: Pool<ConnectionManager<SqliteConnection>>,
+    pub(super) checkpointer: Checkpointer,
 }
 
 pub(super) fn open(path: &Path, config: &SqliteConfig) -> Result<Opened, OpenError> {
@@ -35,6 +37,7 @@ pub(super) fn open(path: &Path, config: &SqliteConfig) -> Result<Opened, OpenErr
         .ok_or_else(|| OpenError::NonUtf8Path { path: path.clone() })?
         .to_owned();
 
+    super::planner::enable();
     let mut writer = SqliteConnection::establish(&url)
         .map_err(|e| OpenError::from_sqlite(&path, &e.to_string()))?;
     pragmas::apply(&mut writer, Role::Writer, config.busy_timeout)
@@ -51,14 +54,21 @@ pub(super) fn open(path: &Path, config: &SqliteConfig) -> Result<Opened, OpenErr
         .connection_customizer(Box::new(pragmas::Customizer {
             busy_timeout: config.busy_timeout,
         }))
-        .build(ConnectionManager::<SqliteConnection>::new(url))
+        .build(ConnectionManager::<SqliteConnection>::new(url.as_str()))
         .map_err(|e| OpenError::from_sqlite(&path, &e.to_string()))?;
+
+    let mut conn = SqliteConnection::establish(&url)
+        .map_err(|e| OpenError::from_sqlite(&path, &e.to_string()))?;
+    pragmas::apply(&mut conn, Role::Checkpointer, config.busy_timeout)
+        .map_err(|e| OpenError::from_sqlite(&path, &sqlite_message(&e)))?;
+    let checkpointer = Checkpointer::start(conn).map_err(|e| OpenError::from_io(&path, e))?;
 
     tracing::info!(path = %path.display(), readers = config.max_connections.max(1), "database open");
     Ok(Opened {
         path,
         writer,
         readers,
+        checkpointer,
     })
 }
 

@@ -19,6 +19,9 @@ pub(super) enum Role {
     Writer,
     /// A pooled reader: `query_only`, so a bug cannot write around the writer.
     Reader,
+    /// The WAL checkpoint thread's connection (`checkpoint.rs`): copies committed pages
+    /// into the database file, never writes a transaction.
+    Checkpointer,
 }
 
 /// Sets the PRAGMAs for `role`. `busy_timeout` comes first so that switching to WAL
@@ -36,6 +39,7 @@ pub(super) fn apply(
         Role::Writer => {
             let mode =
                 diesel::sql_query("PRAGMA journal_mode = WAL").get_result::<JournalMode>(conn)?;
+            super::checkpoint::writer_pragmas(conn)?;
             if !mode.journal_mode.eq_ignore_ascii_case("wal") {
                 tracing::warn!(
                     journal_mode = %mode.journal_mode,
@@ -45,6 +49,7 @@ pub(super) fn apply(
             Ok(())
         }
         Role::Reader => conn.batch_execute("PRAGMA query_only = ON;"),
+        Role::Checkpointer => Ok(()),
     }
 }
 
@@ -68,23 +73,41 @@ impl CustomizeConnection<SqliteConnection, PoolError> for Customizer {
 
 /// The PRAGMAs of one connection as SQLite reports them.
 #[doc(hidden)]
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionPragmas {
     /// `wal` when the file is in WAL mode.
-    #[diesel(sql_type = Text)]
     pub journal_mode: String,
     /// `1` when foreign keys are enforced.
-    #[diesel(sql_type = BigInt)]
     pub foreign_keys: i64,
     /// `1` is `NORMAL`, `2` is `FULL`.
-    #[diesel(sql_type = BigInt)]
     pub synchronous: i64,
     /// Milliseconds.
-    #[diesel(sql_type = BigInt)]
     pub busy_timeout: i64,
     /// `1` on pooled readers.
-    #[diesel(sql_type = BigInt)]
     pub query_only: i64,
+    /// WAL pages after which a commit checkpoints by itself; `0` on the writer, whose
+    /// checkpoints run on their own thread (`checkpoint.rs`).
+    pub wal_autocheckpoint: i64,
+}
+
+#[derive(QueryableByName)]
+struct PragmaRow {
+    #[diesel(sql_type = Text)]
+    journal_mode: String,
+    #[diesel(sql_type = BigInt)]
+    foreign_keys: i64,
+    #[diesel(sql_type = BigInt)]
+    synchronous: i64,
+    #[diesel(sql_type = BigInt)]
+    busy_timeout: i64,
+    #[diesel(sql_type = BigInt)]
+    query_only: i64,
+}
+
+#[derive(QueryableByName)]
+struct AutoCheckpoint {
+    #[diesel(sql_type = BigInt)]
+    wal_autocheckpoint: i64,
 }
 
 /// The PRAGMAs of the writer and of one pooled reader.
@@ -98,7 +121,7 @@ pub struct PragmaReport {
 }
 
 pub(super) fn read_pragmas(conn: &mut SqliteConnection) -> Result<ConnectionPragmas, StoreError> {
-    diesel::sql_query(
+    let row: PragmaRow = diesel::sql_query(
         "SELECT (SELECT journal_mode FROM pragma_journal_mode) AS journal_mode, \
                 (SELECT foreign_keys FROM pragma_foreign_keys) AS foreign_keys, \
                 (SELECT synchronous FROM pragma_synchronous) AS synchronous, \
@@ -106,5 +129,17 @@ pub(super) fn read_pragmas(conn: &mut SqliteConnection) -> Result<ConnectionPrag
                 (SELECT query_only FROM pragma_query_only) AS query_only",
     )
     .get_result(conn)
-    .map_err(store_error)
+    .map_err(store_error)?;
+    // Not available as a table-valued pragma function: asked on its own.
+    let auto: AutoCheckpoint = diesel::sql_query("PRAGMA wal_autocheckpoint")
+        .get_result(conn)
+        .map_err(store_error)?;
+    Ok(ConnectionPragmas {
+        journal_mode: row.journal_mode,
+        foreign_keys: row.foreign_keys,
+        synchronous: row.synchronous,
+        busy_timeout: row.busy_timeout,
+        query_only: row.query_only,
+        wal_autocheckpoint: auto.wal_autocheckpoint,
+    })
 }

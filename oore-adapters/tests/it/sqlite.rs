@@ -4,13 +4,17 @@
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, RunQueryDsl, SqliteConnection};
+use libsqlite3_sys as ffi;
 use oore_adapters::sqlite::{OpenError, SqliteConfig, SqliteStore};
 use oore_core::domain::repository::Provider;
-use oore_core::ports::{RepositoryFilter, RepositoryStore, StoreHealth};
-use oore_core::testing::contract::{repository_store_contract, sample_repository};
+use oore_core::ports::{RepositoryFilter, RepositoryStore, StoreHealth, WebhookEventStore};
+use oore_core::testing::contract::{
+    repository_store_contract, sample_repository, sample_webhook_event,
+};
 
 fn open(path: &Path) -> SqliteStore {
     SqliteStore::open_blocking(path, SqliteConfig::default()).expect("open")
@@ -148,6 +152,76 @@ async fn pragmas_are_set_on_the_writer_and_on_readers() {
         report.reader.query_only, 1,
         "readers cannot write around the writer"
     );
+    assert_eq!(
+        report.writer.wal_autocheckpoint, 0,
+        "commits never checkpoint; the checkpoint thread does"
+    );
+}
+
+/// With the writer's automatic checkpoint off, committed pages reach the database file
+/// only through the checkpoint thread: the file grows while the store is open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkpoint_thread_copies_the_wal_into_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("oore.db");
+    let store = open(&path);
+    let empty = std::fs::metadata(&path).unwrap().len();
+    let events: Vec<_> = (0..200u128)
+        .map(|n| {
+            let mut event = sample_webhook_event(n, None);
+            event.payload = vec![b'x'; 8 * 1024];
+            event
+        })
+        .collect();
+    for batch in events.chunks(20) {
+        store.insert_batch(batch).await.unwrap();
+    }
+    let payloads = 200 * 8 * 1024;
+    crate::eventually(
+        "the WAL checkpointed into the database file",
+        Duration::from_secs(10),
+        || std::fs::metadata(&path).unwrap().len() >= empty + payloads,
+    )
+    .await;
+    drop(store);
+    let wal = dir.path().join("oore.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "closing the store checkpoints and removes the WAL"
+    );
+    assert_eq!(
+        raw(&path)
+            .batch_execute("SELECT count(*) FROM webhook_events")
+            .map(|()| true),
+        Ok(true)
+    );
+}
+
+/// Every connection of the process gets the query planner stability guarantee, so
+/// statements diesel caches are not re-planned each time `LIMIT ?` is bound again.
+#[test]
+fn connections_opened_after_a_store_have_the_planner_stability_guarantee() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("oore.db");
+    let _store = open(&path);
+    let name = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    let mut db: *mut ffi::sqlite3 = std::ptr::null_mut();
+    let mut enabled: std::ffi::c_int = -1;
+    // SAFETY: plain SQLite C API use: `db` is opened here, checked, read and closed.
+    unsafe {
+        assert_eq!(
+            ffi::sqlite3_open(name.as_ptr(), &raw mut db),
+            ffi::SQLITE_OK
+        );
+        ffi::sqlite3_db_config(
+            db,
+            ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+            -1 as std::ffi::c_int,
+            &raw mut enabled,
+        );
+        ffi::sqlite3_close(db);
+    }
+    assert_eq!(enabled, 1);
 }
 
 #[tokio::test]
