@@ -32,6 +32,10 @@ const REF_MISSING: &[&str] = &[
     "unadvertised object",
     "no such ref",
     "bad object",
+    // `git clone -b` of a path, then `git checkout` of a commit that is not there.
+    "not found in upstream",
+    "invalid reference",
+    "unable to read tree",
 ];
 const AUTH: &[&str] = &[
     "authentication failed",
@@ -74,7 +78,10 @@ pub(crate) fn classify(stderr: &str) -> Failure {
     let any = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
     if any(DISK_FULL) {
         Failure::DiskFull
-    } else if any(REPO_MISSING) || (text.contains("repository '") && text.contains("' not found")) {
+    } else if any(REPO_MISSING)
+        || (text.contains("repository '")
+            && (text.contains("' not found") || text.contains("' does not exist")))
+    {
         Failure::RepoMissing
     } else if any(REF_MISSING) {
         Failure::RefMissing
@@ -169,6 +176,19 @@ mod tests {
             ),
             (
                 "fatal: repository 'http://127.0.0.1:3/o/r.git/' not found",
+                Failure::RepoMissing,
+            ),
+            (
+                "fatal: Remote branch nope not found in upstream origin",
+                Failure::RefMissing,
+            ),
+            ("fatal: invalid reference: 0123456", Failure::RefMissing),
+            (
+                "fatal: unable to read tree (0123456789abcdef0123456789abcdef01234567)",
+                Failure::RefMissing,
+            ),
+            (
+                "fatal: repository '/tmp' does not exist",
                 Failure::RepoMissing,
             ),
             ("fatal: something new", Failure::Other),

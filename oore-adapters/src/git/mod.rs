@@ -1,7 +1,22 @@
 //! Fetching sources with the system `git`: [`GitFetcher`] implements [`SourceFetcher`].
 //!
-//! **Strategy.** In the (empty) workspace: `git init`, `origin` set to the clone URL, then
-//! one shallow fetch (`--depth=1 --no-tags`) of exactly what the build needs:
+//! **A repository on this machine** (an absolute path, or a `file://` URL, whose
+//! directory exists; [`GitConfig::local_clone`]) is cloned, not fetched: `git clone -q
+//! --template= [-b <branch or tag>] -- <path> .` hardlinks the source's object files
+//! and checks out, one git command (three processes: git, `sh` and `upload-pack` to
+//! list the refs) where the transport path below runs seven, and the whole history
+//! comes along with no shallow or deepen steps. With a commit asked for: `clone
+//! --no-checkout`, then `checkout --detach <commit>`. A `file://` URL is cloned from
+//! its path because git turns its local optimisation off for `file://` (it packs and
+//! sends objects through `upload-pack` as for a remote). Hardlinks are safe: git never
+//! rewrites an object file (new objects are new files), and a link grants no access
+//! beyond what `oored`'s user already has to the source's files; where linking fails
+//! git copies. `origin` is set back to the URL as configured, so `git remote -v` shows
+//! what the transport path would. The checked-out SHA is read from `.git/HEAD` and the
+//! ref files, without a `rev-parse` process. See `local.rs`.
+//!
+//! **Strategy for a remote.** In the (empty) workspace: `git init`, `origin` set to the
+//! clone URL, then one shallow fetch (`--depth=1 --no-tags`) of exactly what the build needs:
 //!
 //! * a full commit SHA: `git fetch --depth=1 origin <sha>` (GitHub, GitLab and git's own
 //!   protocol v2 servers allow it);
@@ -35,6 +50,7 @@
 
 mod classify;
 mod command;
+mod local;
 mod url;
 
 use std::path::{Path, PathBuf};
@@ -61,6 +77,11 @@ pub struct GitConfig {
     /// Longest one git command may run (default 30 min); past it git is killed and the
     /// fetch fails.
     pub timeout: Duration,
+    /// Clone a repository on this machine (an absolute path or a `file://` URL whose
+    /// directory exists) with `git clone`'s local optimisation instead of fetching it
+    /// through git's transport (default true). Off, such URLs take the same `init` +
+    /// shallow `fetch` path as remote ones (tests use it to drive that path).
+    pub local_clone: bool,
 }
 
 impl Default for GitConfig {
@@ -69,6 +90,7 @@ impl Default for GitConfig {
             retries: 3,
             backoff: Duration::from_secs(1),
             timeout: Duration::from_secs(30 * 60),
+            local_clone: true,
         }
     }
 }
@@ -224,6 +246,11 @@ impl From<FetchError> for Step {
 impl Session<'_> {
     async fn fetch(&self) -> Result<String, FetchError> {
         let url = self.git.url;
+        if self.config.local_clone
+            && let Some(source) = local::source_path(&url.plain)
+        {
+            return self.clone_local(source).await;
+        }
         // Each git process costs milliseconds on the path from trigger to first step, so
         // the common case (a branch, a tag or HEAD) runs three: `init`, `fetch` and
         // `checkout`. No templates: nothing of them is used, copying them costs time, and
@@ -381,21 +408,15 @@ impl Session<'_> {
 
     /// Appends the `origin` remote (fetching every branch) to the new repository's config.
     async fn add_origin(&self, url: &str) -> Result<(), FetchError> {
-        // Git config values need quotes only when they hold `;`, `#`, a quote or a backslash.
-        let value = if url.contains([';', '#', '"', '\\']) {
-            format!("\"{}\"", url.replace('\\', "\\\\").replace('"', "\\\""))
-        } else {
-            url.to_owned()
-        };
-        let section = format!(
-            "[remote \"origin\"]\n\turl = {value}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n"
-        );
         let path = self.git.dir.join(".git/config");
         let mut config = tokio::fs::read_to_string(&path).await.unwrap_or_default();
-        if !config.is_empty() && !config.ends_with('\n') {
-            config.push('\n');
-        }
-        config.push_str(&section);
+        push_origin(&mut config, url);
+        self.write_config(config).await
+    }
+
+    /// Replaces the workspace's `.git/config`.
+    async fn write_config(&self, config: String) -> Result<(), FetchError> {
+        let path = self.git.dir.join(".git/config");
         tokio::fs::write(&path, config).await.map_err(|e| {
             FetchError::Other(format!(
                 "cannot write {}: {e}; check OORE_WORKSPACES_DIR",
@@ -500,6 +521,27 @@ impl Session<'_> {
             FetchError::Cancelled => FetchError::Cancelled,
         }
     }
+}
+
+/// `url` as a git config value: quoted only when it holds `;`, `#`, a quote or a
+/// backslash.
+fn config_value(url: &str) -> String {
+    if url.contains([';', '#', '"', '\\']) {
+        format!("\"{}\"", url.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        url.to_owned()
+    }
+}
+
+/// Appends an `origin` remote (fetching every branch) to a git config text.
+fn push_origin(config: &mut String, url: &str) {
+    if !config.is_empty() && !config.ends_with('\n') {
+        config.push('\n');
+    }
+    config.push_str(&format!(
+        "[remote \"origin\"]\n\turl = {}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n",
+        config_value(url)
+    ));
 }
 
 fn workspace_parent(dir: &Path) -> &Path {

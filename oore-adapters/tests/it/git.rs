@@ -1,5 +1,7 @@
 //! `GitFetcher` against real repositories made with the system git, and against tiny
-//! local HTTP servers that refuse, hang or record what git sends.
+//! local HTTP servers that refuse, hang or record what git sends. The `file://` tests
+//! here drive git's transport (`init` + `fetch` + `checkout`) with
+//! [`GitConfig::local_clone`] off; `git_local.rs` tests the local clone.
 //!
 //! The repository helper here is a trimmed copy of `oore_testkit::git::GitFixture`:
 //! oore-testkit depends on oore-adapters, so using it here would build two copies of
@@ -26,14 +28,14 @@ use crate::{eventually, new_build};
 
 /// Records system-log lines.
 #[derive(Default)]
-struct Recorded(Mutex<Vec<String>>);
+pub(crate) struct Recorded(Mutex<Vec<String>>);
 
 impl Recorded {
-    fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
     }
 
-    fn count(&self, prefix: &str) -> usize {
+    pub(crate) fn count(&self, prefix: &str) -> usize {
         self.lines()
             .iter()
             .filter(|l| l.starts_with(prefix))
@@ -69,12 +71,12 @@ impl BuildLogs for Recorded {
 }
 
 /// A repository on branch `main` in a temporary directory.
-struct Repo {
-    dir: tempfile::TempDir,
+pub(crate) struct Repo {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Repo {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let repo = Repo {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -82,7 +84,7 @@ impl Repo {
         repo
     }
 
-    fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         let out = Command::new("git")
             .args(["-c", "user.name=T", "-c", "user.email=t@oore.invalid"])
             .args(args)
@@ -96,28 +98,28 @@ impl Repo {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
-    fn commit(&self, file: &str, content: &str) -> String {
+    pub(crate) fn commit(&self, file: &str, content: &str) -> String {
         std::fs::write(self.dir.path().join(file), content).unwrap();
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "-m", file]);
         self.git(&["rev-parse", "HEAD"])
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("file://{}", self.dir.path().display())
     }
 }
 
 /// `main`: a1 -> a2 -> a3 (head); `feature` branches at a2 with f1; tags at a1.
-struct History {
-    repo: Repo,
-    a1: String,
-    a2: String,
-    a3: String,
-    f1: String,
+pub(crate) struct History {
+    pub(crate) repo: Repo,
+    pub(crate) a1: String,
+    pub(crate) a2: String,
+    pub(crate) a3: String,
+    pub(crate) f1: String,
 }
 
-fn history() -> History {
+pub(crate) fn history() -> History {
     let repo = Repo::new();
     let a1 = repo.commit("app.txt", "one");
     repo.git(&["tag", "v1"]);
@@ -136,14 +138,14 @@ fn history() -> History {
     }
 }
 
-struct Setup {
+pub(crate) struct Setup {
     _dir: tempfile::TempDir,
-    dest: PathBuf,
-    logs: Arc<Recorded>,
-    fetcher: GitFetcher,
+    pub(crate) dest: PathBuf,
+    pub(crate) logs: Arc<Recorded>,
+    pub(crate) fetcher: GitFetcher,
 }
 
-fn setup(config: GitConfig) -> Setup {
+pub(crate) fn setup(config: GitConfig) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("ws");
     std::fs::create_dir(&dest).unwrap();
@@ -157,15 +159,25 @@ fn setup(config: GitConfig) -> Setup {
     }
 }
 
-fn quick() -> GitConfig {
+/// Quick retries; repositories on this machine are cloned locally.
+pub(crate) fn quick() -> GitConfig {
     GitConfig {
         retries: 3,
         backoff: Duration::from_millis(10),
         timeout: Duration::from_secs(60),
+        local_clone: true,
     }
 }
 
-fn request(url: &str, dest: &Path) -> FetchRequest {
+/// [`quick`], with `file://` repositories fetched through git's transport.
+pub(crate) fn transport() -> GitConfig {
+    GitConfig {
+        local_clone: false,
+        ..quick()
+    }
+}
+
+pub(crate) fn request(url: &str, dest: &Path) -> FetchRequest {
     FetchRequest {
         build: new_build(),
         url: url.to_owned(),
@@ -176,7 +188,7 @@ fn request(url: &str, dest: &Path) -> FetchRequest {
     }
 }
 
-async fn fetch(
+pub(crate) async fn fetch(
     s: &Setup,
     edit: impl FnOnce(&mut FetchRequest),
     url: &str,
@@ -186,14 +198,14 @@ async fn fetch(
     s.fetcher.fetch(&req, &CancelToken::new()).await
 }
 
-fn read(dest: &Path, file: &str) -> Option<String> {
+pub(crate) fn read(dest: &Path, file: &str) -> Option<String> {
     std::fs::read_to_string(dest.join(file)).ok()
 }
 
 #[tokio::test]
 async fn fetches_a_branch_head_shallowly_and_detached() {
     let h = history();
-    let s = setup(quick());
+    let s = setup(transport());
     let sha = fetch(&s, |r| r.branch = Some("main".into()), &h.repo.url())
         .await
         .unwrap();
@@ -209,7 +221,7 @@ async fn fetches_a_branch_head_shallowly_and_detached() {
         "{lines:#?}"
     );
 
-    let s = setup(quick());
+    let s = setup(transport());
     let sha = fetch(&s, |r| r.branch = Some("feature".into()), &h.repo.url())
         .await
         .unwrap();
@@ -217,14 +229,14 @@ async fn fetches_a_branch_head_shallowly_and_detached() {
     assert_eq!(read(&s.dest, "feature.txt").as_deref(), Some("feature"));
 
     // Neither branch nor commit: the remote's HEAD.
-    let s = setup(quick());
+    let s = setup(transport());
     assert_eq!(fetch(&s, |_| {}, &h.repo.url()).await.unwrap(), h.a3);
 }
 
 #[tokio::test]
 async fn fetches_an_exact_commit_by_full_and_short_sha() {
     let h = history();
-    let s = setup(quick());
+    let s = setup(transport());
     let sha = fetch(
         &s,
         |r| {
@@ -239,7 +251,7 @@ async fn fetches_an_exact_commit_by_full_and_short_sha() {
     assert_eq!(read(&s.dest, "app.txt").as_deref(), Some("two"));
 
     for branch in [Some("main"), None] {
-        let s = setup(quick());
+        let s = setup(transport());
         let short = h.a1[..7].to_owned();
         let sha = fetch(
             &s,
@@ -256,7 +268,7 @@ async fn fetches_an_exact_commit_by_full_and_short_sha() {
     }
 
     // A short SHA that is the branch head needs no full history.
-    let s = setup(quick());
+    let s = setup(transport());
     let head = h.a3[..8].to_owned();
     let sha = fetch(
         &s,
@@ -276,7 +288,7 @@ async fn fetches_an_exact_commit_by_full_and_short_sha() {
 async fn fetches_lightweight_and_annotated_tags() {
     let h = history();
     for tag in ["v1", "v1-annotated"] {
-        let s = setup(quick());
+        let s = setup(transport());
         let sha = fetch(&s, |r| r.tag = Some(tag.into()), &h.repo.url())
             .await
             .unwrap();
@@ -288,7 +300,7 @@ async fn fetches_lightweight_and_annotated_tags() {
 #[tokio::test]
 async fn missing_branches_commits_and_repositories_are_not_found_at_once() {
     let h = history();
-    let s = setup(quick());
+    let s = setup(transport());
     let started = Instant::now();
     let err = fetch(&s, |r| r.branch = Some("nope".into()), &h.repo.url())
         .await
@@ -308,7 +320,7 @@ async fn missing_branches_commits_and_repositories_are_not_found_at_once() {
     );
     assert!(started.elapsed() < Duration::from_secs(10));
 
-    let s = setup(quick());
+    let s = setup(transport());
     let err = fetch(&s, |r| r.tag = Some("v9".into()), &h.repo.url())
         .await
         .unwrap_err();
@@ -317,7 +329,7 @@ async fn missing_branches_commits_and_repositories_are_not_found_at_once() {
         "{err:?}"
     );
 
-    let s = setup(quick());
+    let s = setup(transport());
     let unknown = "0123456789abcdef0123456789abcdef01234567";
     let err = fetch(
         &s,
@@ -334,7 +346,7 @@ async fn missing_branches_commits_and_repositories_are_not_found_at_once() {
         "{err:?}"
     );
 
-    let s = setup(quick());
+    let s = setup(transport());
     let missing = format!("{}-missing", h.repo.url());
     let err = fetch(&s, |r| r.branch = Some("main".into()), &missing)
         .await
@@ -508,6 +520,7 @@ async fn a_fetch_past_the_timeout_is_stopped() {
         retries: 3,
         backoff: Duration::from_millis(10),
         timeout: Duration::from_millis(1500),
+        local_clone: true,
     });
     let started = Instant::now();
     let err = fetch(&s, |_| {}, &url).await.unwrap_err();
@@ -557,7 +570,7 @@ async fn a_broken_submodule_is_a_warning() {
     repo.git(&["commit", "-q", "-m", "add a submodule"]);
     let head = repo.git(&["rev-parse", "HEAD"]);
 
-    let s = setup(quick());
+    let s = setup(transport());
     let got = fetch(&s, |r| r.branch = Some("main".into()), &repo.url())
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 mod artifacts;
 mod crypto;
 mod git;
+mod git_local;
 mod lock;
 mod logs;
 mod runner;
