@@ -11,6 +11,12 @@
 //! builds: the repository's stored pipeline only builds tags, so pushes are recorded
 //! `ignored`. The queue capacity is raised so no delivery is answered 503. At the end the
 //! stored events are counted: every 202 must be a row.
+//!
+//! Last, where the limit is: the same bodies made durable with no HTTP at all, once
+//! appended to a plain file with one fsync per 64 and once through
+//! `SqliteStore::insert_batch` in batches of 64 (what the writer does). The second is the
+//! most one SQLite writer can accept with durable commits on this machine, whatever the
+//! HTTP side does.
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
 use std::net::SocketAddr;
@@ -98,11 +104,79 @@ fn main() {
     println!(
         "  processing meanwhile: {processed} of {stored} events processed (ignored: the stored pipeline builds tags only)"
     );
+    // Where the limit is: the same bodies made durable with nothing else running.
+    let appended = append_floor(template.body_len());
+    let sqlite = client.block_on(sqlite_floor(template.body_len()));
+    println!(
+        "  durability alone, {CONNECTIONS} bodies per fsync, no HTTP: {appended:.0}/s appended to a plain file; \
+         {sqlite:.0}/s through SqliteStore::insert_batch (one writer, as in oored)"
+    );
+    println!(
+        "  so at most {:.2} of the ceiling is reachable with one SQLite writer before any HTTP, \
+         signature or processing cost (the plain file: {:.2})",
+        sqlite / ceiling.per_second(),
+        appended / ceiling.per_second()
+    );
     assert_eq!(
         ingest.other, 0,
         "every delivery must be accepted: {ingest:?}"
     );
     assert_eq!(stored, accepted, "every 202 must be a stored event");
+}
+
+/// Bodies per second that one thread can make durable with nothing but `write` and one
+/// `fsync` per [`CONNECTIONS`] bodies (the largest group 64 waiting connections allow):
+/// the cost of durability itself on this machine, below any database.
+fn append_floor(body_len: usize) -> f64 {
+    use std::io::Write;
+    const BODIES: usize = 20_000;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut file = std::fs::File::create(dir.path().join("append.log")).expect("a file");
+    let body = vec![b'x'; body_len];
+    let started = Instant::now();
+    for _ in 0..BODIES / CONNECTIONS {
+        for _ in 0..CONNECTIONS {
+            file.write_all(&body).expect("write");
+        }
+        file.sync_all().expect("fsync");
+    }
+    (BODIES / CONNECTIONS * CONNECTIONS) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Events per second `SqliteStore::insert_batch` commits in batches of [`CONNECTIONS`]
+/// (the largest group 64 waiting connections allow), on a fresh database with nothing
+/// else running: the storage ceiling of the receivers.
+async fn sqlite_floor(body_len: usize) -> f64 {
+    use oore_adapters::sqlite::{SqliteConfig, SqliteStore};
+    use oore_core::domain::repository::Provider;
+    use oore_core::ports::{NewWebhookEvent, WebhookEventStore};
+    const EVENTS: usize = 20_000;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(&dir.path().join("oore.db"), SqliteConfig::default())
+        .await
+        .expect("a database");
+    let events: Vec<NewWebhookEvent> = (0..EVENTS)
+        .map(|i| NewWebhookEvent {
+            id: oore_core::ids::WebhookEventId::from_ulid(ulid::Ulid::from_parts(1, i as u128)),
+            provider: Provider::GitHub,
+            delivery_id: format!("{i:08x}-0000-0000-0000-000000000000"),
+            event_type: "push".to_owned(),
+            repository_id: None,
+            headers: vec![
+                ("content-type".to_owned(), "application/json".to_owned()),
+                ("x-github-event".to_owned(), "push".to_owned()),
+                ("x-github-delivery".to_owned(), format!("{i:08x}")),
+            ],
+            payload: vec![b'x'; body_len],
+            source_ip: Some("127.0.0.1".to_owned()),
+            received_at: jiff::Timestamp::now(),
+        })
+        .collect();
+    let started = Instant::now();
+    for batch in events.chunks(CONNECTIONS) {
+        store.insert_batch(batch).await.expect("insert_batch");
+    }
+    EVENTS as f64 / started.elapsed().as_secs_f64()
 }
 
 /// A GitHub repository `bench/ingest` whose stored pipeline builds tags only.
@@ -131,6 +205,7 @@ fn bench_repository(server: &TestServer) -> RepositoryDto {
 struct Template {
     head: Vec<u8>,
     tail: Vec<u8>,
+    body_len: usize,
 }
 
 impl Template {
@@ -149,7 +224,13 @@ impl Template {
         Self {
             head: bytes[..at].to_vec(),
             tail: bytes[at + PLACEHOLDER.len()..].to_vec(),
+            body_len: body.len(),
         }
+    }
+
+    /// Bytes of the request body.
+    fn body_len(&self) -> usize {
+        self.body_len
     }
 
     /// The request of connection `conn`, its `seq`-th; unique across the whole bench.
@@ -205,6 +286,7 @@ async fn load(addr: SocketAddr, template: &Template, requests: i64, limit: Durat
     let template = Arc::new(Template {
         head: template.head.clone(),
         tail: template.tail.clone(),
+        body_len: template.body_len,
     });
     let started = Instant::now();
     let deadline = started + limit;

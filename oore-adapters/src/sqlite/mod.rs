@@ -14,7 +14,11 @@
 //! # PRAGMAs
 //! Every connection gets `busy_timeout` (from [`SqliteConfig`]), `foreign_keys = ON`
 //! and `synchronous = FULL`; the writer switches the file to `journal_mode = WAL`
-//! (a property of the file, so readers see it too).
+//! (a property of the file, so readers see it too) and turns the automatic checkpoint
+//! off: a separate thread and connection checkpoints instead (`checkpoint.rs`), so no
+//! commit waits for a copy of the WAL. Every connection the process opens also gets
+//! the query planner stability guarantee (`planner.rs`), without which SQLite re-plans
+//! each diesel statement with a `LIMIT ?` every time it runs.
 //!
 //! `synchronous = FULL` follows the design decision "durable before acknowledged": once
 //! `COMMIT` returns, the transaction survives a power loss or kernel crash, not only a
