@@ -184,6 +184,31 @@ fn insert_batch(
     Ok(outcomes)
 }
 
+/// The compare-and-set of `finish`: rows changed (0 when the event is not `received` or
+/// does not exist).
+fn finish_one(
+    conn: &mut SqliteConnection,
+    id: WebhookEventId,
+    finish: &EventFinish,
+) -> Result<usize, StoreError> {
+    let build_ids: Vec<String> = finish.build_ids.iter().map(ToString::to_string).collect();
+    let build_ids = serde_json::to_string(&build_ids)
+        .map_err(|e| StoreError::Other(format!("build ids could not be written: {e}")))?;
+    diesel::update(
+        webhook_events::table
+            .find(id.to_string())
+            .filter(webhook_events::status.eq(WebhookEventStatus::Received.as_str())),
+    )
+    .set((
+        webhook_events::status.eq(finish.status.as_str()),
+        webhook_events::reason.eq(finish.reason.as_deref()),
+        webhook_events::build_ids.eq(build_ids),
+        webhook_events::processed_at.eq(Some(millis(finish.at))),
+    ))
+    .execute(conn)
+    .map_err(store_error)
+}
+
 fn event_exists(conn: &mut SqliteConnection, id: WebhookEventId) -> Result<bool, StoreError> {
     select(exists(webhook_events::table.find(id.to_string())))
         .get_result(conn)
@@ -338,23 +363,28 @@ impl WebhookEventStore for SqliteStore {
     async fn finish(&self, id: WebhookEventId, finish: &EventFinish) -> Result<bool, StoreError> {
         let finish = finish.clone();
         self.write(move |conn| {
-            let build_ids: Vec<String> = finish.build_ids.iter().map(ToString::to_string).collect();
-            let build_ids = serde_json::to_string(&build_ids)
-                .map_err(|e| StoreError::Other(format!("build ids could not be written: {e}")))?;
-            let changed = diesel::update(
-                webhook_events::table
-                    .find(id.to_string())
-                    .filter(webhook_events::status.eq(WebhookEventStatus::Received.as_str())),
-            )
-            .set((
-                webhook_events::status.eq(finish.status.as_str()),
-                webhook_events::reason.eq(finish.reason.as_deref()),
-                webhook_events::build_ids.eq(build_ids),
-                webhook_events::processed_at.eq(Some(millis(finish.at))),
-            ))
-            .execute(conn)
-            .map_err(store_error)?;
+            let changed = finish_one(conn, id, &finish)?;
             changed_or_missing(conn, id, changed)
+        })
+        .await
+    }
+
+    async fn finish_all(
+        &self,
+        finishes: &[(WebhookEventId, EventFinish)],
+    ) -> Result<Vec<bool>, StoreError> {
+        if finishes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let finishes = finishes.to_vec();
+        self.write(move |conn| {
+            conn.immediate_transaction(|conn| {
+                finishes
+                    .iter()
+                    .map(|(id, finish)| Ok(finish_one(conn, *id, finish)? == 1))
+                    .collect::<Result<Vec<bool>, TxError>>()
+            })
+            .map_err(|e| e.into_store(|| "webhook event".to_owned()))
         })
         .await
     }

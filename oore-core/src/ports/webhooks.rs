@@ -184,6 +184,24 @@ pub trait WebhookEventStore: Send + Sync {
     /// exist.
     async fn finish(&self, id: WebhookEventId, finish: &EventFinish) -> Result<bool, StoreError>;
 
+    /// [`finish`](Self::finish) for several events, in one transaction where the store
+    /// has them: each result says whether that event was moved. An event that does not
+    /// exist gives `false` (not `NotFound`); a store failure changes nothing at all.
+    /// The event worker records a whole batch of outcomes this way, with one commit.
+    async fn finish_all(
+        &self,
+        finishes: &[(WebhookEventId, EventFinish)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut results = Vec::with_capacity(finishes.len());
+        for (id, finish) in finishes {
+            results.push(match self.finish(*id, finish).await {
+                Err(StoreError::NotFound) => false,
+                other => other?,
+            });
+        }
+        Ok(results)
+    }
+
     /// Redelivery: moves a processed, ignored or failed event back to `received`,
     /// clearing its reason, processing time and build ids, so it is processed again.
     /// MUST return `Ok(false)` and change nothing if it is `received` or `rejected`

@@ -67,6 +67,8 @@ where
     let (w, r) = fresh();
     finish_is_compare_and_set(&w, &r).await;
     let (w, r) = fresh();
+    finish_all_moves_each_received_event(&w, &r).await;
+    let (w, r) = fresh();
     requeue_reopens_finished_events_only(&w, &r).await;
     let (w, r) = fresh();
     forgetting_deliveries_keeps_events(&w, &r).await;
@@ -406,6 +408,61 @@ async fn finish_is_compare_and_set(store: &dyn WebhookEventStore, repos: &dyn Re
         store.finish(event_id(42), &failed).await,
         Err(StoreError::NotFound)
     );
+}
+
+async fn finish_all_moves_each_received_event(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let events: Vec<_> = (1..=3)
+        .map(|n| sample_webhook_event(n, Some(repo)))
+        .collect();
+    insert(store, &events).await;
+    let ignored = finished(WebhookEventStatus::Ignored, Some("tags only"), &[], 5);
+    let processed = finished(
+        WebhookEventStatus::Processed,
+        None,
+        &[BuildId::from_ulid(Ulid::from_parts(9, 2))],
+        6,
+    );
+    assert_eq!(store.finish(events[1].id, &ignored).await, Ok(true));
+    assert_eq!(store.finish_all(&[]).await, Ok(Vec::new()));
+    let results = store
+        .finish_all(&[
+            (events[0].id, processed.clone()),
+            (events[1].id, processed.clone()),
+            (event_id(42), processed.clone()),
+            (events[2].id, ignored.clone()),
+        ])
+        .await;
+    assert_eq!(
+        results,
+        Ok(vec![true, false, false, true]),
+        "received events move; a finished or missing one does not"
+    );
+    let statuses: Vec<_> = [&events[0], &events[1], &events[2]]
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let mut found = Vec::new();
+    for id in statuses {
+        let e = get(store, id).await.event;
+        found.push((e.status, e.build_ids, e.processed_at));
+    }
+    assert_eq!(
+        found,
+        vec![
+            (
+                WebhookEventStatus::Processed,
+                processed.build_ids.clone(),
+                Some(processed.at)
+            ),
+            (WebhookEventStatus::Ignored, Vec::new(), Some(ignored.at)),
+            (WebhookEventStatus::Ignored, Vec::new(), Some(ignored.at)),
+        ]
+    );
+    assert_eq!(store.count_unprocessed().await, Ok(0));
 }
 
 async fn requeue_reopens_finished_events_only(

@@ -13,6 +13,8 @@
 //! - [`RateLimiter`]: the optional per-source-address limit (`OORE_WEBHOOK_RATE_LIMIT`).
 
 mod rate_limit;
+#[cfg(test)]
+mod recording;
 pub(crate) mod worker;
 pub(crate) mod writer;
 

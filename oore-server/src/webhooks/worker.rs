@@ -1,6 +1,10 @@
 //! The webhook event worker (spec 15.1, 15.2): processes every `received` event, oldest
-//! first, with `process_event`, one at a time, so events of a repository take effect in
-//! arrival order.
+//! first, with `prepare_event`, one at a time, so events of a repository take effect in
+//! arrival order. The outcomes of a batch are recorded together with `record_outcomes`
+//! (one commit), before the next batch is read: under a burst of deliveries the worker
+//! then costs the single writer connection one commit per batch instead of one per
+//! event, leaving it to the receivers. An outcome not recorded yet (a crash, a store
+//! failure) only means the event is prepared again, which finds its builds.
 //!
 //! The database is the queue (design decision 1): each pass reads
 //! `unprocessed(RECOVERY_BATCH)` until nothing is left, so the backlog found at startup
@@ -21,7 +25,9 @@ use oore_core::domain::webhook::WebhookEventStatus;
 use oore_core::ids::WebhookEventId;
 use oore_core::ports::{BuildSignals, EventFinish, StoreError};
 use oore_core::services::Services;
-use oore_core::usecases::webhook::{ProcessEventError, ProcessSettings, process_event};
+use oore_core::usecases::webhook::{
+    PendingOutcome, Prepared, ProcessEventError, ProcessSettings, prepare_event, record_outcomes,
+};
 use oore_core::webhook::RECOVERY_BATCH;
 use tokio::sync::{Notify, watch};
 
@@ -92,25 +98,19 @@ impl EventWorker {
             if events.is_empty() {
                 return None;
             }
+            let mut pending = Vec::with_capacity(events.len());
+            let mut stopped = None;
             for event in events {
                 if *stop.borrow() {
-                    return None;
+                    stopped = Some(None);
+                    break;
                 }
                 let id = event.id;
-                match process_event(svc, &*self.signals, &self.settings, id).await {
-                    Ok(outcome) => {
+                match prepare_event(svc, &*self.signals, &self.settings, id).await {
+                    Ok(prepared) => {
                         attempts.remove(&id);
-                        if !outcome.already_finished {
-                            tracing::info!(
-                                event_id = %id,
-                                repository_id = ?event.repository_id,
-                                event_type = %event.event_type,
-                                status = %outcome.status,
-                                builds = outcome.created.len(),
-                                cancelled = outcome.cancelled.len(),
-                                reason = outcome.reason.as_deref().unwrap_or(""),
-                                "webhook event processed"
-                            );
+                        if let Prepared::Pending(p) = prepared {
+                            pending.push(*p);
                         }
                     }
                     Err(ProcessEventError::NotFound(_)) => {
@@ -119,18 +119,64 @@ impl EventWorker {
                     Err(ProcessEventError::Store(e)) => {
                         if matches!(e, StoreError::Unavailable(_)) {
                             tracing::warn!(event_id = %id, error = %e, "processing a webhook event failed: the database is unavailable; retrying");
-                            return Some(STORE_BACKOFF);
+                            stopped = Some(Some(STORE_BACKOFF));
+                            break;
                         }
                         let n = attempts.entry(id).or_insert(0);
                         *n += 1;
                         if *n < MAX_ATTEMPTS {
                             tracing::warn!(event_id = %id, attempt = *n, error = %e, "processing a webhook event failed; retrying");
-                            return Some(STORE_BACKOFF);
+                            stopped = Some(Some(STORE_BACKOFF));
+                            break;
                         }
                         attempts.remove(&id);
+                        // Its predecessors' outcomes first, so the queue stays in order.
+                        if let Some(wait) = self.record(std::mem::take(&mut pending)).await {
+                            return Some(wait);
+                        }
                         self.give_up(id, &e).await;
                     }
                 }
+            }
+            if let Some(wait) = self.record(pending).await {
+                return Some(wait);
+            }
+            if let Some(result) = stopped {
+                return result;
+            }
+        }
+    }
+
+    /// Records the outcomes of prepared events in one commit and logs them; `Some(wait)`
+    /// when the store failed (the events stay `received` and are prepared again).
+    async fn record(&self, pending: Vec<PendingOutcome>) -> Option<Duration> {
+        if pending.is_empty() {
+            return None;
+        }
+        let events: Vec<_> = pending.iter().map(|p| p.event.clone()).collect();
+        match record_outcomes(&self.services, pending).await {
+            Ok(outcomes) => {
+                for (event, outcome) in events.iter().zip(outcomes) {
+                    if outcome.already_finished {
+                        continue;
+                    }
+                    tracing::info!(
+                        event_id = %event.id,
+                        repository_id = ?event.repository_id,
+                        event_type = %event.event_type,
+                        status = %outcome.status,
+                        builds = outcome.build_ids.len(),
+                        created = outcome.created.len(),
+                        cancelled = outcome.cancelled.len(),
+                        reason = outcome.reason.as_deref().unwrap_or(""),
+                        "webhook event processed"
+                    );
+                }
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, events = events.len(), "recording webhook event outcomes failed; they are processed again");
+                Some(STORE_BACKOFF)
             }
         }
     }
@@ -154,5 +200,81 @@ impl EventWorker {
                 tracing::error!(event_id = %id, error = %e, "recording a webhook event failed")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use oore_core::domain::repository::Provider;
+    use oore_core::ports::NewWebhookEvent;
+    use oore_core::testing::RecordingSignals;
+
+    use super::*;
+    use crate::webhooks::recording::setup;
+
+    /// `n` stored events naming no repository: each is processed `ignored`.
+    fn worker_with_events(n: usize) -> (EventWorker, Arc<crate::webhooks::recording::Recording>) {
+        let (services, recording) = setup();
+        let events: Vec<NewWebhookEvent> = (0..n)
+            .map(|i| NewWebhookEvent {
+                id: WebhookEventId::from_ulid(services.ids.new_ulid()),
+                provider: Provider::GitHub,
+                delivery_id: format!("d{i}"),
+                event_type: "push".to_owned(),
+                repository_id: None,
+                headers: Vec::new(),
+                payload: b"{}".to_vec(),
+                source_ip: None,
+                received_at: services.clock.now(),
+            })
+            .collect();
+        oore_core::testing::block_on(services.webhooks.insert_batch(&events)).unwrap();
+        let worker = EventWorker {
+            services,
+            signals: Arc::new(RecordingSignals::default()),
+            settings: ProcessSettings::default(),
+            wake: Arc::new(Notify::new()),
+            tick: Duration::from_secs(30),
+        };
+        (worker, recording)
+    }
+
+    fn drain(worker: &EventWorker) -> Option<Duration> {
+        let (_stop_tx, stop) = watch::channel(false);
+        oore_core::testing::block_on(worker.drain(&stop, &mut HashMap::new()))
+    }
+
+    #[test]
+    fn the_outcomes_of_a_batch_are_recorded_with_one_store_call() {
+        let (worker, recording) = worker_with_events(150);
+        assert_eq!(drain(&worker), None);
+        assert_eq!(
+            *recording.finish_batches.lock().unwrap(),
+            [100, 50],
+            "one finish_all per batch read from the queue"
+        );
+        assert_eq!(*recording.finishes.lock().unwrap(), 0, "never one by one");
+        let svc = &worker.services;
+        assert_eq!(
+            oore_core::testing::block_on(svc.webhooks.count_unprocessed()),
+            Ok(0)
+        );
+        let page = oore_core::testing::block_on(svc.webhooks.list_events(
+            &oore_core::ports::WebhookEventQuery {
+                status: Some(WebhookEventStatus::Ignored),
+                limit: 200,
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+        assert_eq!(page.events.len(), 150);
+    }
+
+    #[test]
+    fn a_drained_queue_is_left_alone() {
+        let (worker, recording) = worker_with_events(3);
+        assert_eq!(drain(&worker), None);
+        assert_eq!(drain(&worker), None);
+        assert_eq!(*recording.finish_batches.lock().unwrap(), [3]);
     }
 }

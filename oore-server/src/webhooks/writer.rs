@@ -225,90 +225,13 @@ async fn commit(services: &Services, batch: Vec<Pending>, wake: &Notify, backlog
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
-    use async_trait::async_trait;
-    use jiff::Timestamp;
     use oore_core::domain::repository::Provider;
-    use oore_core::domain::webhook::WebhookEventDetail;
     use oore_core::ids::WebhookEventId;
-    use oore_core::ports::{EventFinish, WebhookEventPage, WebhookEventQuery, WebhookEventStore};
-    use oore_core::testing;
     use tokio::task::JoinSet;
 
     use super::*;
 
-    /// The real in-memory store, recording each `insert_batch` call's size and failing
-    /// any batch of several events that holds the delivery id `poison`.
-    struct Recording {
-        inner: Arc<dyn WebhookEventStore>,
-        batches: Mutex<Vec<usize>>,
-    }
-
-    #[async_trait]
-    impl WebhookEventStore for Recording {
-        async fn insert_batch(
-            &self,
-            events: &[NewWebhookEvent],
-        ) -> Result<Vec<InsertOutcome>, StoreError> {
-            self.batches.lock().unwrap().push(events.len());
-            if events.iter().any(|e| e.delivery_id == "poison") {
-                return Err(StoreError::NotFound);
-            }
-            self.inner.insert_batch(events).await
-        }
-        async fn record_rejected(
-            &self,
-            event: &NewWebhookEvent,
-            reason: &str,
-        ) -> Result<(), StoreError> {
-            self.inner.record_rejected(event, reason).await
-        }
-        async fn get_event(
-            &self,
-            id: WebhookEventId,
-        ) -> Result<Option<WebhookEventDetail>, StoreError> {
-            self.inner.get_event(id).await
-        }
-        async fn list_events(
-            &self,
-            query: &WebhookEventQuery,
-        ) -> Result<WebhookEventPage, StoreError> {
-            self.inner.list_events(query).await
-        }
-        async fn unprocessed(
-            &self,
-            limit: u32,
-        ) -> Result<Vec<oore_core::domain::webhook::WebhookEvent>, StoreError> {
-            self.inner.unprocessed(limit).await
-        }
-        async fn count_unprocessed(&self) -> Result<u64, StoreError> {
-            self.inner.count_unprocessed().await
-        }
-        async fn finish(
-            &self,
-            id: WebhookEventId,
-            finish: &EventFinish,
-        ) -> Result<bool, StoreError> {
-            self.inner.finish(id, finish).await
-        }
-        async fn requeue(&self, id: WebhookEventId) -> Result<bool, StoreError> {
-            self.inner.requeue(id).await
-        }
-        async fn forget_deliveries_before(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
-            self.inner.forget_deliveries_before(cutoff).await
-        }
-    }
-
-    fn setup() -> (Services, Arc<Recording>) {
-        let mut services = testing::services();
-        let recording = Arc::new(Recording {
-            inner: Arc::clone(&services.webhooks),
-            batches: Mutex::new(Vec::new()),
-        });
-        services.webhooks = recording.clone();
-        (services, recording)
-    }
+    use crate::webhooks::recording::setup;
 
     fn event(services: &Services, delivery: &str) -> NewWebhookEvent {
         NewWebhookEvent {

@@ -8,7 +8,8 @@
 //!   [`WebhookEventStore::record_rejected`], answers only after the commit, then wakes
 //!   the worker;
 //! - the worker takes [`WebhookEventStore::unprocessed`] in arrival order (at startup
-//!   too) and calls [`process_event`] for each;
+//!   too), calls [`prepare_event`] for each, and records the batch's outcomes with one
+//!   [`record_outcomes`] (one commit instead of one per event);
 //! - a cleanup task calls [`WebhookEventStore::forget_deliveries_before`] with now
 //!   minus 24 hours (the replay window);
 //! - the API lists ([`list_webhook_events`]), shows ([`get_webhook_event`]) and
@@ -24,7 +25,10 @@ mod query;
 mod receive;
 mod redeliver;
 
-pub use process::{ProcessEventError, ProcessOutcome, ProcessSettings, process_event};
+pub use process::{
+    PendingOutcome, Prepared, ProcessEventError, ProcessOutcome, ProcessSettings, prepare_event,
+    process_event, record_outcomes,
+};
 pub use query::{WebhookQueryError, get_webhook_event, list_webhook_events};
 pub use receive::{Admission, admit_delivery};
 pub use redeliver::{RedeliverError, redeliver_webhook_event};

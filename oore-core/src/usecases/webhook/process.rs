@@ -1,6 +1,12 @@
 //! Process one received webhook event (spec 6.1, 16): read it, decide, create its builds,
-//! cancel the builds they supersede, and record the outcome. Called by the event worker
-//! in `oored` for each `received` event, in arrival order.
+//! cancel the builds they supersede, and record the outcome.
+//!
+//! Two steps, so a worker can record the outcomes of many events in one transaction:
+//! [`prepare_event`] does everything but the recording and returns the
+//! [`PendingOutcome`]; [`record_outcomes`] records any number of them at once.
+//! [`process_event`] is both for one event (redelivery, tests). Leaving an event
+//! `received` a little longer is safe: preparing it again finds its builds instead of
+//! creating new ones.
 
 use crate::domain::build::{Build, BuildStatus};
 use crate::domain::repository::Repository;
@@ -62,17 +68,57 @@ impl UseCaseError for ProcessEventError {
     }
 }
 
-/// Processes event `id`. Idempotent: an event that is not `received` is left alone; one
-/// whose builds exist already (a crash after creating them, or a redelivery) gets them
-/// back instead of new ones; and of two workers processing one event, the compare-and-set
-/// on [`finish`](crate::ports::WebhookEventStore::finish) lets only one record an outcome.
-/// Wakes the dispatcher when builds were created.
+/// An event's outcome, decided and acted on (builds created, superseded ones cancelled)
+/// but not yet recorded on the event: see [`record_outcomes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingOutcome {
+    /// The event, as it was read.
+    pub event: WebhookEvent,
+    record: EventFinish,
+    outcome: ProcessOutcome,
+}
+
+/// What [`prepare_event`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prepared {
+    /// The event was not `received` (finished by someone else, or rejected): nothing
+    /// was done, nothing is to be recorded.
+    Unchanged(ProcessOutcome),
+    /// Record this with [`record_outcomes`].
+    Pending(Box<PendingOutcome>),
+}
+
+/// Processes event `id` and records its outcome: [`prepare_event`] then
+/// [`record_outcomes`].
 pub async fn process_event(
     svc: &Services,
     signals: &dyn BuildSignals,
     settings: &ProcessSettings,
     id: WebhookEventId,
 ) -> Result<ProcessOutcome, ProcessEventError> {
+    match prepare_event(svc, signals, settings, id).await? {
+        Prepared::Unchanged(outcome) => Ok(outcome),
+        Prepared::Pending(pending) => {
+            let mut outcomes = record_outcomes(svc, vec![*pending]).await?;
+            outcomes.pop().ok_or_else(|| {
+                ProcessEventError::Store(StoreError::Other(
+                    "recording the outcome answered nothing".to_owned(),
+                ))
+            })
+        }
+    }
+}
+
+/// Does all of processing event `id` except recording the outcome. Idempotent: an event
+/// that is not `received` is left alone, and one whose builds exist already (a crash
+/// after creating them, an outcome not recorded yet, a redelivery) gets them back
+/// instead of new ones. Wakes the dispatcher when builds were created.
+pub async fn prepare_event(
+    svc: &Services,
+    signals: &dyn BuildSignals,
+    settings: &ProcessSettings,
+    id: WebhookEventId,
+) -> Result<Prepared, ProcessEventError> {
     let detail = svc
         .webhooks
         .get_event(id)
@@ -80,7 +126,7 @@ pub async fn process_event(
         .ok_or(ProcessEventError::NotFound(id))?;
     let event = detail.event;
     if event.status != WebhookEventStatus::Received {
-        return Ok(unchanged(&event));
+        return Ok(Prepared::Unchanged(unchanged(&event)));
     }
     let repository = match event.repository_id {
         Some(repo) => svc.repositories.get(repo).await?,
@@ -91,50 +137,46 @@ pub async fn process_event(
             Some(repo) => format!("repository {repo} was removed; nothing to build"),
             None => "the event names no repository; nothing to build".to_owned(),
         };
-        return finish(
+        return Ok(pending(
             svc,
-            &event,
+            event,
             WebhookEventStatus::Ignored,
             Some(reason),
             Vec::new(),
-        )
-        .await;
+        ));
     };
     if !repository.state.builds_enabled() {
         let reason = webhook::IgnoreReason::RepositoryInactive(repository.state).to_string();
-        return finish(
+        return Ok(pending(
             svc,
-            &event,
+            event,
             WebhookEventStatus::Ignored,
             Some(reason),
             Vec::new(),
-        )
-        .await;
+        ));
     }
     let forge_event = match webhook::parse(event.provider, &event.event_type, &detail.payload) {
         Ok(e) => e,
         Err(e) => {
-            return finish(
+            return Ok(pending(
                 svc,
-                &event,
+                event,
                 WebhookEventStatus::Failed,
                 Some(e.to_string()),
                 Vec::new(),
-            )
-            .await;
+            ));
         }
     };
     let stored = stored_pipeline(svc, settings, &repository).await?;
     let plans = match webhook::decide(&forge_event, &repository, stored.as_ref()) {
         EventDecision::Ignore(reason) => {
-            return finish(
+            return Ok(pending(
                 svc,
-                &event,
+                event,
                 WebhookEventStatus::Ignored,
                 Some(reason.to_string()),
                 Vec::new(),
-            )
-            .await;
+            ));
         }
         EventDecision::Build(plans) => plans,
     };
@@ -167,10 +209,12 @@ pub async fn process_event(
         }
     }
     let build_ids: Vec<BuildId> = builds.iter().map(|b| b.id).collect();
-    let mut outcome = finish(svc, &event, WebhookEventStatus::Processed, None, build_ids).await?;
-    outcome.created = created;
-    outcome.cancelled = cancelled;
-    Ok(outcome)
+    let mut prepared = pending(svc, event, WebhookEventStatus::Processed, None, build_ids);
+    if let Prepared::Pending(p) = &mut prepared {
+        p.outcome.created = created;
+        p.outcome.cancelled = cancelled;
+    }
+    Ok(prepared)
 }
 
 /// The stored pipeline, when it is the one builds will use and it is valid. An invalid
@@ -278,41 +322,74 @@ async fn cancel_superseded(
     Ok(cancelled)
 }
 
-/// Records the outcome with a compare-and-set; if another worker finished the event
-/// first, reports its outcome instead.
-async fn finish(
+/// The outcome `status` for `event`, to be recorded.
+fn pending(
     svc: &Services,
-    event: &WebhookEvent,
+    event: WebhookEvent,
     status: WebhookEventStatus,
     reason: Option<String>,
     build_ids: Vec<BuildId>,
-) -> Result<ProcessOutcome, ProcessEventError> {
+) -> Prepared {
     // The one transition function of webhook statuses; received -> any outcome is legal.
     let status = WebhookEventStatus::Received
         .transition(status)
         .unwrap_or(WebhookEventStatus::Failed);
-    let record = EventFinish {
-        status,
-        reason: reason.clone(),
-        build_ids: build_ids.clone(),
-        at: svc.clock.now(),
-    };
-    if svc.webhooks.finish(event.id, &record).await? {
-        return Ok(ProcessOutcome {
+    Prepared::Pending(Box::new(PendingOutcome {
+        record: EventFinish {
+            status,
+            reason: reason.clone(),
+            build_ids: build_ids.clone(),
+            at: svc.clock.now(),
+        },
+        outcome: ProcessOutcome {
             status,
             reason,
             build_ids,
             created: Vec::new(),
             cancelled: Vec::new(),
             already_finished: false,
-        });
+        },
+        event,
+    }))
+}
+
+/// Records prepared outcomes, all in one store call
+/// ([`finish_all`](crate::ports::WebhookEventStore::finish_all): one transaction), and
+/// returns each event's outcome in the same order. The record is a compare-and-set: an
+/// event someone else finished first keeps that outcome, reported as `already_finished`.
+pub async fn record_outcomes(
+    svc: &Services,
+    pending: Vec<PendingOutcome>,
+) -> Result<Vec<ProcessOutcome>, ProcessEventError> {
+    if pending.is_empty() {
+        return Ok(Vec::new());
     }
-    let now = svc
-        .webhooks
-        .get_event(event.id)
-        .await?
-        .ok_or(ProcessEventError::NotFound(event.id))?;
-    Ok(unchanged(&now.event))
+    let finishes: Vec<(WebhookEventId, EventFinish)> = pending
+        .iter()
+        .map(|p| (p.event.id, p.record.clone()))
+        .collect();
+    let won = svc.webhooks.finish_all(&finishes).await?;
+    if won.len() != pending.len() {
+        return Err(ProcessEventError::Store(StoreError::Other(format!(
+            "finish_all answered {} results for {} events",
+            won.len(),
+            pending.len()
+        ))));
+    }
+    let mut outcomes = Vec::with_capacity(pending.len());
+    for (p, won) in pending.into_iter().zip(won) {
+        if won {
+            outcomes.push(p.outcome);
+            continue;
+        }
+        let now = svc
+            .webhooks
+            .get_event(p.event.id)
+            .await?
+            .ok_or(ProcessEventError::NotFound(p.event.id))?;
+        outcomes.push(unchanged(&now.event));
+    }
+    Ok(outcomes)
 }
 
 fn unchanged(event: &WebhookEvent) -> ProcessOutcome {
