@@ -570,22 +570,36 @@ async fn a_broken_submodule_is_a_warning() {
     repo.git(&["commit", "-q", "-m", "add a submodule"]);
     let head = repo.git(&["rev-parse", "HEAD"]);
 
-    let s = setup(transport());
-    let got = fetch(&s, |r| r.branch = Some("main".into()), &repo.url())
+    // Through the transport and through a local clone, branch head and exact commit.
+    for (config, commit) in [
+        (transport(), None),
+        (quick(), None),
+        (quick(), Some(head.clone())),
+    ] {
+        let s = setup(config);
+        let got = fetch(
+            &s,
+            |r| {
+                r.branch = Some("main".into());
+                r.commit = commit.clone();
+            },
+            &repo.url(),
+        )
         .await
         .unwrap();
-    assert_eq!(got, head);
-    let lines = s.logs.lines();
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("$ git submodule update --init --recursive")),
-        "{lines:#?}"
-    );
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("warning: submodules were not fetched")),
-        "{lines:#?}"
-    );
+        assert_eq!(got, head);
+        let lines = s.logs.lines();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("$ git submodule update --init --recursive")),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("warning: submodules were not fetched")),
+            "{lines:#?}"
+        );
+    }
 }

@@ -243,47 +243,6 @@ async fn objects_are_hardlinked_and_the_source_is_left_alone() {
     assert_eq!((meta.dev(), meta.ino()), (source.dev(), source.ino()));
 }
 
-#[tokio::test]
-async fn a_broken_submodule_is_a_warning() {
-    let repo = Repo::new();
-    let sha = repo.commit("app.txt", "one");
-    std::fs::write(
-        repo.dir.path().join(".gitmodules"),
-        "[submodule \"lib\"]\n\tpath = lib\n\turl = file:///nonexistent/lib.git\n",
-    )
-    .unwrap();
-    repo.git(&["add", ".gitmodules"]);
-    repo.git(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        &format!("160000,{sha},lib"),
-    ]);
-    repo.git(&["commit", "-q", "-m", "add a submodule"]);
-    let head = repo.git(&["rev-parse", "HEAD"]);
-
-    for commit in [None, Some(head.clone())] {
-        let s = setup(quick());
-        let got = fetch(&s, |r| r.commit = commit.clone(), &repo.url())
-            .await
-            .unwrap();
-        assert_eq!(got, head);
-        let lines = s.logs.lines();
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("$ git submodule update --init --recursive")),
-            "{lines:#?}"
-        );
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("warning: submodules were not fetched")),
-            "{lines:#?}"
-        );
-    }
-}
-
 #[cfg(unix)]
 /// A `git` that runs the real one, except that `clone` first leaves a mark and hangs.
 fn hanging_clone(dir: &Path) -> (PathBuf, PathBuf) {
