@@ -17,6 +17,12 @@ if [ -z "$benches" ]; then
   exit 0
 fi
 while read -r pkg bench; do
+  # Build first, then let the previous bench's writes (build_list leaves ~650 MB to
+  # delete) reach the disk, so one bench's writeback does not slow the next one's fsyncs
+  # and process starts.
+  cargo bench --locked -q -p "$pkg" --bench "$bench" --no-run
+  sync
+  sleep 2
   echo "== $pkg / $bench"
   cargo bench --locked -q -p "$pkg" --bench "$bench"
 done <<< "$benches"
