@@ -306,8 +306,8 @@ impl WebhookEventStore for SqliteStore {
             if let Some(provider) = q.provider {
                 sql = sql.filter(webhook_events::provider.eq(provider.as_str()));
             }
-            if let Some(event_type) = q.event_type.clone() {
-                sql = sql.filter(webhook_events::event_type.eq(event_type));
+            if !q.event_types.is_empty() {
+                sql = sql.filter(webhook_events::event_type.eq_any(q.event_types.clone()));
             }
             if let Some(status) = q.status {
                 sql = sql.filter(webhook_events::status.eq(status.as_str()));

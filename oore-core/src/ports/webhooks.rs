@@ -67,8 +67,10 @@ pub struct WebhookEventQuery {
     pub repository_id: Option<RepositoryId>,
     /// Only this provider.
     pub provider: Option<Provider>,
-    /// Only this event name (exact, as stored).
-    pub event_type: Option<String>,
+    /// Only events with one of these names (exact, as stored); empty: any. See
+    /// [`event_names_for`](crate::webhook::event_names_for) for what a user's term
+    /// stands for.
+    pub event_types: Vec<String>,
     /// Only this status.
     pub status: Option<WebhookEventStatus>,
     /// Page size: 0 means [`WebhookEventQuery::DEFAULT_LIMIT`], more than
@@ -97,10 +99,7 @@ impl WebhookEventQuery {
         self.repository_id
             .is_none_or(|r| event.repository_id == Some(r))
             && self.provider.is_none_or(|p| p == event.provider)
-            && self
-                .event_type
-                .as_deref()
-                .is_none_or(|t| t == event.event_type)
+            && (self.event_types.is_empty() || self.event_types.contains(&event.event_type))
             && self.status.is_none_or(|s| s == event.status)
     }
 }

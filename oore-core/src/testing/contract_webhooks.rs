@@ -597,7 +597,14 @@ async fn list_filters_and_pages(store: &dyn WebhookEventStore, repos: &dyn Repos
         (
             "event type",
             WebhookEventQuery {
-                event_type: Some("pull_request".to_owned()),
+                event_types: vec!["pull_request".to_owned()],
+                ..Default::default()
+            },
+        ),
+        (
+            "either of two event names",
+            WebhookEventQuery {
+                event_types: vec!["push".to_owned(), "Push Hook".to_owned()],
                 ..Default::default()
             },
         ),
@@ -620,7 +627,7 @@ async fn list_filters_and_pages(store: &dyn WebhookEventStore, repos: &dyn Repos
             WebhookEventQuery {
                 repository_id: Some(github),
                 provider: Some(Provider::GitHub),
-                event_type: Some("push".to_owned()),
+                event_types: vec!["push".to_owned()],
                 status: Some(WebhookEventStatus::Processed),
                 ..Default::default()
             },
@@ -628,7 +635,7 @@ async fn list_filters_and_pages(store: &dyn WebhookEventStore, repos: &dyn Repos
         (
             "nothing matches",
             WebhookEventQuery {
-                event_type: Some("issues".to_owned()),
+                event_types: vec!["issues".to_owned()],
                 ..Default::default()
             },
         ),

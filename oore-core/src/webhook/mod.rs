@@ -296,6 +296,32 @@ impl PayloadError {
     }
 }
 
+/// The stored event names a filter term stands for. GitHub and GitLab name the same
+/// kinds of event differently (`push` / `Push Hook`, `pull_request` /
+/// `Merge Request Hook`), so a term naming one of those kinds, either way, case aside,
+/// stands for both names; any other term stands for itself, exactly.
+pub fn event_names_for(term: &str) -> Vec<String> {
+    const KINDS: &[&[&str]] = &[
+        &["push", "Push Hook"],
+        &["pull_request", "Merge Request Hook"],
+        &["Tag Push Hook"],
+    ];
+    const ALIASES: &[(&str, usize)] = &[
+        ("push", 0),
+        ("push hook", 0),
+        ("pull_request", 1),
+        ("merge_request", 1),
+        ("merge request hook", 1),
+        ("tag_push", 2),
+        ("tag push hook", 2),
+    ];
+    let folded = term.trim().to_lowercase();
+    match ALIASES.iter().find(|(alias, _)| *alias == folded) {
+        Some((_, kind)) => KINDS[*kind].iter().map(|&n| n.to_owned()).collect(),
+        None => vec![term.trim().to_owned()],
+    }
+}
+
 /// Reads a stored delivery with the parser of its provider.
 pub fn parse(
     provider: Provider,
@@ -360,6 +386,25 @@ pub(crate) fn branch(event: &str, field: &str, raw: &str) -> Result<BranchName, 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn event_filter_terms_name_both_forges_events() {
+        use super::event_names_for as names;
+        assert_eq!(names("push"), ["push", "Push Hook"]);
+        assert_eq!(names("Push Hook"), ["push", "Push Hook"]);
+        assert_eq!(names(" PUSH "), ["push", "Push Hook"]);
+        assert_eq!(
+            names("merge_request"),
+            ["pull_request", "Merge Request Hook"]
+        );
+        assert_eq!(
+            names("pull_request"),
+            ["pull_request", "Merge Request Hook"]
+        );
+        assert_eq!(names("tag_push"), ["Tag Push Hook"]);
+        assert_eq!(names("installation"), ["installation"]);
+        assert_eq!(names("Note Hook"), ["Note Hook"]);
+    }
+
     use super::*;
 
     #[test]

@@ -18,13 +18,14 @@ use oore_core::ports::{
 };
 use oore_testkit::TestServer;
 use oore_testkit::git::GitFixture;
-use oore_testkit::webhooks::{github_delivery, new_delivery_id};
+use oore_testkit::webhooks::{fixture, github_delivery, gitlab_delivery, new_delivery_id};
 use serde_json::{Value, json};
 
 use crate::build_support::{DEADLINE, pipeline, step, wait_finished, wait_until};
 use crate::support::assert_error;
 use crate::webhooks::{
-    SECRET, accepted, builds_of, event, events, github_repo, push, push_body, wait_processed,
+    SECRET, TOKEN, accepted, add_repo, builds_of, event, events, github_repo, push, push_body,
+    wait_processed,
 };
 
 /// The real store, with a switch that hides the queue from the worker (`unprocessed`
@@ -374,6 +375,40 @@ impl Clock for ShiftedClock {
         let offset = SignedDuration::from_secs(self.offset_secs.load(Ordering::SeqCst));
         self.inner.now().checked_add(offset).expect("a valid time")
     }
+}
+
+/// `event=push` finds GitHub's `push` and GitLab's `Push Hook` alike, whichever name the
+/// filter uses; other names match exactly.
+#[test]
+fn an_event_filter_names_both_forges_events() {
+    let server = TestServer::start();
+    let gh = github_repo(&server);
+    let gl = add_repo(&server, "gitlab", "gitlab-org/app", "master", TOKEN);
+    let github = accepted(&push(&gh).send(&server.url()), 202).event_id;
+    let body = fixture("gitlab", "push.default.json");
+    let gitlab = gitlab_delivery(&gl.id, TOKEN, "Push Hook", None, &body);
+    let gitlab = accepted(&gitlab.send(&server.url()), 202).event_id;
+    let tag = fixture("gitlab", "tag_push.default.json");
+    let tag = gitlab_delivery(&gl.id, TOKEN, "Tag Push Hook", None, &tag);
+    accepted(&tag.send(&server.url()), 202);
+
+    let ids = |query: &str| {
+        let mut ids: Vec<String> = events(&server, query)
+            .events
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![github.clone(), gitlab.clone()];
+    both.sort();
+    for query in ["event=push", "event=Push+Hook", "event=push+hook"] {
+        assert_eq!(ids(query), both, "{query}");
+    }
+    assert_eq!(ids("event=push&provider=gitlab"), [gitlab]);
+    assert_eq!(ids("event=tag_push").len(), 1);
+    assert_eq!(ids("event=pull_request"), Vec::<String>::new());
 }
 
 #[test]

@@ -68,7 +68,8 @@ struct ListCmd {
     /// only this status: received, processed, ignored, failed or rejected
     #[argh(option)]
     status: Option<String>,
-    /// only this event type as the forge names it, e.g. push, pull_request, "Push Hook"
+    /// only this kind of event: push, pull_request (or merge_request) and tag_push match
+    /// GitHub's and GitLab's names alike; any other name as the forge sends it
     #[argh(option)]
     event: Option<String>,
     /// events per page (the server's default is 50, its maximum 200)

@@ -224,9 +224,9 @@ fn parse_query(query: Option<&str>) -> Result<WebhookEventQuery, FieldErrors> {
             "provider" => q.provider = errors.check(value.parse::<Provider>()),
             "event" if value.is_empty() => errors.push(FieldError::new(
                 "event",
-                "the event type is empty: use the name the forge sends, e.g. push, pull_request or Push Hook",
+                "the event type is empty: give push, pull_request, tag_push (both forges' names), or another name as the forge sends it",
             )),
-            "event" => q.event_type = Some(value.to_owned()),
+            "event" => q.event_types = oore_core::webhook::event_names_for(value),
             "status" => {
                 q.status = errors.check(
                     value
@@ -297,7 +297,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(q.provider, Some(Provider::GitLab));
-        assert_eq!(q.event_type.as_deref(), Some("Push Hook"));
+        assert_eq!(q.event_types, ["push", "Push Hook"]);
         assert_eq!(q.status, Some(WebhookEventStatus::Failed));
         assert_eq!(q.limit, WebhookEventQuery::MAX_LIMIT);
         assert!(q.repository_id.is_some() && q.before.is_some());
