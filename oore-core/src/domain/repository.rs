@@ -284,6 +284,39 @@ impl CloneUrl {
         &self.0
     }
 
+    /// The host a forge serves its web pages from, as `https://host[:port]`, read from
+    /// an `http(s)://`, `ssh://` or scp-like (`git@host:owner/repo`) clone URL; `None` for
+    /// paths and `file://`. An SSH port is dropped: the web pages are not served there.
+    pub fn web_origin(&self) -> Option<String> {
+        let raw = self.0.as_str();
+        let (host, keep_port) = if let Some((scheme, rest)) = raw.split_once("://") {
+            let keep_port = match scheme.to_ascii_lowercase().as_str() {
+                "http" | "https" => true,
+                "ssh" | "git" => false,
+                _ => return None,
+            };
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            (
+                authority.rsplit_once('@').map_or(authority, |(_, h)| h),
+                keep_port,
+            )
+        } else if raw.starts_with('/') {
+            return None;
+        } else {
+            let (user_host, _) = raw.split_once(':')?;
+            (
+                user_host.rsplit_once('@').map_or(user_host, |(_, h)| h),
+                false,
+            )
+        };
+        let host = if keep_port {
+            host
+        } else {
+            host.split(':').next().unwrap_or_default()
+        };
+        (!host.is_empty()).then(|| format!("https://{host}"))
+    }
+
     /// The URL with any `user:password@` credentials replaced by `***`, for display.
     pub fn redacted(&self) -> String {
         if let Some((scheme, rest)) = self.0.split_once("://")
@@ -446,6 +479,30 @@ mod tests {
         }
         for bad in ["", "ftp://x/y", "not a url", "-uhttps://x", "relative/path"] {
             assert!(CloneUrl::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn web_origins_come_from_the_clone_urls_host() {
+        for (url, origin) in [
+            ("https://github.com/a/b.git", Some("https://github.com")),
+            (
+                "https://user:tok@gitlab.example.com:8443/g/s/b.git",
+                Some("https://gitlab.example.com:8443"),
+            ),
+            (
+                "ssh://git@gitlab.example.com:2222/a/b.git",
+                Some("https://gitlab.example.com"),
+            ),
+            (
+                "git@ghe.corp.example:a/b.git",
+                Some("https://ghe.corp.example"),
+            ),
+            ("file:///tmp/repo", None),
+            ("/srv/git/repo.git", None),
+        ] {
+            let url = CloneUrl::new(url).unwrap();
+            assert_eq!(url.web_origin().as_deref(), origin, "{url:?}");
         }
     }
 
