@@ -485,19 +485,21 @@ async fn silent_server() -> (String, Arc<AtomicUsize>) {
     (format!("http://{addr}/slow.git"), accepted)
 }
 
-#[tokio::test]
-async fn cancel_stops_a_hanging_fetch_promptly() {
-    let (url, accepted) = silent_server().await;
-    let s = Arc::new(setup(quick()));
+/// Runs `fetcher` on `req`, cancels it once `started` holds (`what` names the wait), and
+/// checks it ends `Cancelled` within 5 s with a log line saying so.
+pub(crate) async fn assert_cancel_stops(
+    fetcher: GitFetcher,
+    logs: &Recorded,
+    req: FetchRequest,
+    what: &str,
+    started: impl FnMut() -> bool,
+) {
     let cancel = CancelToken::new();
     let task = {
-        let (s, cancel, req) = (s.clone(), cancel.clone(), request(&url, &s.dest));
-        tokio::spawn(async move { s.fetcher.fetch(&req, &cancel).await })
+        let cancel = cancel.clone();
+        tokio::spawn(async move { fetcher.fetch(&req, &cancel).await })
     };
-    eventually("git to connect", Duration::from_secs(20), || {
-        accepted.load(Ordering::SeqCst) > 0
-    })
-    .await;
+    eventually(what, Duration::from_secs(20), started).await;
     let stopped = Instant::now();
     cancel.cancel(CancelReason::User);
     let result = tokio::time::timeout(Duration::from_secs(10), task)
@@ -510,7 +512,18 @@ async fn cancel_stops_a_hanging_fetch_promptly() {
         "{:?}",
         stopped.elapsed()
     );
-    assert!(s.logs.lines().iter().any(|l| l.contains("cancelled")));
+    assert!(logs.lines().iter().any(|l| l.contains("cancelled")));
+}
+
+#[tokio::test]
+async fn cancel_stops_a_hanging_fetch_promptly() {
+    let (url, accepted) = silent_server().await;
+    let s = setup(quick());
+    let req = request(&url, &s.dest);
+    assert_cancel_stops(s.fetcher.clone(), &s.logs, req, "git to connect", || {
+        accepted.load(Ordering::SeqCst) > 0
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use oore_adapters::git::{GitConfig, GitFetcher};
-use oore_core::cancel::{CancelReason, CancelToken};
+use oore_core::cancel::CancelToken;
 use oore_core::ports::{FetchError, FetchRequest, SourceFetcher};
 
-use crate::eventually;
-use crate::git::{Recorded, Repo, Setup, fetch, history, quick, read, request, setup};
+use crate::git::{
+    Recorded, Repo, Setup, assert_cancel_stops, fetch, history, quick, read, request, setup,
+};
 
 /// The `$ git ...` command lines logged, without their arguments past the subcommand.
 fn commands(s: &Setup) -> Vec<String> {
@@ -270,34 +271,10 @@ async fn cancel_and_timeout_stop_a_local_clone() {
     let (program, mark) = hanging_clone(bin.path());
 
     let logs = Arc::new(Recorded::default());
-    let fetcher = Arc::new(GitFetcher::new(logs.clone(), quick()).with_program(&program));
+    let fetcher = GitFetcher::new(logs.clone(), quick()).with_program(&program);
     let s = setup(quick());
-    let cancel = CancelToken::new();
-    let task = {
-        let (fetcher, cancel, req) = (
-            fetcher.clone(),
-            cancel.clone(),
-            request(&h.repo.url(), &s.dest),
-        );
-        tokio::spawn(async move { fetcher.fetch(&req, &cancel).await })
-    };
-    eventually("the clone to start", Duration::from_secs(20), || {
-        mark.exists()
-    })
-    .await;
-    let stopped = Instant::now();
-    cancel.cancel(CancelReason::User);
-    let result = tokio::time::timeout(Duration::from_secs(10), task)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(result, Err(FetchError::Cancelled));
-    assert!(
-        stopped.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        stopped.elapsed()
-    );
-    assert!(logs.lines().iter().any(|l| l.contains("cancelled")));
+    let req = request(&h.repo.url(), &s.dest);
+    assert_cancel_stops(fetcher, &logs, req, "the clone to start", || mark.exists()).await;
 
     let fetcher = GitFetcher::new(
         logs.clone(),
