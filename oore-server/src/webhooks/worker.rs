@@ -99,10 +99,11 @@ impl EventWorker {
                 return None;
             }
             let mut pending = Vec::with_capacity(events.len());
-            let mut stopped = None;
+            // `Some(answer)`: return `answer` once the outcomes so far are recorded.
+            let mut leave_with = None;
             for event in events {
                 if *stop.borrow() {
-                    stopped = Some(None);
+                    leave_with = Some(None);
                     break;
                 }
                 let id = event.id;
@@ -119,14 +120,14 @@ impl EventWorker {
                     Err(ProcessEventError::Store(e)) => {
                         if matches!(e, StoreError::Unavailable(_)) {
                             tracing::warn!(event_id = %id, error = %e, "processing a webhook event failed: the database is unavailable; retrying");
-                            stopped = Some(Some(STORE_BACKOFF));
+                            leave_with = Some(Some(STORE_BACKOFF));
                             break;
                         }
                         let n = attempts.entry(id).or_insert(0);
                         *n += 1;
                         if *n < MAX_ATTEMPTS {
                             tracing::warn!(event_id = %id, attempt = *n, error = %e, "processing a webhook event failed; retrying");
-                            stopped = Some(Some(STORE_BACKOFF));
+                            leave_with = Some(Some(STORE_BACKOFF));
                             break;
                         }
                         attempts.remove(&id);
@@ -141,8 +142,8 @@ impl EventWorker {
             if let Some(wait) = self.record(pending).await {
                 return Some(wait);
             }
-            if let Some(result) = stopped {
-                return result;
+            if let Some(answer) = leave_with {
+                return answer;
             }
         }
     }
