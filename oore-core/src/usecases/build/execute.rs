@@ -232,7 +232,22 @@ impl Run<'_> {
             Err(FetchError::Cancelled) => Err(self.cancelled_outcome()),
             Err(e) => {
                 self.log(&format!("error: {e}")).await;
-                Err(Outcome::failure(format!("could not fetch the source: {e}")))
+                let hint = match (&e, &self.build.branch, self.build.commit_sha.is_none()) {
+                    // The default branch Oore was told (or assumed, `main`) is not there:
+                    // the usual first-build mistake with a repository on `master`.
+                    (FetchError::NotFound(_), Some(branch), true)
+                        if *branch == repo.default_branch =>
+                    {
+                        format!(
+                            "; it is the repository's default branch in Oore: if the repository uses another, run `oore repo update {} --default-branch <branch>`",
+                            repo.id
+                        )
+                    }
+                    _ => String::new(),
+                };
+                Err(Outcome::failure(format!(
+                    "could not fetch the source: {e}{hint}"
+                )))
             }
         }
     }

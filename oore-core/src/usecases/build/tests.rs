@@ -386,6 +386,27 @@ fn a_fetch_failure_fails_the_build_with_the_reason() {
 }
 
 #[test]
+fn a_missing_default_branch_says_how_to_change_it() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    *fx.fetcher.result.lock().unwrap() = Err(FetchError::NotFound(format!(
+        "branch '{}' not found",
+        repo.default_branch.as_str()
+    )));
+    let id = start(&svc, &repo, TriggerBuild::default());
+    assert_eq!(run(&svc, &fx, id), BuildStatus::Failure);
+    let message = stored(&svc, id).error_message.unwrap_or_default();
+    assert!(
+        message.ends_with(&format!(
+            "run `oore repo update {} --default-branch <branch>`",
+            repo.id
+        )),
+        "{message}"
+    );
+}
+
+#[test]
 fn artifacts_are_recorded() {
     let svc = services();
     let repo = repo(&svc);
