@@ -11,12 +11,10 @@
 
 use std::time::Instant;
 
-use jiff::Timestamp;
 use oore_adapters::sqlite::{SqliteConfig, SqliteStore};
 use oore_core::domain::repository::Provider;
-use oore_core::ids::WebhookEventId;
 use oore_core::ports::{NewWebhookEvent, RepositoryStore, WebhookEventStore};
-use oore_core::testing::contract::sample_repository;
+use oore_core::testing::contract::{sample_repository, sample_webhook_event};
 
 const EVENTS: usize = 20_000;
 const BATCHES: [usize; 4] = [1, 16, 64, 256];
@@ -48,21 +46,10 @@ fn main() -> Result<(), Error> {
             SqliteStore::open_blocking(&dir.path().join("oore.db"), SqliteConfig::default())?;
         let repo = sample_repository(1, Provider::GitHub, "acme", "bench");
         rt.block_on(RepositoryStore::insert(&store, &repo))?;
-        let events: Vec<NewWebhookEvent> = (0..EVENTS)
-            .map(|i| NewWebhookEvent {
-                id: WebhookEventId::from_ulid(ulid::Ulid::from_parts(1, i as u128 + 1)),
-                provider: Provider::GitHub,
-                delivery_id: format!("{i:08}-0000-11ee-8000-000000000000"),
-                event_type: "push".to_owned(),
-                repository_id: Some(repo.id),
-                headers: vec![
-                    ("content-type".to_owned(), "application/json".to_owned()),
-                    ("x-github-event".to_owned(), "push".to_owned()),
-                    ("user-agent".to_owned(), "GitHub-Hookshot/abc".to_owned()),
-                ],
+        let events: Vec<NewWebhookEvent> = (0..EVENTS as u128)
+            .map(|n| NewWebhookEvent {
                 payload: body.clone(),
-                source_ip: Some("127.0.0.1".to_owned()),
-                received_at: Timestamp::now(),
+                ..sample_webhook_event(n, Some(repo.id))
             })
             .collect();
         let start = Instant::now();

@@ -148,28 +148,17 @@ fn append_floor(body_len: usize) -> f64 {
 /// else running: the storage ceiling of the receivers.
 async fn sqlite_floor(body_len: usize) -> f64 {
     use oore_adapters::sqlite::{SqliteConfig, SqliteStore};
-    use oore_core::domain::repository::Provider;
     use oore_core::ports::{NewWebhookEvent, WebhookEventStore};
+    use oore_core::testing::contract::sample_webhook_event;
     const EVENTS: usize = 20_000;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = SqliteStore::open(&dir.path().join("oore.db"), SqliteConfig::default())
         .await
         .expect("a database");
-    let events: Vec<NewWebhookEvent> = (0..EVENTS)
-        .map(|i| NewWebhookEvent {
-            id: oore_core::ids::WebhookEventId::from_ulid(ulid::Ulid::from_parts(1, i as u128)),
-            provider: Provider::GitHub,
-            delivery_id: format!("{i:08x}-0000-0000-0000-000000000000"),
-            event_type: "push".to_owned(),
-            repository_id: None,
-            headers: vec![
-                ("content-type".to_owned(), "application/json".to_owned()),
-                ("x-github-event".to_owned(), "push".to_owned()),
-                ("x-github-delivery".to_owned(), format!("{i:08x}")),
-            ],
+    let events: Vec<NewWebhookEvent> = (0..EVENTS as u128)
+        .map(|n| NewWebhookEvent {
             payload: vec![b'x'; body_len],
-            source_ip: Some("127.0.0.1".to_owned()),
-            received_at: jiff::Timestamp::now(),
+            ..sample_webhook_event(n, None)
         })
         .collect();
     let started = Instant::now();

@@ -206,9 +206,8 @@ impl EventWorker {
 
 #[cfg(test)]
 mod tests {
-    use oore_core::domain::repository::Provider;
-    use oore_core::ports::NewWebhookEvent;
     use oore_core::testing::RecordingSignals;
+    use oore_core::testing::contract::sample_webhook_event;
 
     use super::*;
     use crate::webhooks::recording::setup;
@@ -216,18 +215,8 @@ mod tests {
     /// `n` stored events naming no repository: each is processed `ignored`.
     fn worker_with_events(n: usize) -> (EventWorker, Arc<crate::webhooks::recording::Recording>) {
         let (services, recording) = setup();
-        let events: Vec<NewWebhookEvent> = (0..n)
-            .map(|i| NewWebhookEvent {
-                id: WebhookEventId::from_ulid(services.ids.new_ulid()),
-                provider: Provider::GitHub,
-                delivery_id: format!("d{i}"),
-                event_type: "push".to_owned(),
-                repository_id: None,
-                headers: Vec::new(),
-                payload: b"{}".to_vec(),
-                source_ip: None,
-                received_at: services.clock.now(),
-            })
+        let events: Vec<_> = (0..n as u128)
+            .map(|i| sample_webhook_event(i, None))
             .collect();
         oore_core::testing::block_on(services.webhooks.insert_batch(&events)).unwrap();
         let worker = EventWorker {
