@@ -15,6 +15,7 @@
 //! once a checkpoint has caught up, exactly as with the automatic checkpoint, and
 //! `journal_size_limit` trims the file afterwards.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -35,6 +36,8 @@ pub(super) const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 pub(super) struct Checkpointer {
     wake: Option<SyncSender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// Whether the thread was found gone (said once, not on every write).
+    gone: AtomicBool,
 }
 
 impl Checkpointer {
@@ -47,6 +50,7 @@ impl Checkpointer {
         Ok(Self {
             wake: Some(wake),
             thread: Some(thread),
+            gone: AtomicBool::new(false),
         })
     }
 
@@ -57,9 +61,11 @@ impl Checkpointer {
             match wake.try_send(()) {
                 Ok(()) | Err(TrySendError::Full(())) => {}
                 Err(TrySendError::Disconnected(())) => {
-                    tracing::warn!(
-                        "the WAL checkpoint thread has stopped; the WAL will grow until oored restarts"
-                    );
+                    if !self.gone.swap(true, Ordering::Relaxed) {
+                        tracing::error!(
+                            "the WAL checkpoint thread has stopped; the database's -wal file grows until oored is restarted: restart it"
+                        );
+                    }
                 }
             }
         }
