@@ -9,17 +9,10 @@ use oore_adapters::artifacts::FsArtifacts;
 use oore_core::domain::secret::SecretString;
 use oore_core::ports::{BuildLogs, BuildSignals};
 use oore_core::services::Services;
-use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::webhooks::Webhooks;
 use crate::workers::Dispatcher;
-
-/// Requests handled at once; more wait for a slot (within the request timeout).
-pub(crate) const MAX_IN_FLIGHT_REQUESTS: usize = 256;
-
-/// A request that takes longer is answered 503 and its work dropped.
-pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Shared state of the HTTP API.
 #[derive(Clone)]
@@ -38,7 +31,6 @@ struct Inner {
     dashboard_origin: String,
     max_concurrent_builds: u32,
     started: Instant,
-    in_flight: Semaphore,
 }
 
 impl App {
@@ -65,7 +57,6 @@ impl App {
                 dashboard_origin: config.dashboard_origin.clone(),
                 max_concurrent_builds: config.max_concurrent_builds,
                 started: Instant::now(),
-                in_flight: Semaphore::new(MAX_IN_FLIGHT_REQUESTS),
             }),
         }
     }
@@ -118,9 +109,5 @@ impl App {
 
     pub(crate) fn uptime(&self) -> Duration {
         self.inner.started.elapsed()
-    }
-
-    pub(crate) fn in_flight(&self) -> &Semaphore {
-        &self.inner.in_flight
     }
 }

@@ -1,9 +1,14 @@
 //! The one place where failures become HTTP: [`ApiError::from_use_case`] maps a use
-//! case's [`ErrorClass`] to a status and error code, and [`ApiError::into_response`]
-//! renders the JSON [`ErrorEnvelope`]. Internal and unavailable errors keep their real
-//! cause in the server log (inside the request's span, so with its request id) and
+//! case's [`ErrorClass`] to a status and error code, extractor rejections map to today's
+//! codes (see `extract.rs`), and [`ApiError::render`] writes the JSON [`ErrorEnvelope`].
+//!
+//! `ApiError` implements [`IntoResponse`]: the response carries the status and headers at
+//! once and the error itself as an extension; the `render_errors` middleware (which knows
+//! the request id) then writes the envelope. Internal and unavailable errors keep their
+//! real cause in the server log (inside the request's span, so with its request id) and
 //! show the client a generic message that carries the request id.
 
+use axum::response::IntoResponse;
 use http::header::{ALLOW, CONTENT_RANGE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, StatusCode};
 use oore_core::api::{ErrorBody, ErrorEnvelope, FieldErrorDto};
@@ -16,7 +21,7 @@ use super::response::{Response, json};
 const INVALID_FIELDS: &str = "the request has invalid fields: fix the ones listed and retry";
 
 /// A failed request, ready to render.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
@@ -163,6 +168,26 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_id", e.to_string())
     }
 
+    /// 400 for path parameters that could not be read at all.
+    pub(crate) fn invalid_id_text(detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("the URL's ids could not be read: {detail}"),
+        )
+    }
+
+    /// 400 for a query string that is not `name=value` pairs.
+    pub(crate) fn invalid_query(detail: &impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            format!(
+                "the query string could not be read ({detail}): send name=value pairs joined by &"
+            ),
+        )
+    }
+
     /// 400 for a body that is not the expected JSON.
     pub(crate) fn invalid_json(detail: impl std::fmt::Display) -> Self {
         Self::new(
@@ -289,8 +314,8 @@ impl ApiError {
         .with_header(RETRY_AFTER, HeaderValue::from_static("5"))
     }
 
-    /// Renders the envelope.
-    pub(crate) fn into_response(self, request_id: &str) -> Response {
+    /// The complete response with the envelope for `request_id`.
+    pub(crate) fn render(self, request_id: &str) -> Response {
         let message = self.message.unwrap_or_else(|| {
             format!("internal error: the server log has the details under request id {request_id}; please report it")
         });
@@ -306,6 +331,19 @@ impl ApiError {
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
         }
+        response
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// Status and headers now; the body is written by the `render_errors` middleware,
+    /// which knows the request id (module doc).
+    fn into_response(self) -> axum::response::Response {
+        let mut response = self.status.into_response();
+        for (name, value) in &self.headers {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+        response.extensions_mut().insert(self);
         response
     }
 }
@@ -335,7 +373,7 @@ mod tests {
     }
 
     fn render(e: ApiError) -> (StatusCode, ErrorEnvelope, http::HeaderMap) {
-        let response = e.into_response("01JREQUEST0000000000000000");
+        let response = e.render("01JREQUEST0000000000000000");
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.into_body();

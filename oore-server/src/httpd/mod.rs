@@ -1,38 +1,50 @@
-//! The HTTP server: hyper 1 over HTTP/1.1, one task per connection, graceful shutdown.
-//! [`serve`] accepts until its shutdown future completes, then stops accepting, lets
-//! in-flight requests finish (idle keep-alive connections close at once) for up to the
-//! grace period, and drops whatever is left.
+//! The HTTP server: axum routes (`routes.rs`) under tower and tower-http middleware
+//! (`layers.rs`), served by hyper 1 over HTTP/1.1, one task per connection, with graceful
+//! shutdown. [`serve`] accepts until its shutdown future completes, then stops
+//! accepting, lets in-flight requests finish (idle keep-alive connections close at once)
+//! for up to the grace period, and drops whatever is left.
+//!
+//! The accept loop is our own rather than `axum::serve` because hyper's
+//! `header_read_timeout` (a client that has not sent its request head within
+//! [`HEADER_READ_TIMEOUT`] is dropped, so slow clients cannot hold connections open)
+//! is not reachable through `axum::serve`.
 
-mod body;
 mod error;
+mod extract;
 mod handlers;
-mod pipeline;
-mod query;
+mod layers;
 mod response;
 mod routes;
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use tower::ServiceExt;
 
-pub use body::API_BODY_LIMIT;
-pub use pipeline::{X_REQUEST_ID, handle};
-pub use response::{Response, ResponseBody};
-pub use routes::{Endpoint, ROUTES, Route};
+pub use extract::API_BODY_LIMIT;
+pub use layers::X_REQUEST_ID;
+pub use response::Response;
+pub use routes::{Access, RouteInfo, openapi_document, route_table};
 
 use crate::app::App;
 
 /// A client that has not sent its request headers within this time is dropped.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The complete application: every route of the table under the middleware stack.
+pub fn app_router(app: &App) -> Router {
+    layers::apply(routes::router(app), app, route_table()).with_state(app.clone())
+}
 
 /// Serves `app` on `listener` until `shutdown` completes, then shuts down gracefully
 /// within `grace` (see the module doc).
@@ -42,6 +54,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) {
+    let router = app_router(&app);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -55,10 +68,10 @@ pub async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let app = app.clone();
-                    let service = service_fn(move |request| {
-                        let app = app.clone();
-                        async move { Ok::<_, Infallible>(handle(app, request, Some(peer)).await) }
+                    let router = router.clone();
+                    let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+                        request.extensions_mut().insert(ConnectInfo(peer));
+                        router.clone().oneshot(request.map(axum::body::Body::new))
                     });
                     let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                     connections.spawn(async move {

@@ -1,89 +1,45 @@
 //! Response bodies and the small builders every handler uses.
 //!
 //! A body is either complete bytes (JSON answers) or a stream fed through a bounded
-//! channel ([`channel_body`]): build logs as server-sent events, artifact files, the
-//! artifacts zip. A streamed body never holds a request slot: the handler returns as soon
-//! as the headers are known and a task feeds the channel; a client that goes away closes
-//! the channel, which stops the task.
+//! channel ([`channel_body`]): artifact files and the artifacts zip (server-sent log
+//! events go through `axum::response::Sse`, fed the same way). A streamed body never
+//! holds a request slot: the handler returns as soon as the headers are known and a task
+//! feeds the channel; a client that goes away closes the channel, which stops the task.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use bytes::Bytes;
+use axum::body::{Body, Bytes};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Body, Frame, SizeHint};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-/// Body of every response: complete bytes or a stream (see the module doc).
-pub type ResponseBody = BoxBody<Bytes, std::io::Error>;
-
 /// Every handler's response type.
-pub type Response = http::Response<ResponseBody>;
-
-/// A complete body.
-pub(crate) fn full(bytes: Bytes) -> ResponseBody {
-    Full::new(bytes).map_err(|never| match never {}).boxed()
-}
+pub type Response = axum::response::Response;
 
 /// The sending side of a streamed body. Each `send` waits while the client is slower
 /// than the producer (the channel is bounded), and fails once the client is gone.
 pub(crate) type BodySender = mpsc::Sender<Result<Bytes, std::io::Error>>;
 
-/// A body fed by the returned sender, `capacity` chunks deep; `exact_len` is announced
-/// as `Content-Length` when known.
-pub(crate) fn channel_body(capacity: usize, exact_len: Option<u64>) -> (BodySender, ResponseBody) {
+/// A body fed by the returned sender, `capacity` chunks deep. Set `Content-Length`
+/// on the response when the length is known.
+pub(crate) fn channel_body(capacity: usize) -> (BodySender, Body) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
-    (
-        tx,
-        ChannelBody {
-            rx,
-            remaining: exact_len,
-        }
-        .boxed(),
-    )
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    (tx, Body::from_stream(stream))
 }
 
-struct ChannelBody {
-    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
-    remaining: Option<u64>,
+/// The body of a `HEAD` answer to a streamed `GET` whose length is not known (a zip,
+/// an event stream): empty, but without the exact size that would make axum announce
+/// `Content-Length: 0`.
+pub(crate) fn unknown_length_head() -> Body {
+    Body::from_stream(futures_util::stream::empty::<Result<Bytes, std::io::Error>>())
 }
 
-impl Body for ChannelBody {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(Ok(bytes))) => {
-                if let Some(left) = self.remaining.as_mut() {
-                    *left = left.saturating_sub(bytes.len() as u64);
-                }
-                Poll::Ready(Some(Ok(Frame::data(bytes))))
-            }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.remaining == Some(0)
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self.remaining {
-            Some(n) => SizeHint::with_exact(n),
-            None => SizeHint::default(),
-        }
-    }
-}
+/// Marks a response that the compression layer must leave alone: artifact files and
+/// zips (already compressed, and byte ranges must stay byte ranges).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Uncompressed;
 
 /// `value` as JSON with `status`.
 pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
@@ -102,7 +58,7 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
 
 /// A response without body (204, preflight answers).
 pub(crate) fn empty(status: StatusCode) -> Response {
-    let mut response = http::Response::new(full(Bytes::new()));
+    let mut response = Response::new(Body::empty());
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -111,7 +67,7 @@ pub(crate) fn empty(status: StatusCode) -> Response {
 }
 
 fn with_body(status: StatusCode, body: Bytes, content_type: &'static str) -> Response {
-    let mut response = http::Response::new(full(body));
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -1,374 +1,211 @@
-//! The route table: every endpoint with its method, path pattern and whether it is
-//! public. The request pipeline matches against it and the tests walk it, so a route
-//! cannot be added without being covered by the authentication test.
+//! The route table: every endpoint once, with who may call it. Each entry is one handler
+//! whose `#[utoipa::path]` attribute gives its method and path, so the router, the
+//! OpenAPI document and the authentication test all read the same list and cannot
+//! disagree. Adding an endpoint: write the handler with its attribute, add one line
+//! here (see "Add an endpoint" in `docs/ARCHITECTURE.md`).
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use http::Method;
+use utoipa::openapi::path::Paths;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
-/// What a route does; dispatched in [`super::handlers::dispatch`].
+use super::extract::API_BODY_LIMIT;
+use super::handlers::{
+    artifacts, builds, logs, openapi, pipelines, repositories, system, webhooks,
+};
+use super::layers::{BodyLimit, require_admin};
+use crate::app::App;
+
+/// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `GET /api/health`.
-    Health,
-    /// `GET /api/version`.
-    Version,
-    /// `GET /api/setup/status`.
-    SetupStatus,
-    /// `GET /api/repositories`.
-    ListRepositories,
-    /// `POST /api/repositories`.
-    CreateRepository,
-    /// `GET /api/repositories/:id`.
-    GetRepository,
-    /// `PUT /api/repositories/:id`.
-    UpdateRepository,
-    /// `DELETE /api/repositories/:id`.
-    DeleteRepository,
-    /// `POST /api/repositories/:id/activate`.
-    ActivateRepository,
-    /// `POST /api/repositories/:id/deactivate`.
-    DeactivateRepository,
-    /// `GET /api/repositories/:id/webhook-url`.
-    RepositoryWebhookUrl,
-    /// `POST /api/pipelines/validate`.
-    ValidatePipeline,
-    /// `POST /api/pipelines/convert`.
-    ConvertPipeline,
-    /// `GET /api/repositories/:id/pipeline`.
-    GetPipeline,
-    /// `PUT /api/repositories/:id/pipeline`.
-    SetPipeline,
-    /// `DELETE /api/repositories/:id/pipeline`.
-    DeletePipeline,
-    /// `GET /api/repositories/:id/pipeline/history`.
-    PipelineHistory,
-    /// `POST /api/repositories/:id/pipeline/restore`.
-    RestorePipeline,
-    /// `POST /api/repositories/:id/trigger`.
-    TriggerBuild,
-    /// `GET /api/builds`.
-    ListBuilds,
-    /// `GET /api/builds/:id`.
-    GetBuild,
-    /// `GET /api/builds/:id/steps`.
-    ListBuildSteps,
-    /// `POST /api/builds/:id/cancel`.
-    CancelBuild,
-    /// `GET /api/builds/:id/logs`.
-    BuildLogChunk,
-    /// `GET /api/builds/:id/logs/stream`.
-    BuildLogStream,
-    /// `GET /api/builds/:id/artifacts`.
-    ListArtifacts,
-    /// `GET /api/builds/:id/artifacts/:artifact_id`.
-    DownloadArtifact,
-    /// `GET /api/builds/:id/artifacts.zip`.
-    DownloadArtifactsZip,
-    /// `POST /api/webhooks/github/:repository_id` (public: verified by its signature).
-    ReceiveGitHubWebhook,
-    /// `POST /api/webhooks/gitlab/:repository_id` (public: verified by its token).
-    ReceiveGitLabWebhook,
-    /// `GET /api/webhooks`.
-    ListWebhookEvents,
-    /// `GET /api/webhooks/:id`.
-    GetWebhookEvent,
-    /// `POST /api/webhooks/:id/redeliver`.
-    RedeliverWebhookEvent,
+pub enum Access {
+    /// Anyone (health, version, the OpenAPI document). Only reads may be public.
+    Public,
+    /// Anyone, authenticated by the delivery's signature or token instead of the admin
+    /// token: the webhook receivers. They read their body themselves, up to
+    /// `OORE_MAX_WEBHOOK_BYTES`.
+    Signed,
+    /// The admin bearer token.
+    Admin,
 }
 
-impl Endpoint {
-    /// True for the webhook receivers, which take bodies up to `OORE_MAX_WEBHOOK_BYTES`
-    /// instead of the API's limit.
-    pub fn is_webhook_receiver(self) -> bool {
-        matches!(
-            self,
-            Self::ReceiveGitHubWebhook | Self::ReceiveGitLabWebhook
-        )
+/// One route as the tests and the docs see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// HTTP method (GET routes also answer HEAD).
+    pub method: Method,
+    /// Pattern with `{name}` parameters, e.g. `/api/builds/{id}`.
+    pub path: String,
+    /// Who may call it.
+    pub access: Access,
+    /// The OpenAPI operation id.
+    pub operation_id: String,
+}
+
+impl RouteInfo {
+    /// Reachable without the admin token.
+    pub fn is_public(&self) -> bool {
+        self.access != Access::Admin
+    }
+
+    /// A webhook receiver (signed deliveries, their own body limit).
+    pub fn is_webhook_receiver(&self) -> bool {
+        self.access == Access::Signed
     }
 }
 
-/// One entry of [`ROUTES`].
-#[derive(Debug, Clone)]
-pub struct Route {
-    /// HTTP method.
-    pub method: Method,
-    /// Pattern: literal segments and `:name` parameters, e.g. `/api/repositories/:id`.
-    pub path: &'static str,
-    /// Reachable without the admin token (health, version, the webhook receivers; later
-    /// setup callbacks).
-    pub public: bool,
-    /// The handler.
-    pub endpoint: Endpoint,
+/// A route with its handler.
+pub(crate) struct Route {
+    access: Access,
+    handler: UtoipaMethodRouter<App>,
 }
 
-const fn route(method: Method, path: &'static str, public: bool, endpoint: Endpoint) -> Route {
+fn public(handler: UtoipaMethodRouter<App>) -> Route {
     Route {
-        method,
-        path,
-        public,
-        endpoint,
+        access: Access::Public,
+        handler,
+    }
+}
+
+fn signed(handler: UtoipaMethodRouter<App>) -> Route {
+    Route {
+        access: Access::Signed,
+        handler,
+    }
+}
+
+fn admin(handler: UtoipaMethodRouter<App>) -> Route {
+    Route {
+        access: Access::Admin,
+        handler,
     }
 }
 
 /// Every route `oored` serves.
-pub static ROUTES: &[Route] = &[
-    route(Method::GET, "/api/health", true, Endpoint::Health),
-    route(Method::GET, "/api/version", true, Endpoint::Version),
-    route(
-        Method::GET,
-        "/api/setup/status",
-        false,
-        Endpoint::SetupStatus,
-    ),
-    route(
-        Method::GET,
-        "/api/repositories",
-        false,
-        Endpoint::ListRepositories,
-    ),
-    route(
-        Method::POST,
-        "/api/repositories",
-        false,
-        Endpoint::CreateRepository,
-    ),
-    route(
-        Method::GET,
-        "/api/repositories/:id",
-        false,
-        Endpoint::GetRepository,
-    ),
-    route(
-        Method::PUT,
-        "/api/repositories/:id",
-        false,
-        Endpoint::UpdateRepository,
-    ),
-    route(
-        Method::DELETE,
-        "/api/repositories/:id",
-        false,
-        Endpoint::DeleteRepository,
-    ),
-    route(
-        Method::POST,
-        "/api/repositories/:id/activate",
-        false,
-        Endpoint::ActivateRepository,
-    ),
-    route(
-        Method::POST,
-        "/api/repositories/:id/deactivate",
-        false,
-        Endpoint::DeactivateRepository,
-    ),
-    route(
-        Method::GET,
-        "/api/repositories/:id/webhook-url",
-        false,
-        Endpoint::RepositoryWebhookUrl,
-    ),
-    route(
-        Method::POST,
-        "/api/pipelines/validate",
-        false,
-        Endpoint::ValidatePipeline,
-    ),
-    route(
-        Method::POST,
-        "/api/pipelines/convert",
-        false,
-        Endpoint::ConvertPipeline,
-    ),
-    route(
-        Method::GET,
-        "/api/repositories/:id/pipeline",
-        false,
-        Endpoint::GetPipeline,
-    ),
-    route(
-        Method::PUT,
-        "/api/repositories/:id/pipeline",
-        false,
-        Endpoint::SetPipeline,
-    ),
-    route(
-        Method::DELETE,
-        "/api/repositories/:id/pipeline",
-        false,
-        Endpoint::DeletePipeline,
-    ),
-    route(
-        Method::GET,
-        "/api/repositories/:id/pipeline/history",
-        false,
-        Endpoint::PipelineHistory,
-    ),
-    route(
-        Method::POST,
-        "/api/repositories/:id/pipeline/restore",
-        false,
-        Endpoint::RestorePipeline,
-    ),
-    route(
-        Method::POST,
-        "/api/repositories/:id/trigger",
-        false,
-        Endpoint::TriggerBuild,
-    ),
-    route(Method::GET, "/api/builds", false, Endpoint::ListBuilds),
-    route(Method::GET, "/api/builds/:id", false, Endpoint::GetBuild),
-    route(
-        Method::GET,
-        "/api/builds/:id/steps",
-        false,
-        Endpoint::ListBuildSteps,
-    ),
-    route(
-        Method::POST,
-        "/api/builds/:id/cancel",
-        false,
-        Endpoint::CancelBuild,
-    ),
-    route(
-        Method::GET,
-        "/api/builds/:id/logs",
-        false,
-        Endpoint::BuildLogChunk,
-    ),
-    route(
-        Method::GET,
-        "/api/builds/:id/logs/stream",
-        false,
-        Endpoint::BuildLogStream,
-    ),
-    route(
-        Method::GET,
-        "/api/builds/:id/artifacts",
-        false,
-        Endpoint::ListArtifacts,
-    ),
-    route(
-        Method::GET,
-        "/api/builds/:id/artifacts/:artifact_id",
-        false,
-        Endpoint::DownloadArtifact,
-    ),
-    route(
-        Method::GET,
-        "/api/builds/:id/artifacts.zip",
-        false,
-        Endpoint::DownloadArtifactsZip,
-    ),
-    route(
-        Method::POST,
-        "/api/webhooks/github/:repository_id",
-        true,
-        Endpoint::ReceiveGitHubWebhook,
-    ),
-    route(
-        Method::POST,
-        "/api/webhooks/gitlab/:repository_id",
-        true,
-        Endpoint::ReceiveGitLabWebhook,
-    ),
-    route(
-        Method::GET,
-        "/api/webhooks",
-        false,
-        Endpoint::ListWebhookEvents,
-    ),
-    route(
-        Method::GET,
-        "/api/webhooks/:id",
-        false,
-        Endpoint::GetWebhookEvent,
-    ),
-    route(
-        Method::POST,
-        "/api/webhooks/:id/redeliver",
-        false,
-        Endpoint::RedeliverWebhookEvent,
-    ),
-];
-
-/// Values of a matched route's `:name` segments.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct PathParams(Vec<(&'static str, String)>);
-
-impl PathParams {
-    /// The value of `:name`; empty if the route has no such parameter (a bug the
-    /// handler's id parsing then reports as an invalid id).
-    pub(crate) fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
+pub(crate) fn table() -> Vec<Route> {
+    vec![
+        public(routes!(system::health)),
+        public(routes!(system::version)),
+        public(routes!(openapi::document)),
+        admin(routes!(system::setup_status)),
+        admin(routes!(repositories::list)),
+        admin(routes!(repositories::create)),
+        admin(routes!(repositories::get)),
+        admin(routes!(repositories::update)),
+        admin(routes!(repositories::delete)),
+        admin(routes!(repositories::activate)),
+        admin(routes!(repositories::deactivate)),
+        admin(routes!(repositories::webhook_url)),
+        admin(routes!(pipelines::validate)),
+        admin(routes!(pipelines::convert)),
+        admin(routes!(pipelines::get)),
+        admin(routes!(pipelines::set)),
+        admin(routes!(pipelines::delete)),
+        admin(routes!(pipelines::history)),
+        admin(routes!(pipelines::restore)),
+        admin(routes!(builds::trigger)),
+        admin(routes!(builds::list)),
+        admin(routes!(builds::get)),
+        admin(routes!(builds::steps)),
+        admin(routes!(builds::cancel)),
+        admin(routes!(logs::chunk)),
+        admin(routes!(logs::stream)),
+        admin(routes!(artifacts::list)),
+        admin(routes!(artifacts::download)),
+        admin(routes!(artifacts::zip)),
+        signed(routes!(webhooks::receive_github)),
+        signed(routes!(webhooks::receive_gitlab)),
+        admin(routes!(webhooks::list)),
+        admin(routes!(webhooks::get)),
+        admin(routes!(webhooks::redeliver)),
+    ]
 }
 
-/// The outcome of matching a request against [`ROUTES`].
-#[derive(Debug)]
-pub(crate) enum RouteMatch {
-    /// A route handles it.
-    Found(&'static Route, PathParams),
-    /// The path exists, but not with this method; the allowed methods.
-    MethodNotAllowed(Vec<Method>),
-    /// No route has this path.
-    NotFound,
-}
-
-/// Matches `method` and `path` (a single trailing slash is ignored).
-pub(crate) fn match_route(method: &Method, path: &str) -> RouteMatch {
-    let path = if path.len() > 1 {
-        path.strip_suffix('/').unwrap_or(path)
-    } else {
-        path
-    };
-    let mut allowed = Vec::new();
-    for route in ROUTES {
-        if let Some(params) = match_path(route.path, path) {
-            if route.method == *method {
-                return RouteMatch::Found(route, params);
+fn methods_of(paths: &Paths) -> Vec<(String, Method, String)> {
+    let mut out = Vec::new();
+    for (path, item) in &paths.paths {
+        let operations = [
+            (Method::GET, &item.get),
+            (Method::PUT, &item.put),
+            (Method::POST, &item.post),
+            (Method::DELETE, &item.delete),
+            (Method::PATCH, &item.patch),
+            (Method::OPTIONS, &item.options),
+            (Method::HEAD, &item.head),
+            (Method::TRACE, &item.trace),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                let id = operation.operation_id.clone().unwrap_or_default();
+                out.push((path.clone(), method, id));
             }
-            allowed.push(route.method.clone());
         }
     }
-    if allowed.is_empty() {
-        RouteMatch::NotFound
-    } else {
-        RouteMatch::MethodNotAllowed(allowed)
+    out
+}
+
+impl Route {
+    fn infos(&self) -> Vec<RouteInfo> {
+        methods_of(&self.handler.1)
+            .into_iter()
+            .map(|(path, method, operation_id)| RouteInfo {
+                method,
+                path,
+                access: self.access,
+                operation_id,
+            })
+            .collect()
     }
 }
 
-/// The methods `path` is served with (empty for an unknown path), for `OPTIONS`.
-pub(crate) fn methods_for(path: &str) -> Vec<Method> {
-    match match_route(&Method::OPTIONS, path) {
-        RouteMatch::MethodNotAllowed(methods) => methods,
-        RouteMatch::Found(route, _) => vec![route.method.clone()],
-        RouteMatch::NotFound => Vec::new(),
-    }
+/// Every route `oored` serves, as data (for tests, the docs and the 405/OPTIONS answers).
+pub fn route_table() -> Vec<RouteInfo> {
+    table().iter().flat_map(Route::infos).collect()
 }
 
-fn match_path(pattern: &'static str, path: &str) -> Option<PathParams> {
-    let mut params = Vec::new();
-    let mut pattern_segments = pattern.split('/');
-    let mut path_segments = path.split('/');
-    loop {
-        match (pattern_segments.next(), path_segments.next()) {
-            (None, None) => return Some(PathParams(params)),
-            (Some(p), Some(s)) => {
-                if let Some(name) = p.strip_prefix(':') {
-                    if s.is_empty() {
-                        return None;
-                    }
-                    params.push((name, s.to_owned()));
-                } else if p != s {
-                    return None;
-                }
+/// The OpenAPI 3.1 document of [`table`] (served at `/api/openapi.json`).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut api = OpenApiRouter::<App>::with_openapi(openapi::base());
+    for route in table() {
+        api = api.routes(route.handler);
+    }
+    let mut document = api.into_openapi();
+    openapi::secure(&mut document, &route_table());
+    document
+}
+
+/// The router over [`table`] with each route's access and body-limit layers.
+pub(crate) fn router(app: &App) -> Router<App> {
+    let webhook_limit = app.webhooks().settings().max_body;
+    let mut api = OpenApiRouter::new();
+    for route in table() {
+        let (schemas, paths, handler) = route.handler;
+        let handler = match route.access {
+            Access::Public => handler.route_layer(from_fn_with_state(
+                BodyLimit(API_BODY_LIMIT),
+                BodyLimit::check,
+            )),
+            Access::Signed => {
+                handler
+                    .layer(DefaultBodyLimit::disable())
+                    .route_layer(from_fn_with_state(
+                        BodyLimit(webhook_limit),
+                        BodyLimit::check,
+                    ))
             }
-            _ => return None,
-        }
+            Access::Admin => handler
+                .route_layer(from_fn_with_state(
+                    BodyLimit(API_BODY_LIMIT),
+                    BodyLimit::check,
+                ))
+                .route_layer(from_fn_with_state(app.clone(), require_admin)),
+        };
+        api = api.routes((schemas, paths, handler));
     }
+    Router::from(api).layer(DefaultBodyLimit::max(API_BODY_LIMIT))
 }
 
 #[cfg(test)]
@@ -376,185 +213,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn matches_literals_and_parameters() {
-        let RouteMatch::Found(route, params) =
-            match_route(&Method::GET, "/api/repositories/01ABC/webhook-url")
-        else {
-            panic!("no match");
-        };
-        assert_eq!(route.endpoint, Endpoint::RepositoryWebhookUrl);
-        assert_eq!(params.get("id"), "01ABC");
-        assert!(
-            matches!(match_route(&Method::GET, "/api/health/"), RouteMatch::Found(r, _) if r.endpoint == Endpoint::Health)
-        );
-        let RouteMatch::Found(route, params) =
-            match_route(&Method::POST, "/api/repositories/01ABC/pipeline/restore")
-        else {
-            panic!("no match");
-        };
-        assert_eq!(
-            (route.endpoint, params.get("id")),
-            (Endpoint::RestorePipeline, "01ABC")
-        );
-    }
-
-    #[test]
-    fn wrong_method_lists_the_allowed_ones() {
-        let RouteMatch::MethodNotAllowed(allowed) =
-            match_route(&Method::PATCH, "/api/repositories/x")
-        else {
-            panic!("expected 405");
-        };
-        assert_eq!(allowed, [Method::GET, Method::PUT, Method::DELETE]);
-    }
-
-    #[test]
-    fn pipeline_path_serves_get_put_and_delete() {
-        let RouteMatch::MethodNotAllowed(allowed) =
-            match_route(&Method::POST, "/api/repositories/x/pipeline")
-        else {
-            panic!("expected 405");
-        };
-        assert_eq!(allowed, [Method::GET, Method::PUT, Method::DELETE]);
-    }
-
-    #[test]
-    fn build_routes_match_with_their_parameters() {
-        let cases = [
-            (
-                Method::POST,
-                "/api/repositories/R/trigger",
-                Endpoint::TriggerBuild,
-            ),
-            (Method::GET, "/api/builds", Endpoint::ListBuilds),
-            (Method::GET, "/api/builds/B", Endpoint::GetBuild),
-            (Method::POST, "/api/builds/B/cancel", Endpoint::CancelBuild),
-            (
-                Method::GET,
-                "/api/builds/B/logs/stream",
-                Endpoint::BuildLogStream,
-            ),
-            (
-                Method::GET,
-                "/api/builds/B/artifacts.zip",
-                Endpoint::DownloadArtifactsZip,
-            ),
-            (
-                Method::GET,
-                "/api/builds/B/artifacts/A",
-                Endpoint::DownloadArtifact,
-            ),
-        ];
-        for (method, path, endpoint) in cases {
-            let RouteMatch::Found(route, params) = match_route(&method, path) else {
-                panic!("{method} {path} did not match");
-            };
-            assert_eq!(route.endpoint, endpoint, "{path}");
-            if path.starts_with("/api/builds/") {
-                assert_eq!(params.get("id"), "B", "{path}");
-            }
-        }
-        let RouteMatch::Found(_, params) = match_route(&Method::GET, "/api/builds/B/artifacts/A")
-        else {
-            panic!("no match");
-        };
-        assert_eq!(params.get("artifact_id"), "A");
-    }
-
-    #[test]
-    fn unknown_paths_do_not_match() {
-        for path in [
-            "/",
-            "/api",
-            "/api/repositories/x/y",
-            "/api/repositories//activate",
-            "/apix/health",
-            "/api/health/extra",
-        ] {
-            assert!(
-                matches!(match_route(&Method::GET, path), RouteMatch::NotFound),
-                "{path}"
-            );
-        }
-    }
-
-    #[test]
-    fn webhook_routes_match_receivers_before_events() {
-        let cases = [
-            (
-                Method::POST,
-                "/api/webhooks/github/R",
-                Endpoint::ReceiveGitHubWebhook,
-                "repository_id",
-            ),
-            (
-                Method::POST,
-                "/api/webhooks/gitlab/R",
-                Endpoint::ReceiveGitLabWebhook,
-                "repository_id",
-            ),
-            (
-                Method::GET,
-                "/api/webhooks/R",
-                Endpoint::GetWebhookEvent,
-                "id",
-            ),
-            (
-                Method::POST,
-                "/api/webhooks/R/redeliver",
-                Endpoint::RedeliverWebhookEvent,
-                "id",
-            ),
-        ];
-        for (method, path, endpoint, param) in cases {
-            let RouteMatch::Found(route, params) = match_route(&method, path) else {
-                panic!("{method} {path} did not match");
-            };
-            assert_eq!(
-                (route.endpoint, params.get(param)),
-                (endpoint, "R"),
-                "{path}"
-            );
-        }
-        let RouteMatch::MethodNotAllowed(allowed) =
-            match_route(&Method::GET, "/api/webhooks/github/R")
-        else {
-            panic!("expected 405");
-        };
-        assert_eq!(allowed, [Method::POST]);
-        assert!(Endpoint::ReceiveGitLabWebhook.is_webhook_receiver());
-        assert!(!Endpoint::RedeliverWebhookEvent.is_webhook_receiver());
-    }
-
-    #[test]
-    fn table_has_no_duplicates_and_only_health_version_and_receivers_are_public() {
-        for (i, a) in ROUTES.iter().enumerate() {
-            for b in &ROUTES[i + 1..] {
+    fn table_has_no_duplicates_and_only_health_version_openapi_and_receivers_are_public() {
+        let routes = route_table();
+        for (i, a) in routes.iter().enumerate() {
+            for b in &routes[i + 1..] {
                 assert!(
                     !(a.method == b.method && a.path == b.path),
                     "{} {} twice",
                     a.method,
                     a.path
                 );
+                assert_ne!(a.operation_id, b.operation_id, "operation ids are unique");
             }
+            assert!(!a.operation_id.is_empty(), "{} {}", a.method, a.path);
         }
-        let public: Vec<&str> = ROUTES.iter().filter(|r| r.public).map(|r| r.path).collect();
+        let public: Vec<&str> = routes
+            .iter()
+            .filter(|r| r.is_public())
+            .map(|r| r.path.as_str())
+            .collect();
         assert_eq!(
             public,
             [
                 "/api/health",
                 "/api/version",
-                "/api/webhooks/github/:repository_id",
-                "/api/webhooks/gitlab/:repository_id",
+                "/api/openapi.json",
+                "/api/webhooks/github/{repository_id}",
+                "/api/webhooks/gitlab/{repository_id}",
             ]
         );
-        for route in ROUTES.iter().filter(|r| r.public) {
+        for route in routes.iter().filter(|r| r.is_public()) {
             assert!(
-                route.method == Method::GET || route.endpoint.is_webhook_receiver(),
+                route.method == Method::GET || route.is_webhook_receiver(),
                 "{} {} is public: only reads and the signed receivers may be",
                 route.method,
                 route.path
             );
         }
+        assert!(routes.len() >= 34, "{} routes", routes.len());
     }
 }

@@ -15,16 +15,20 @@
 //!   ipa and aab files are zips already), written by the `zip` crate on a blocking thread
 //!   into a bounded channel that feeds the response, so the archive is never in memory.
 //!   Its length is not known up front: the response is chunked.
+//!
+//! Neither is ever compressed by the HTTP layer ([`Uncompressed`]), and `HEAD` answers
+//! the headers without opening a stream or starting a zip.
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use bytes::Bytes;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
 use http::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE,
     ETAG, IF_RANGE, RANGE,
 };
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use oore_adapters::artifacts::FsArtifacts;
 use oore_core::api::{ArtifactDto, ArtifactListResponse};
 use oore_core::domain::build::Artifact;
@@ -32,19 +36,32 @@ use oore_core::ids::{ArtifactId, BuildId};
 use oore_core::usecases::build::{get_build, get_build_artifact, list_build_artifacts};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::Ctx;
-use super::builds::build_id;
+use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::response::{BodySender, Response, channel_body, json};
+use crate::httpd::extract::Ids;
+use crate::httpd::response::{
+    BodySender, Response, Uncompressed, channel_body, json, unknown_length_head,
+};
 
 /// Bytes per body chunk.
 const CHUNK: usize = 64 * 1024;
 /// Chunks buffered ahead of a slow client.
 const BUFFER: usize = 8;
 
-/// `GET /api/builds/:id/artifacts`.
-pub(super) async fn list(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let artifacts = list_build_artifacts(ctx.app.services(), build_id(ctx)?).await?;
+/// `GET /api/builds/{id}/artifacts`.
+#[utoipa::path(
+    get,
+    path = "/api/builds/{id}/artifacts",
+    operation_id = "list_build_artifacts",
+    tag = "artifacts",
+    params(("id" = String, Path, description = "Build id (ULID)")),
+    responses((status = 200, description = "The build's artifacts"))
+)]
+pub(crate) async fn list(
+    State(app): State<App>,
+    Ids(id): Ids<BuildId>,
+) -> Result<Response, ApiError> {
+    let artifacts = list_build_artifacts(app.services(), id).await?;
     Ok(json(
         StatusCode::OK,
         &ArtifactListResponse {
@@ -185,17 +202,31 @@ fn requested_range(headers: &HeaderMap, artifact: &Artifact, len: u64) -> Ranged
     parse_range(headers.get(RANGE).and_then(|v| v.to_str().ok()), len)
 }
 
-/// `GET /api/builds/:id/artifacts/:artifact_id`.
-pub(super) async fn download(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let build = build_id(ctx)?;
-    let artifact_id: ArtifactId = ctx
-        .params
-        .get("artifact_id")
-        .parse()
-        .map_err(|e| ApiError::invalid_id(&e))?;
-    let artifact = get_build_artifact(ctx.app.services(), build, artifact_id).await?;
-    let path = ctx
-        .app
+/// `GET /api/builds/{id}/artifacts/{artifact_id}`.
+#[utoipa::path(
+    get,
+    path = "/api/builds/{id}/artifacts/{artifact_id}",
+    operation_id = "download_artifact",
+    tag = "artifacts",
+    params(
+        ("id" = String, Path, description = "Build id (ULID)"),
+        ("artifact_id" = String, Path, description = "Artifact id (ULID)"),
+        ("Range" = Option<String>, Header, description = "bytes=N-, bytes=N-M or bytes=-S"),
+    ),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream"),
+        (status = 416, description = "The range starts past the end"),
+    )
+)]
+pub(crate) async fn download(
+    State(app): State<App>,
+    method: Method,
+    headers: HeaderMap,
+    Ids((build, artifact_id)): Ids<(BuildId, ArtifactId)>,
+) -> Result<Response, ApiError> {
+    let artifact = get_build_artifact(app.services(), build, artifact_id).await?;
+    let path = app
         .artifacts()
         .artifact_path(build, &artifact.path)
         .ok_or_else(|| file_gone(&artifact))?;
@@ -214,20 +245,26 @@ pub(super) async fn download(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<Respo
         .await
         .map_err(|e| ApiError::internal(&format!("cannot stat {}: {e}", path.display())))?
         .len();
-    let (status, start, count) = match requested_range(headers, &artifact, len) {
+    let (status, start, count) = match requested_range(&headers, &artifact, len) {
         Ranged::Full => (StatusCode::OK, 0, len),
         Ranged::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
         Ranged::Unsatisfiable => return Err(ApiError::range_not_satisfiable(len)),
     };
-    if start > 0 {
-        file.seek(io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| ApiError::internal(&format!("cannot seek {}: {e}", path.display())))?;
-    }
-    let (tx, body) = channel_body(BUFFER, Some(count));
-    tokio::spawn(send_file(file, count, tx));
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        if start > 0 {
+            file.seek(io::SeekFrom::Start(start))
+                .await
+                .map_err(|e| ApiError::internal(&format!("cannot seek {}: {e}", path.display())))?;
+        }
+        let (tx, body) = channel_body(BUFFER);
+        tokio::spawn(send_file(file, count, tx));
+        body
+    };
 
-    let mut response = http::Response::new(body);
+    let mut response = Response::new(body);
+    response.extensions_mut().insert(Uncompressed);
     *response.status_mut() = status;
     let h = response.headers_mut();
     h.insert(
@@ -285,27 +322,44 @@ async fn send_file(mut file: tokio::fs::File, mut count: u64, tx: BodySender) {
     }
 }
 
-/// `GET /api/builds/:id/artifacts.zip`.
-pub(super) async fn zip(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let build = build_id(ctx)?;
-    let view = get_build(ctx.app.services(), build).await?;
-    let artifacts = list_build_artifacts(ctx.app.services(), build).await?;
+/// `GET /api/builds/{id}/artifacts.zip`.
+#[utoipa::path(
+    get,
+    path = "/api/builds/{id}/artifacts.zip",
+    operation_id = "download_artifacts_zip",
+    tag = "artifacts",
+    params(("id" = String, Path, description = "Build id (ULID)")),
+    responses((status = 200, description = "Every artifact in one zip (stored, not recompressed)", content_type = "application/zip"))
+)]
+pub(crate) async fn zip(
+    State(app): State<App>,
+    method: Method,
+    Ids(build): Ids<BuildId>,
+) -> Result<Response, ApiError> {
+    let view = get_build(app.services(), build).await?;
+    let artifacts = list_build_artifacts(app.services(), build).await?;
     if artifacts.is_empty() {
         return Err(ApiError::not_found(format!(
             "build {build} has no artifacts: the pipeline's `artifacts` patterns matched nothing, or the build did not get that far; check `oore build logs {build}`"
         )));
     }
-    let store = ctx.app.artifacts().clone();
-    let (tx, body) = channel_body(BUFFER, None);
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = write_zip(&store, build, &artifacts, tx.clone()) {
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                tracing::warn!(build_id = %build, error = %e, "writing the artifacts zip failed");
+    let body = if method == Method::HEAD {
+        unknown_length_head()
+    } else {
+        let store = app.artifacts().clone();
+        let (tx, body) = channel_body(BUFFER);
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = write_zip(&store, build, &artifacts, tx.clone()) {
+                if e.kind() != io::ErrorKind::BrokenPipe {
+                    tracing::warn!(build_id = %build, error = %e, "writing the artifacts zip failed");
+                }
+                let _ = tx.blocking_send(Err(e));
             }
-            let _ = tx.blocking_send(Err(e));
-        }
-    });
-    let mut response = http::Response::new(body);
+        });
+        body
+    };
+    let mut response = Response::new(body);
+    response.extensions_mut().insert(Uncompressed);
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
     h.insert(

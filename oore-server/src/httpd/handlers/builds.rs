@@ -7,10 +7,9 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
+use axum::extract::State;
 use http::header::LOCATION;
 use http::{HeaderValue, StatusCode};
-use hyper::body::Body;
 use oore_core::api::{BuildDto, BuildListResponse, StepDto, StepListResponse, TriggerBuildRequest};
 use oore_core::domain::build::{BuildStatus, TriggerType};
 use oore_core::domain::repository::BranchName;
@@ -21,43 +20,36 @@ use oore_core::usecases::build::{
     TriggerBuild, cancel_build, get_build, list_build_steps, list_builds, trigger_build,
 };
 
-use super::Ctx;
-use super::repositories::repository_id;
-use crate::httpd::body::read_optional_json;
+use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::query::pairs;
+use crate::httpd::extract::{Ids, OptionalJson, QueryPairs};
 use crate::httpd::response::{Response, json};
 
 /// How long a cancel request waits for the worker to record the end of a running build.
 pub(crate) const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
-/// The `:id` of a build route.
-pub(super) fn build_id(ctx: &Ctx<'_>) -> Result<BuildId, ApiError> {
-    ctx.params
-        .get("id")
-        .parse()
-        .map_err(|e| ApiError::invalid_id(&e))
-}
-
-/// `POST /api/repositories/:id/trigger`: 201 with the pending build and its `Location`.
+/// `POST /api/repositories/{id}/trigger`: 201 with the pending build and its `Location`.
 /// The body (`branch`, `commit`, `workflow`, all optional) may be empty.
-pub(super) async fn trigger<B>(
-    ctx: &Ctx<'_>,
-    request: http::Request<B>,
-) -> Result<Response, ApiError>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let repository = repository_id(ctx)?;
-    let body: TriggerBuildRequest = read_optional_json(request).await?;
+#[utoipa::path(
+    post,
+    path = "/api/repositories/{id}/trigger",
+    operation_id = "trigger_build",
+    tag = "builds",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 201, description = "The queued build"))
+)]
+pub(crate) async fn trigger(
+    State(app): State<App>,
+    Ids(repository): Ids<RepositoryId>,
+    OptionalJson(body): OptionalJson<TriggerBuildRequest>,
+) -> Result<Response, ApiError> {
     let request = TriggerBuild {
         branch: body.branch,
         commit: body.commit,
         workflow: body.workflow,
     };
-    let svc = ctx.app.services();
-    let build = trigger_build(svc, ctx.app.signals(), repository, request).await?;
+    let svc = app.services();
+    let build = trigger_build(svc, app.signals(), repository, request).await?;
     tracing::info!(build_id = %build.id, repository_id = %repository, number = build.number, "build queued");
     let mut response = json(
         StatusCode::CREATED,
@@ -70,7 +62,7 @@ where
 }
 
 /// The filters of `GET /api/builds` (see the README for each parameter).
-fn parse_query(query: Option<&str>) -> Result<BuildQuery, FieldErrors> {
+fn parse_query(query: Vec<(String, String)>) -> Result<BuildQuery, FieldErrors> {
     let mut q = BuildQuery::default();
     let mut errors = FieldErrors::new();
     let timestamp = |field: &'static str, v: &str| {
@@ -81,7 +73,7 @@ fn parse_query(query: Option<&str>) -> Result<BuildQuery, FieldErrors> {
             )
         })
     };
-    for (name, value) in pairs(query) {
+    for (name, value) in query {
         match name.as_str() {
             "repository" => {
                 q.repository_id = errors.check(value.trim().parse::<RepositoryId>().map_err(|e| {
@@ -147,9 +139,31 @@ fn parse_query(query: Option<&str>) -> Result<BuildQuery, FieldErrors> {
 }
 
 /// `GET /api/builds`: one keyset page.
-pub(super) async fn list(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/builds",
+    operation_id = "list_builds",
+    tag = "builds",
+    params(
+        ("repository" = Option<String>, Query, description = "Repository id"),
+        ("status" = Option<String>, Query, description = "Comma-separated statuses"),
+        ("branch" = Option<String>, Query, description = "Branch"),
+        ("trigger" = Option<String>, Query, description = "push, pull_request, merge_request, tag or manual"),
+        ("from" = Option<String>, Query, description = "Created at or after (RFC 3339)"),
+        ("until" = Option<String>, Query, description = "Created before (RFC 3339)"),
+        ("commit" = Option<String>, Query, description = "Commit SHA prefix"),
+        ("order" = Option<String>, Query, description = "desc (newest first, the default) or asc"),
+        ("limit" = Option<u32>, Query, description = "Page size"),
+        ("after" = Option<String>, Query, description = "The previous page's `next`"),
+    ),
+    responses((status = 200, description = "One page of builds"))
+)]
+pub(crate) async fn list(
+    State(app): State<App>,
+    QueryPairs(query): QueryPairs,
+) -> Result<Response, ApiError> {
     let query = parse_query(query).map_err(|e| ApiError::validation(&e))?;
-    let svc = ctx.app.services();
+    let svc = app.services();
     let page = list_builds(svc, query).await?;
     let now = svc.clock.now();
     Ok(json(
@@ -165,20 +179,42 @@ pub(super) async fn list(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response,
     ))
 }
 
-/// `GET /api/builds/:id`: the build with its steps.
-pub(super) async fn get(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let svc = ctx.app.services();
-    let view = get_build(svc, build_id(ctx)?).await?;
+/// `GET /api/builds/{id}`: the build with its steps.
+#[utoipa::path(
+    get,
+    path = "/api/builds/{id}",
+    operation_id = "get_build",
+    tag = "builds",
+    params(("id" = String, Path, description = "Build id (ULID)")),
+    responses((status = 200, description = "The build with its steps"))
+)]
+pub(crate) async fn get(
+    State(app): State<App>,
+    Ids(id): Ids<BuildId>,
+) -> Result<Response, ApiError> {
+    let svc = app.services();
+    let view = get_build(svc, id).await?;
     Ok(json(
         StatusCode::OK,
         &BuildDto::new(&view.build, Some(&view.steps), svc.clock.now()),
     ))
 }
 
-/// `GET /api/builds/:id/steps`.
-pub(super) async fn steps(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let svc = ctx.app.services();
-    let steps = list_build_steps(svc, build_id(ctx)?).await?;
+/// `GET /api/builds/{id}/steps`.
+#[utoipa::path(
+    get,
+    path = "/api/builds/{id}/steps",
+    operation_id = "list_build_steps",
+    tag = "builds",
+    params(("id" = String, Path, description = "Build id (ULID)")),
+    responses((status = 200, description = "The build's steps"))
+)]
+pub(crate) async fn steps(
+    State(app): State<App>,
+    Ids(id): Ids<BuildId>,
+) -> Result<Response, ApiError> {
+    let svc = app.services();
+    let steps = list_build_steps(svc, id).await?;
     let now = svc.clock.now();
     Ok(json(
         StatusCode::OK,
@@ -188,16 +224,29 @@ pub(super) async fn steps(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     ))
 }
 
-/// `POST /api/builds/:id/cancel`: 200 with the ended build, or 202 with the build still
+/// `POST /api/builds/{id}/cancel`: 200 with the ended build, or 202 with the build still
 /// running when its worker did not record the end within [`CANCEL_WAIT`] (module doc).
-pub(super) async fn cancel(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let id = build_id(ctx)?;
-    let svc = ctx.app.services();
-    let mut build = cancel_build(svc, ctx.app.signals(), id).await?;
+#[utoipa::path(
+    post,
+    path = "/api/builds/{id}/cancel",
+    operation_id = "cancel_build",
+    tag = "builds",
+    params(("id" = String, Path, description = "Build id (ULID)")),
+    responses(
+        (status = 200, description = "The build, ended"),
+        (status = 202, description = "Still running: its worker is stopping it"),
+    )
+)]
+pub(crate) async fn cancel(
+    State(app): State<App>,
+    Ids(id): Ids<BuildId>,
+) -> Result<Response, ApiError> {
+    let svc = app.services();
+    let mut build = cancel_build(svc, app.signals(), id).await?;
     if build.status == BuildStatus::Running {
         // The worker calls `finish` on the logs right after recording the end; a build
         // that finished before this `follow` is reported finished at once.
-        let mut follower = ctx.app.logs().follow(id);
+        let mut follower = app.logs().follow(id);
         let _ = tokio::time::timeout(CANCEL_WAIT, async {
             while let Some(update) = follower.next().await {
                 if update == LogUpdate::Finished {
@@ -209,7 +258,7 @@ pub(super) async fn cancel(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         build = get_build(svc, id).await?.build;
     } else {
         // Ended here (pending, or running without a worker): release live log viewers.
-        ctx.app.logs().finish(id);
+        app.logs().finish(id);
     }
     let status = if build.status.is_terminal() {
         StatusCode::OK
@@ -227,10 +276,11 @@ pub(super) async fn cancel(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::httpd::extract::pairs;
 
     #[test]
     fn the_list_query_parses_every_filter() {
-        let q = parse_query(Some(
+        let q = parse_query(pairs(
             "repository=01JD0000000000000000000000&status=running,%20pending,running&branch=main&trigger=manual&from=2024-05-01T00:00:00Z&until=2024-06-01T00:00:00%2B02:00&commit=ABCD12&order=asc&limit=500&after=01JD0000000000000000000001",
         ))
         .unwrap();
@@ -243,12 +293,12 @@ mod tests {
         assert!(q.oldest_first);
         assert_eq!(q.limit, BuildQuery::MAX_LIMIT);
         assert!(q.repository_id.is_some() && q.after.is_some());
-        assert_eq!(parse_query(None).unwrap(), BuildQuery::default());
+        assert_eq!(parse_query(Vec::new()).unwrap(), BuildQuery::default());
     }
 
     #[test]
     fn bad_filters_name_their_parameter() {
-        let errors = parse_query(Some(
+        let errors = parse_query(pairs(
             "status=done&order=up&limit=0&from=yesterday&colour=red&repository=x",
         ))
         .unwrap_err();

@@ -21,15 +21,19 @@
 //!   then the response ends.
 //!
 //! The build's status is read before following: a build that ended long ago gets its
-//! logs and `end` at once. A `: keep-alive` comment goes out every 15 s of silence.
+//! logs and `end` at once. A `: keep-alive` comment goes out every 15 s of silence
+//! (`axum::response::Sse`). A `HEAD` request gets the headers and starts nothing.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use base64::Engine as _;
-use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, StatusCode};
+use http::{HeaderValue, Method, StatusCode};
 use oore_core::api::LogChunkResponse;
 use oore_core::domain::build::BuildStatus;
 use oore_core::domain::validation::{FieldError, FieldErrors};
@@ -39,12 +43,12 @@ use oore_core::usecases::build::{BuildView, get_build, read_build_log};
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::Ctx;
-use super::builds::build_id;
+use tokio::sync::mpsc;
+
 use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::query::pairs;
-use crate::httpd::response::{BodySender, Response, channel_body, json};
+use crate::httpd::extract::{Ids, QueryPairs};
+use crate::httpd::response::{Response, json, unknown_length_head};
 
 /// Default `limit` of a chunk.
 const DEFAULT_CHUNK: usize = 64 * 1024;
@@ -83,10 +87,10 @@ fn parse_stream(value: &str) -> Result<LogStream, FieldError> {
     }
 }
 
-fn parse_chunk_query(query: Option<&str>) -> Result<ChunkQuery, FieldErrors> {
+fn parse_chunk_query(query: Vec<(String, String)>) -> Result<ChunkQuery, FieldErrors> {
     let mut errors = FieldErrors::new();
     let (mut step, mut stream, mut offset, mut limit) = (None, None, 0, DEFAULT_CHUNK);
-    for (name, value) in pairs(query) {
+    for (name, value) in query {
         match name.as_str() {
             "step" => match value.trim().parse::<u32>() {
                 Ok(n) => step = Some(n),
@@ -150,15 +154,32 @@ async fn file_len(app: &App, build: BuildId, file: LogFile) -> u64 {
     }
 }
 
-/// `GET /api/builds/:id/logs`.
-pub(super) async fn chunk(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response, ApiError> {
-    let id = build_id(ctx)?;
+/// `GET /api/builds/{id}/logs`.
+#[utoipa::path(
+    get,
+    path = "/api/builds/{id}/logs",
+    operation_id = "read_build_log",
+    tag = "builds",
+    params(
+        ("id" = String, Path, description = "Build id (ULID)"),
+        ("step" = Option<u32>, Query, description = "Step index; the system log without it"),
+        ("stream" = Option<String>, Query, description = "stdout (default) or stderr"),
+        ("offset" = Option<u64>, Query, description = "Logical byte offset to read from"),
+        ("limit" = Option<u32>, Query, description = "Bytes to read, 1 to 1048576 (default 65536)"),
+    ),
+    responses((status = 200, description = "Bytes of one log file from an offset"))
+)]
+pub(crate) async fn chunk(
+    State(app): State<App>,
+    Ids(id): Ids<BuildId>,
+    QueryPairs(query): QueryPairs,
+) -> Result<Response, ApiError> {
     let q = parse_chunk_query(query).map_err(|e| ApiError::validation(&e))?;
-    let svc = ctx.app.services();
+    let svc = app.services();
     // Read the status first: if it had ended, every byte was written before the read.
     let ended = get_build(svc, id).await?.build.status.is_terminal();
-    let chunk = read_build_log(svc, ctx.app.logs(), id, q.file, q.offset, q.limit).await?;
-    let complete = ended && chunk.next_offset >= file_len(ctx.app, id, q.file).await;
+    let chunk = read_build_log(svc, app.logs(), id, q.file, q.offset, q.limit).await?;
+    let complete = ended && chunk.next_offset >= file_len(&app, id, q.file).await;
     Ok(json(
         StatusCode::OK,
         &LogChunkResponse {
@@ -172,9 +193,9 @@ pub(super) async fn chunk(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response
 }
 
 /// `?from=system:120,0.stdout:4096` (also repeatable): where each file starts.
-fn parse_from(query: Option<&str>) -> Result<HashMap<LogFile, u64>, ApiError> {
+fn parse_from(query: Vec<(String, String)>) -> Result<HashMap<LogFile, u64>, ApiError> {
     let mut from = HashMap::new();
-    for (name, value) in pairs(query) {
+    for (name, value) in query {
         if name != "from" {
             return Err(invalid(
                 "query",
@@ -208,28 +229,54 @@ fn parse_from(query: Option<&str>) -> Result<HashMap<LogFile, u64>, ApiError> {
     Ok(from)
 }
 
-/// `GET /api/builds/:id/logs/stream`: server-sent events (module doc).
-pub(super) async fn stream(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response, ApiError> {
-    let id = build_id(ctx)?;
+/// `GET /api/builds/{id}/logs/stream`: server-sent events (module doc).
+#[utoipa::path(
+    get,
+    path = "/api/builds/{id}/logs/stream",
+    operation_id = "stream_build_logs",
+    tag = "builds",
+    params(
+        ("id" = String, Path, description = "Build id (ULID)"),
+        ("from" = Option<String>, Query, description = "Where each file starts: system:120,0.stdout:4096"),
+    ),
+    responses((status = 200, description = "Server-sent events: log, status, end", content_type = "text/event-stream"))
+)]
+pub(crate) async fn stream(
+    State(app): State<App>,
+    method: Method,
+    Ids(id): Ids<BuildId>,
+    QueryPairs(query): QueryPairs,
+) -> Result<Response, ApiError> {
     let offsets = parse_from(query)?;
-    let view = get_build(ctx.app.services(), id).await?;
-    let (tx, body) = channel_body(STREAM_BUFFER, None);
-    let app = ctx.app.clone();
-    tokio::spawn(async move {
-        let mut viewer = Viewer {
-            app,
-            build: id,
-            tx,
-            offsets,
-            last_status: None,
-            last_sent: Instant::now(),
-        };
-        // An error only means the viewer went away.
-        let _ = viewer.run(view).await;
-    });
-    let mut response = http::Response::new(body);
+    let view = get_build(app.services(), id).await?;
+    let mut response = if method == Method::HEAD {
+        let mut head = Response::new(unknown_length_head());
+        head.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        head
+    } else {
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(async move {
+            let mut viewer = Viewer {
+                app,
+                build: id,
+                tx,
+                offsets,
+                last_status: None,
+            };
+            // An error only means the viewer went away.
+            let _ = viewer.run(view).await;
+        });
+        let events = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv()
+                .await
+                .map(|event| (Ok::<_, Infallible>(event), rx))
+        });
+        Sse::new(events)
+            .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
+            .into_response()
+    };
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
@@ -241,10 +288,9 @@ struct Gone;
 struct Viewer {
     app: App,
     build: BuildId,
-    tx: BodySender,
+    tx: mpsc::Sender<Event>,
     offsets: HashMap<LogFile, u64>,
     last_status: Option<serde_json::Value>,
-    last_sent: Instant,
 }
 
 impl Viewer {
@@ -282,9 +328,6 @@ impl Viewer {
                     last_read = Instant::now();
                     if self.check_status().await? {
                         return Ok(());
-                    }
-                    if self.last_sent.elapsed() >= KEEP_ALIVE {
-                        self.send(Bytes::from_static(b": keep-alive\n\n")).await?;
                     }
                 }
                 () = gone.closed() => return Err(Gone),
@@ -411,29 +454,24 @@ impl Viewer {
 
     async fn event(&mut self, name: &str, data: &serde_json::Value) -> Result<(), Gone> {
         // serde_json writes one line: no `data:` continuation needed.
-        self.send(Bytes::from(format!("event: {name}\ndata: {data}\n\n")))
-            .await
-    }
-
-    async fn send(&mut self, bytes: Bytes) -> Result<(), Gone> {
-        self.tx.send(Ok(bytes)).await.map_err(|_| Gone)?;
-        self.last_sent = Instant::now();
-        Ok(())
+        let event = Event::default().event(name).data(data.to_string());
+        self.tx.send(event).await.map_err(|_| Gone)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::httpd::extract::pairs;
 
     #[test]
     fn chunk_queries_default_to_the_system_log() {
-        let q = parse_chunk_query(None).ok().unwrap();
+        let q = parse_chunk_query(Vec::new()).ok().unwrap();
         assert_eq!(
             (q.file, q.offset, q.limit),
             (LogFile::System, 0, DEFAULT_CHUNK)
         );
-        let q = parse_chunk_query(Some("step=2&stream=stderr&offset=10&limit=5"))
+        let q = parse_chunk_query(pairs("step=2&stream=stderr&offset=10&limit=5"))
             .ok()
             .unwrap();
         assert_eq!(
@@ -447,7 +485,7 @@ mod tests {
                 5
             )
         );
-        let q = parse_chunk_query(Some("step=1")).ok().unwrap();
+        let q = parse_chunk_query(pairs("step=1")).ok().unwrap();
         assert_eq!(
             q.file,
             LogFile::Step {
@@ -459,13 +497,13 @@ mod tests {
 
     #[test]
     fn bad_chunk_queries_name_their_parameter() {
-        let Err(errors) = parse_chunk_query(Some("step=x&stream=both&offset=-1&limit=0&tail=1"))
+        let Err(errors) = parse_chunk_query(pairs("step=x&stream=both&offset=-1&limit=0&tail=1"))
         else {
             panic!("expected errors");
         };
         let fields: Vec<&str> = errors.as_slice().iter().map(|e| e.field).collect();
         assert_eq!(fields, ["step", "stream", "offset", "limit", "query"]);
-        let Err(errors) = parse_chunk_query(Some("stream=stdout")) else {
+        let Err(errors) = parse_chunk_query(pairs("stream=stdout")) else {
             panic!("a stream without a step is an error");
         };
         assert!(errors.to_string().contains("needs a step"), "{errors}");
@@ -473,7 +511,7 @@ mod tests {
 
     #[test]
     fn from_offsets_parse() {
-        let from = parse_from(Some("from=system:12,0.stdout:40&from=3.stderr:7"))
+        let from = parse_from(pairs("from=system:12,0.stdout:40&from=3.stderr:7"))
             .ok()
             .unwrap();
         assert_eq!(from.get(&LogFile::System), Some(&12));
@@ -492,7 +530,7 @@ mod tests {
             Some(&7)
         );
         for bad in ["from=system", "from=x.stdout:1", "from=0.both:1", "since=1"] {
-            assert!(parse_from(Some(bad)).is_err(), "{bad}");
+            assert!(parse_from(pairs(bad)).is_err(), "{bad}");
         }
     }
 }

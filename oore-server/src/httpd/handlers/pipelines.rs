@@ -5,9 +5,8 @@
 //! 200 with `valid: false`; saving or converting one is a 400 `validation_failed` whose
 //! `fields` locate every error (key path, `line L, column C: ...`).
 
-use bytes::Bytes;
+use axum::extract::State;
 use http::StatusCode;
-use hyper::body::Body;
 use oore_core::api::{
     ConvertResponse, DiagnosticDto, PipelineDocumentRequest, PipelineDto, PipelineHistoryResponse,
     RestorePipelineRequest, ValidationResponse,
@@ -19,10 +18,11 @@ use oore_core::usecases::pipeline::{
     restore_pipeline, set_pipeline, validate_document,
 };
 
-use super::Ctx;
-use super::repositories::repository_id;
-use crate::httpd::body::read_json;
+use oore_core::ids::RepositoryId;
+
+use crate::app::App;
 use crate::httpd::error::ApiError;
+use crate::httpd::extract::{ApiJson, Ids};
 use crate::httpd::response::{Response, empty, json};
 
 fn invalid(field: FieldError) -> ApiError {
@@ -58,12 +58,16 @@ fn target_format(raw: Option<&str>) -> Result<Format, FieldError> {
 }
 
 /// `POST /api/pipelines/validate`: 200 with the report, valid or not.
-pub(super) async fn validate<B>(request: http::Request<B>) -> Result<Response, ApiError>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let body: PipelineDocumentRequest = read_json(request).await?;
+#[utoipa::path(
+    post,
+    path = "/api/pipelines/validate",
+    operation_id = "validate_pipeline",
+    tag = "pipelines",
+    responses((status = 200, description = "The validation report, valid or not"))
+)]
+pub(crate) async fn validate(
+    ApiJson(body): ApiJson<PipelineDocumentRequest>,
+) -> Result<Response, ApiError> {
     let format = document_format(&body)?;
     let report = validate_document(&body.content, format);
     Ok(json(
@@ -74,12 +78,16 @@ where
 
 /// `POST /api/pipelines/convert`: the document rewritten in `to`; 400 with the located
 /// errors when the source is invalid.
-pub(super) async fn convert<B>(request: http::Request<B>) -> Result<Response, ApiError>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let body: PipelineDocumentRequest = read_json(request).await?;
+#[utoipa::path(
+    post,
+    path = "/api/pipelines/convert",
+    operation_id = "convert_pipeline",
+    tag = "pipelines",
+    responses((status = 200, description = "The document in the target format"))
+)]
+pub(crate) async fn convert(
+    ApiJson(body): ApiJson<PipelineDocumentRequest>,
+) -> Result<Response, ApiError> {
     // Both bad `format` and bad `to` are reported at once.
     let mut errors = FieldErrors::new();
     let from = errors.check(parse_format(body.format.as_deref(), &body.content));
@@ -98,23 +106,40 @@ where
     ))
 }
 
-/// `GET /api/repositories/:id/pipeline`: the version in use; 404 when there is none.
-pub(super) async fn get(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let version = get_pipeline(ctx.app.services(), repository_id(ctx)?).await?;
+/// `GET /api/repositories/{id}/pipeline`: the version in use; 404 when there is none.
+#[utoipa::path(
+    get,
+    path = "/api/repositories/{id}/pipeline",
+    operation_id = "get_pipeline",
+    tag = "pipelines",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 200, description = "The stored pipeline in use"))
+)]
+pub(crate) async fn get(
+    State(app): State<App>,
+    Ids(id): Ids<RepositoryId>,
+) -> Result<Response, ApiError> {
+    let version = get_pipeline(app.services(), id).await?;
     Ok(json(StatusCode::OK, &PipelineDto::new(&version, None)))
 }
 
-/// `PUT /api/repositories/:id/pipeline`: validates and saves a new version; an invalid
+/// `PUT /api/repositories/{id}/pipeline`: validates and saves a new version; an invalid
 /// document is refused with every error and nothing is stored.
-pub(super) async fn set<B>(ctx: &Ctx<'_>, request: http::Request<B>) -> Result<Response, ApiError>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let id = repository_id(ctx)?;
-    let body: PipelineDocumentRequest = read_json(request).await?;
+#[utoipa::path(
+    put,
+    path = "/api/repositories/{id}/pipeline",
+    operation_id = "set_pipeline",
+    tag = "pipelines",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 200, description = "The saved version"))
+)]
+pub(crate) async fn set(
+    State(app): State<App>,
+    Ids(id): Ids<RepositoryId>,
+    ApiJson(body): ApiJson<PipelineDocumentRequest>,
+) -> Result<Response, ApiError> {
     let format = document_format(&body)?;
-    let (saved, report) = set_pipeline(ctx.app.services(), id, &body.content, format).await?;
+    let (saved, report) = set_pipeline(app.services(), id, &body.content, format).await?;
     tracing::info!(
         repository_id = %id,
         version = saved.version,
@@ -128,37 +153,61 @@ where
     ))
 }
 
-/// `DELETE /api/repositories/:id/pipeline`: 204; builds fall back to the repository's
+/// `DELETE /api/repositories/{id}/pipeline`: 204; builds fall back to the repository's
 /// file, and the history is kept for a restore.
-pub(super) async fn delete(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let id = repository_id(ctx)?;
-    delete_pipeline(ctx.app.services(), id).await?;
+#[utoipa::path(
+    delete,
+    path = "/api/repositories/{id}/pipeline",
+    operation_id = "delete_pipeline",
+    tag = "pipelines",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 204, description = "Deleted; the history is kept"))
+)]
+pub(crate) async fn delete(
+    State(app): State<App>,
+    Ids(id): Ids<RepositoryId>,
+) -> Result<Response, ApiError> {
+    delete_pipeline(app.services(), id).await?;
     tracing::info!(repository_id = %id, "stored pipeline deleted");
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-/// `GET /api/repositories/:id/pipeline/history`: every version, newest first.
-pub(super) async fn history(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let entries = pipeline_history(ctx.app.services(), repository_id(ctx)?).await?;
+/// `GET /api/repositories/{id}/pipeline/history`: every version, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/repositories/{id}/pipeline/history",
+    operation_id = "pipeline_history",
+    tag = "pipelines",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 200, description = "Every version, newest first"))
+)]
+pub(crate) async fn history(
+    State(app): State<App>,
+    Ids(id): Ids<RepositoryId>,
+) -> Result<Response, ApiError> {
+    let entries = pipeline_history(app.services(), id).await?;
     Ok(json(
         StatusCode::OK,
         &PipelineHistoryResponse::from(entries.as_slice()),
     ))
 }
 
-/// `POST /api/repositories/:id/pipeline/restore`: saves an old version's content as the
+/// `POST /api/repositories/{id}/pipeline/restore`: saves an old version's content as the
 /// new current version.
-pub(super) async fn restore<B>(
-    ctx: &Ctx<'_>,
-    request: http::Request<B>,
-) -> Result<Response, ApiError>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let id = repository_id(ctx)?;
-    let body: RestorePipelineRequest = read_json(request).await?;
-    let (saved, report) = restore_pipeline(ctx.app.services(), id, body.version).await?;
+#[utoipa::path(
+    post,
+    path = "/api/repositories/{id}/pipeline/restore",
+    operation_id = "restore_pipeline",
+    tag = "pipelines",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 200, description = "The new current version"))
+)]
+pub(crate) async fn restore(
+    State(app): State<App>,
+    Ids(id): Ids<RepositoryId>,
+    ApiJson(body): ApiJson<RestorePipelineRequest>,
+) -> Result<Response, ApiError> {
+    let (saved, report) = restore_pipeline(app.services(), id, body.version).await?;
     tracing::info!(
         repository_id = %id,
         restored = body.version,

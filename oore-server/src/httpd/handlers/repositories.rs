@@ -1,10 +1,9 @@
 //! Repository endpoints (spec Journey 4): list, add, show, update, remove,
 //! activate/deactivate and the webhook URL.
 
-use bytes::Bytes;
+use axum::extract::State;
 use http::header::LOCATION;
 use http::{HeaderValue, StatusCode};
-use hyper::body::Body;
 use oore_core::api::{
     CreateRepositoryRequest, RepositoryDto, RepositoryListResponse, UpdateRepositoryRequest,
     WebhookUrlResponse,
@@ -18,18 +17,10 @@ use oore_core::usecases::repository::{
     update_repository, webhook_setup,
 };
 
-use super::Ctx;
-use crate::httpd::body::read_json;
+use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::query::pairs;
+use crate::httpd::extract::{ApiJson, Ids, QueryPairs};
 use crate::httpd::response::{Response, empty, json};
-
-pub(super) fn repository_id(ctx: &Ctx<'_>) -> Result<RepositoryId, ApiError> {
-    ctx.params
-        .get("id")
-        .parse()
-        .map_err(|e| ApiError::invalid_id(&e))
-}
 
 fn dto(status: StatusCode, repo: &oore_core::domain::repository::Repository) -> Response {
     json(status, &RepositoryDto::from(repo))
@@ -37,10 +28,10 @@ fn dto(status: StatusCode, repo: &oore_core::domain::repository::Repository) -> 
 
 /// `?provider=github&state=active`; unknown parameters and values are 400 with the
 /// offending parameter named.
-fn parse_filter(query: Option<&str>) -> Result<RepositoryFilter, FieldErrors> {
+fn parse_filter(pairs: Vec<(String, String)>) -> Result<RepositoryFilter, FieldErrors> {
     let mut filter = RepositoryFilter::default();
     let mut errors = FieldErrors::new();
-    for (name, value) in pairs(query) {
+    for (name, value) in pairs {
         match name.as_str() {
             "provider" => filter.provider = errors.check(value.parse::<Provider>()),
             "state" => filter.state = errors.check(value.parse::<RepositoryState>()),
@@ -54,9 +45,23 @@ fn parse_filter(query: Option<&str>) -> Result<RepositoryFilter, FieldErrors> {
 }
 
 /// `GET /api/repositories`.
-pub(super) async fn list(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/repositories",
+    operation_id = "list_repositories",
+    tag = "repositories",
+    params(
+        ("provider" = Option<String>, Query, description = "github, gitlab or git"),
+        ("state" = Option<String>, Query, description = "active, inactive, error or pending_setup"),
+    ),
+    responses((status = 200, description = "Every repository that matches"))
+)]
+pub(crate) async fn list(
+    State(app): State<App>,
+    QueryPairs(query): QueryPairs,
+) -> Result<Response, ApiError> {
     let filter = parse_filter(query).map_err(|e| ApiError::validation(&e))?;
-    let repositories = list_repositories(ctx.app.services(), &filter).await?;
+    let repositories = list_repositories(app.services(), &filter).await?;
     Ok(json(
         StatusCode::OK,
         &RepositoryListResponse {
@@ -66,16 +71,18 @@ pub(super) async fn list(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response,
 }
 
 /// `POST /api/repositories`: 201 with the repository and its `Location`.
-pub(super) async fn create<B>(
-    ctx: &Ctx<'_>,
-    request: http::Request<B>,
-) -> Result<Response, ApiError>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let body: CreateRepositoryRequest = read_json(request).await?;
-    let repo = add_repository(ctx.app.services(), body.into()).await?;
+#[utoipa::path(
+    post,
+    path = "/api/repositories",
+    operation_id = "create_repository",
+    tag = "repositories",
+    responses((status = 201, description = "The repository was added"))
+)]
+pub(crate) async fn create(
+    State(app): State<App>,
+    ApiJson(body): ApiJson<CreateRepositoryRequest>,
+) -> Result<Response, ApiError> {
+    let repo = add_repository(app.services(), body.into()).await?;
     tracing::info!(repository_id = %repo.id, provider = %repo.provider, full_name = %repo.full_name(), "repository added");
     let mut response = dto(StatusCode::CREATED, &repo);
     if let Ok(location) = HeaderValue::from_str(&format!("/api/repositories/{}", repo.id)) {
@@ -84,49 +91,114 @@ where
     Ok(response)
 }
 
-/// `GET /api/repositories/:id`.
-pub(super) async fn get(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let repo = get_repository(ctx.app.services(), repository_id(ctx)?).await?;
+/// `GET /api/repositories/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/repositories/{id}",
+    operation_id = "get_repository",
+    tag = "repositories",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 200, description = "The repository"))
+)]
+pub(crate) async fn get(
+    State(app): State<App>,
+    Ids(id): Ids<RepositoryId>,
+) -> Result<Response, ApiError> {
+    let repo = get_repository(app.services(), id).await?;
     Ok(dto(StatusCode::OK, &repo))
 }
 
-/// `PUT /api/repositories/:id`: only the fields present change.
-pub(super) async fn update<B>(
-    ctx: &Ctx<'_>,
-    request: http::Request<B>,
-) -> Result<Response, ApiError>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let id = repository_id(ctx)?;
-    let body: UpdateRepositoryRequest = read_json(request).await?;
-    let repo = update_repository(ctx.app.services(), id, body.into()).await?;
+/// `PUT /api/repositories/{id}`: only the fields present change.
+#[utoipa::path(
+    put,
+    path = "/api/repositories/{id}",
+    operation_id = "update_repository",
+    tag = "repositories",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 200, description = "The updated repository"))
+)]
+pub(crate) async fn update(
+    State(app): State<App>,
+    Ids(id): Ids<RepositoryId>,
+    ApiJson(body): ApiJson<UpdateRepositoryRequest>,
+) -> Result<Response, ApiError> {
+    let repo = update_repository(app.services(), id, body.into()).await?;
     tracing::info!(repository_id = %repo.id, state = %repo.state, "repository updated");
     Ok(dto(StatusCode::OK, &repo))
 }
 
-/// `DELETE /api/repositories/:id`: 204; the repository is soft-deleted.
-pub(super) async fn delete(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let id = repository_id(ctx)?;
-    remove_repository(ctx.app.services(), id).await?;
+/// `DELETE /api/repositories/{id}`: 204; the repository is soft-deleted.
+#[utoipa::path(
+    delete,
+    path = "/api/repositories/{id}",
+    operation_id = "delete_repository",
+    tag = "repositories",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 204, description = "Removed"))
+)]
+pub(crate) async fn delete(
+    State(app): State<App>,
+    Ids(id): Ids<RepositoryId>,
+) -> Result<Response, ApiError> {
+    remove_repository(app.services(), id).await?;
     tracing::info!(repository_id = %id, "repository removed");
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-/// `POST /api/repositories/:id/activate` and `.../deactivate`.
-pub(super) async fn set_active(ctx: &Ctx<'_>, active: bool) -> Result<Response, ApiError> {
-    let id = repository_id(ctx)?;
-    let repo = set_repository_active(ctx.app.services(), id, active).await?;
+async fn set_active(app: &App, id: RepositoryId, active: bool) -> Result<Response, ApiError> {
+    let repo = set_repository_active(app.services(), id, active).await?;
     tracing::info!(repository_id = %id, state = %repo.state, "repository state set");
     Ok(dto(StatusCode::OK, &repo))
 }
 
-/// `GET /api/repositories/:id/webhook-url`: 409 for `git` repositories, which have no
+/// `POST /api/repositories/{id}/activate`.
+#[utoipa::path(
+    post,
+    path = "/api/repositories/{id}/activate",
+    operation_id = "activate_repository",
+    tag = "repositories",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 200, description = "The repository, active"))
+)]
+pub(crate) async fn activate(
+    State(app): State<App>,
+    Ids(id): Ids<RepositoryId>,
+) -> Result<Response, ApiError> {
+    set_active(&app, id, true).await
+}
+
+/// `POST /api/repositories/{id}/deactivate`.
+#[utoipa::path(
+    post,
+    path = "/api/repositories/{id}/deactivate",
+    operation_id = "deactivate_repository",
+    tag = "repositories",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 200, description = "The repository, inactive"))
+)]
+pub(crate) async fn deactivate(
+    State(app): State<App>,
+    Ids(id): Ids<RepositoryId>,
+) -> Result<Response, ApiError> {
+    set_active(&app, id, false).await
+}
+
+/// `GET /api/repositories/{id}/webhook-url`: 409 for `git` repositories, which have no
 /// webhooks.
-pub(super) async fn webhook_url(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let repo = get_repository(ctx.app.services(), repository_id(ctx)?).await?;
-    let setup = webhook_setup(ctx.app.base_url(), &repo).ok_or_else(|| {
+#[utoipa::path(
+    get,
+    path = "/api/repositories/{id}/webhook-url",
+    operation_id = "repository_webhook_url",
+    tag = "repositories",
+    params(("id" = String, Path, description = "Repository id (ULID)")),
+    responses((status = 200, description = "Where the forge should send deliveries"))
+)]
+pub(crate) async fn webhook_url(
+    State(app): State<App>,
+    Ids(id): Ids<RepositoryId>,
+) -> Result<Response, ApiError> {
+    let repo = get_repository(app.services(), id).await?;
+    let setup = webhook_setup(app.base_url(), &repo).ok_or_else(|| {
         ApiError::no_webhooks(format!(
             "repository {} uses provider {}, which has no webhooks: its builds are started by hand (`oore build trigger {}`)",
             repo.id, repo.provider, repo.id
@@ -138,18 +210,22 @@ pub(super) async fn webhook_url(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::httpd::extract::pairs;
 
     #[test]
     fn filters_parse_and_report_bad_values() {
-        assert_eq!(parse_filter(None).unwrap(), RepositoryFilter::default());
-        let f = parse_filter(Some("provider=gitlab&state=pending_setup")).unwrap();
+        assert_eq!(
+            parse_filter(pairs("")).unwrap(),
+            RepositoryFilter::default()
+        );
+        let f = parse_filter(pairs("provider=gitlab&state=pending_setup")).unwrap();
         assert_eq!(
             (f.provider, f.state),
             (Some(Provider::GitLab), Some(RepositoryState::PendingSetup))
         );
-        let f = parse_filter(Some("provider=GitHub")).unwrap();
+        let f = parse_filter(pairs("provider=GitHub")).unwrap();
         assert_eq!(f.provider, Some(Provider::GitHub));
-        let errors = parse_filter(Some("provider=svn&state=on&colour=red")).unwrap_err();
+        let errors = parse_filter(pairs("provider=svn&state=on&colour=red")).unwrap_err();
         let fields: Vec<&str> = errors.as_slice().iter().map(|e| e.field).collect();
         assert_eq!(fields, ["provider", "state", "query"]);
         assert!(

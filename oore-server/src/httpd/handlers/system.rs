@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use axum::extract::State;
 use http::StatusCode;
 use oore_core::api::{
     API_VERSION, HealthResponse, SetupItemDto, SetupStatusResponse, VersionResponse, WorkersDto,
@@ -9,15 +10,14 @@ use oore_core::api::{
 use oore_core::ports::RepositoryFilter;
 use oore_core::usecases::repository::list_repositories;
 
-use super::Ctx;
-use crate::httpd::error::ApiError;
+use crate::app::App;
 use crate::httpd::response::{Response, json};
 
 /// How long the health check waits for the database.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
-async fn database_connected(ctx: &Ctx<'_>) -> bool {
-    match tokio::time::timeout(PING_TIMEOUT, ctx.app.services().store_health.ping()).await {
+async fn database_connected(app: &App) -> bool {
+    match tokio::time::timeout(PING_TIMEOUT, app.services().store_health.ping()).await {
         Ok(Ok(())) => true,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "database ping failed");
@@ -32,14 +32,21 @@ async fn database_connected(ctx: &Ctx<'_>) -> bool {
 
 /// `GET /api/health`: always 200 so the body can be read; `status` says `degraded`
 /// when the database does not answer.
-pub(super) async fn health(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let connected = database_connected(ctx).await;
-    Ok(json(
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    operation_id = "health",
+    tag = "system",
+    responses((status = 200, description = "Always 200 while oored answers; `status` says healthy or degraded"))
+)]
+pub(crate) async fn health(State(app): State<App>) -> Response {
+    let connected = database_connected(&app).await;
+    json(
         StatusCode::OK,
         &HealthResponse {
             status: if connected { "healthy" } else { "degraded" }.to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            uptime_seconds: ctx.app.uptime().as_secs(),
+            uptime_seconds: app.uptime().as_secs(),
             database: if connected {
                 "connected"
             } else {
@@ -47,22 +54,29 @@ pub(super) async fn health(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             }
             .to_owned(),
             workers: WorkersDto {
-                busy: u32::try_from(ctx.app.dispatcher().busy()).unwrap_or(u32::MAX),
-                max: ctx.app.max_concurrent_builds(),
+                busy: u32::try_from(app.dispatcher().busy()).unwrap_or(u32::MAX),
+                max: app.max_concurrent_builds(),
             },
         },
-    ))
+    )
 }
 
 /// `GET /api/version`.
-pub(super) fn version() -> Result<Response, ApiError> {
-    Ok(json(
+#[utoipa::path(
+    get,
+    path = "/api/version",
+    operation_id = "version",
+    tag = "system",
+    responses((status = 200, description = "The server's version and API version"))
+)]
+pub(crate) async fn version() -> Response {
+    json(
         StatusCode::OK,
         &VersionResponse {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             api_version: API_VERSION,
         },
-    ))
+    )
 }
 
 fn item(key: &str, label: &str, configured: bool, detail: impl Into<String>) -> SetupItemDto {
@@ -76,10 +90,17 @@ fn item(key: &str, label: &str, configured: bool, detail: impl Into<String>) -> 
 
 /// `GET /api/setup/status`: the checklist of spec 14.1. Encryption and the admin token
 /// are always configured in a running server (startup refuses otherwise).
-pub(super) async fn setup_status(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let connected = database_connected(ctx).await;
+#[utoipa::path(
+    get,
+    path = "/api/setup/status",
+    operation_id = "setup_status",
+    tag = "system",
+    responses((status = 200, description = "What is configured so far"))
+)]
+pub(crate) async fn setup_status(State(app): State<App>) -> Response {
+    let connected = database_connected(&app).await;
     let repositories = if connected {
-        match list_repositories(ctx.app.services(), &RepositoryFilter::default()).await {
+        match list_repositories(app.services(), &RepositoryFilter::default()).await {
             Ok(list) => Some(list.len()),
             Err(e) => {
                 tracing::warn!(error = %e, "counting repositories failed");
@@ -142,8 +163,5 @@ pub(super) async fn setup_status(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         .iter()
         .filter(|i| !matches!(i.key.as_str(), "github" | "gitlab"))
         .all(|i| i.configured);
-    Ok(json(
-        StatusCode::OK,
-        &SetupStatusResponse { items, complete },
-    ))
+    json(StatusCode::OK, &SetupStatusResponse { items, complete })
 }

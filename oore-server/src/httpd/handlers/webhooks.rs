@@ -1,7 +1,7 @@
 //! Webhook endpoints (spec 6.1, 10.3, 11.1, 12.2, 20, 23): the receivers and the event
 //! API.
 //!
-//! **Receivers** (`POST /api/webhooks/{github|gitlab}/:repository_id`, public: the
+//! **Receivers** (`POST /api/webhooks/{github|gitlab}/{repository_id}`, public: the
 //! signature or token is the authentication). In order: the optional per-address rate
 //! limit (429 with `Retry-After`), the body up to `OORE_MAX_WEBHOOK_BYTES` (413 from
 //! `Content-Length` before reading, else while reading, never buffering past it),
@@ -23,9 +23,10 @@
 
 use std::net::IpAddr;
 
-use bytes::Bytes;
+use axum::body::Body;
+use axum::extract::State;
 use http::StatusCode;
-use hyper::body::Body;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use oore_core::api::{
     WebhookAcceptedResponse, WebhookEventDetailDto, WebhookEventDto, WebhookListResponse,
 };
@@ -39,34 +40,84 @@ use oore_core::usecases::webhook::{
 };
 use oore_core::webhook::{DeliveryRequest, REJECTED_PAYLOAD_LIMIT};
 
-use super::Ctx;
-use crate::httpd::body::read_limited;
+use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::query::pairs;
+use crate::httpd::extract::{Ids, Peer, QueryPairs, RawId};
 use crate::httpd::response::{Response, json};
 
 /// What every refused delivery is told.
 const REFUSED: &str = "webhook verification failed";
 
-/// `POST /api/webhooks/{provider}/:repository_id` (see the module doc).
-pub(super) async fn receive<B>(
-    ctx: &Ctx<'_>,
+/// `POST /api/webhooks/github/{repository_id}` (see the module doc).
+#[utoipa::path(
+    post,
+    path = "/api/webhooks/github/{repository_id}",
+    operation_id = "receive_github_webhook",
+    tag = "webhooks",
+    params(("repository_id" = String, Path, description = "The repository the hook was created for")),
+    responses(
+        (status = 202, description = "Stored; it will be processed"),
+        (status = 200, description = "A ping, or a delivery seen before"),
+        (status = 401, description = "Verification failed; recorded as rejected"),
+    )
+)]
+pub(crate) async fn receive_github(
+    State(app): State<App>,
+    peer: Peer,
+    RawId(raw_id): RawId,
+    request: http::Request<Body>,
+) -> Result<Response, ApiError> {
+    receive(&app, Provider::GitHub, peer, &raw_id, request).await
+}
+
+/// `POST /api/webhooks/gitlab/{repository_id}` (see the module doc).
+#[utoipa::path(
+    post,
+    path = "/api/webhooks/gitlab/{repository_id}",
+    operation_id = "receive_gitlab_webhook",
+    tag = "webhooks",
+    params(("repository_id" = String, Path, description = "The repository the hook was created for")),
+    responses(
+        (status = 202, description = "Stored; it will be processed"),
+        (status = 200, description = "A delivery seen before"),
+        (status = 401, description = "Verification failed; recorded as rejected"),
+    )
+)]
+pub(crate) async fn receive_gitlab(
+    State(app): State<App>,
+    peer: Peer,
+    RawId(raw_id): RawId,
+    request: http::Request<Body>,
+) -> Result<Response, ApiError> {
+    receive(&app, Provider::GitLab, peer, &raw_id, request).await
+}
+
+/// Reads at most `limit` bytes of `body`: 413 past it, never buffering more.
+async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ApiError::payload_too_large(limit))
+        }
+        Err(e) => Err(ApiError::unreadable_body(e)),
+    }
+}
+
+async fn receive(
+    app: &App,
     provider: Provider,
-    request: http::Request<B>,
-) -> Result<Response, ApiError>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let hooks = ctx.app.webhooks();
-    let ip = ctx.peer.map(|p| p.ip().to_canonical());
+    peer: Peer,
+    raw_id: &str,
+    request: http::Request<Body>,
+) -> Result<Response, ApiError> {
+    let hooks = app.webhooks();
+    let ip = peer.0.map(|p| p.ip().to_canonical());
     if let Err(wait) = hooks.check_rate(ip) {
         tracing::warn!(source_ip = ?ip, %provider, "webhook rate limit reached (OORE_WEBHOOK_RATE_LIMIT)");
         return Err(ApiError::rate_limited(wait));
     }
     let (parts, body) = request.into_parts();
     let body = read_limited(body, hooks.settings().max_body).await?;
-    let raw_id = ctx.params.get("repository_id");
     let Ok(repository_id) = raw_id.parse::<RepositoryId>() else {
         // Not recorded: there is no repository to file it under, and scanners send these.
         tracing::warn!(source_ip = ?ip, %provider, path_id = raw_id, "webhook refused: the URL's repository id is not an id; the forge must use the URL `oore repo webhook-url` prints");
@@ -82,7 +133,7 @@ where
             )
         })
         .collect();
-    let svc = ctx.app.services();
+    let svc = app.services();
     let delivery = DeliveryRequest {
         provider,
         repository_id,
@@ -103,24 +154,24 @@ where
             "the source address {} is not in OORE_GITLAB_ALLOWED_CIDRS; add GitLab's address range to it, or unset it",
             ip.map_or_else(|| "(unknown)".to_owned(), |ip| ip.to_string())
         );
-        return Err(refuse(ctx, &record, &reason, true, REFUSED.to_owned()).await);
+        return Err(refuse(app, &record, &reason, true, REFUSED.to_owned()).await);
     }
     match admission {
         Admission::Reject { record, rejection } => Err(refuse(
-            ctx,
+            app,
             &record,
             &rejection.to_string(),
             rejection.is_unauthorized(),
             rejection.public_message(),
         )
         .await),
-        Admission::Accept(event) => accept(ctx, event, ip).await,
+        Admission::Accept(event) => accept(app, event, ip).await,
     }
 }
 
 /// Records a refused delivery (`rejected`, with `reason`) and returns the answer.
 async fn refuse(
-    ctx: &Ctx<'_>,
+    app: &App,
     record: &NewWebhookEvent,
     reason: &str,
     unauthorized: bool,
@@ -134,8 +185,7 @@ async fn refuse(
         reason,
         "webhook delivery rejected"
     );
-    if let Err(e) = ctx
-        .app
+    if let Err(e) = app
         .services()
         .webhooks
         .record_rejected(record, reason)
@@ -148,11 +198,11 @@ async fn refuse(
 
 /// Stores a verified delivery and answers once it is committed.
 async fn accept(
-    ctx: &Ctx<'_>,
+    app: &App,
     event: NewWebhookEvent,
     ip: Option<IpAddr>,
 ) -> Result<Response, ApiError> {
-    let hooks = ctx.app.webhooks();
+    let hooks = app.webhooks();
     let is_ping = event.provider == Provider::GitHub && event.event_type == "ping";
     let (event_type, delivery_id, repository_id) = (
         event.event_type.clone(),
@@ -165,8 +215,7 @@ async fn accept(
         .map_err(|e| ApiError::not_stored(&e))?;
     match stored.outcome {
         InsertOutcome::Duplicate(id) => {
-            let status = ctx
-                .app
+            let status = app
                 .services()
                 .webhooks
                 .get_event(id)
@@ -200,18 +249,11 @@ async fn accept(
     }
 }
 
-fn event_id(ctx: &Ctx<'_>) -> Result<WebhookEventId, ApiError> {
-    ctx.params
-        .get("id")
-        .parse()
-        .map_err(|e| ApiError::invalid_id(&e))
-}
-
 /// The filters of `GET /api/webhooks`.
-fn parse_query(query: Option<&str>) -> Result<WebhookEventQuery, FieldErrors> {
+fn parse_query(query: Vec<(String, String)>) -> Result<WebhookEventQuery, FieldErrors> {
     let mut q = WebhookEventQuery::default();
     let mut errors = FieldErrors::new();
-    for (name, value) in pairs(query) {
+    for (name, value) in query {
         let value = value.trim();
         match name.as_str() {
             "repository" => {
@@ -263,24 +305,63 @@ fn parse_query(query: Option<&str>) -> Result<WebhookEventQuery, FieldErrors> {
 }
 
 /// `GET /api/webhooks`: one page, newest first.
-pub(super) async fn list(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/webhooks",
+    operation_id = "list_webhook_events",
+    tag = "webhooks",
+    params(
+        ("repository" = Option<String>, Query, description = "Repository id"),
+        ("provider" = Option<String>, Query, description = "github or gitlab"),
+        ("event" = Option<String>, Query, description = "push, pull_request, tag_push (both forges' names) or the forge's own name"),
+        ("status" = Option<String>, Query, description = "received, processed, ignored, failed or rejected"),
+        ("limit" = Option<u32>, Query, description = "Page size"),
+        ("before" = Option<String>, Query, description = "The previous page's `next`"),
+    ),
+    responses((status = 200, description = "One page of events, newest first"))
+)]
+pub(crate) async fn list(
+    State(app): State<App>,
+    QueryPairs(query): QueryPairs,
+) -> Result<Response, ApiError> {
     let query = parse_query(query).map_err(|e| ApiError::validation(&e))?;
-    let page = list_webhook_events(ctx.app.services(), &query).await?;
+    let page = list_webhook_events(app.services(), &query).await?;
     Ok(json(StatusCode::OK, &WebhookListResponse::from(&page)))
 }
 
-/// `GET /api/webhooks/:id`: the event with its headers and payload.
-pub(super) async fn get(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let detail = get_webhook_event(ctx.app.services(), event_id(ctx)?).await?;
+/// `GET /api/webhooks/{id}`: the event with its headers and payload.
+#[utoipa::path(
+    get,
+    path = "/api/webhooks/{id}",
+    operation_id = "get_webhook_event",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook event id (ULID)")),
+    responses((status = 200, description = "The event with its headers, payload and builds"))
+)]
+pub(crate) async fn get(
+    State(app): State<App>,
+    Ids(id): Ids<WebhookEventId>,
+) -> Result<Response, ApiError> {
+    let detail = get_webhook_event(app.services(), id).await?;
     Ok(json(StatusCode::OK, &WebhookEventDetailDto::from(&detail)))
 }
 
-/// `POST /api/webhooks/:id/redeliver`: 202 with the event, `received` again; the worker
+/// `POST /api/webhooks/{id}/redeliver`: 202 with the event, `received` again; the worker
 /// processes it next.
-pub(super) async fn redeliver(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let id = event_id(ctx)?;
-    let event = redeliver_webhook_event(ctx.app.services(), id).await?;
-    ctx.app.webhooks().wake_worker();
+#[utoipa::path(
+    post,
+    path = "/api/webhooks/{id}/redeliver",
+    operation_id = "redeliver_webhook_event",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook event id (ULID)")),
+    responses((status = 202, description = "Queued for processing again"))
+)]
+pub(crate) async fn redeliver(
+    State(app): State<App>,
+    Ids(id): Ids<WebhookEventId>,
+) -> Result<Response, ApiError> {
+    let event = redeliver_webhook_event(app.services(), id).await?;
+    app.webhooks().wake_worker();
     tracing::info!(event_id = %id, "webhook event queued for processing again");
     Ok(json(StatusCode::ACCEPTED, &WebhookEventDto::from(&event)))
 }
@@ -288,11 +369,15 @@ pub(super) async fn redeliver(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::httpd::extract::pairs;
 
     #[test]
     fn filters_parse_and_report_bad_values() {
-        assert_eq!(parse_query(None).unwrap(), WebhookEventQuery::default());
-        let q = parse_query(Some(
+        assert_eq!(
+            parse_query(Vec::new()).unwrap(),
+            WebhookEventQuery::default()
+        );
+        let q = parse_query(pairs(
             "repository=01JD0000000000000000000000&provider=GitLab&event=Push+Hook&status=failed&limit=500&before=01JD0000000000000000000001",
         ))
         .unwrap();
@@ -302,7 +387,7 @@ mod tests {
         assert_eq!(q.limit, WebhookEventQuery::MAX_LIMIT);
         assert!(q.repository_id.is_some() && q.before.is_some());
 
-        let errors = parse_query(Some(
+        let errors = parse_query(pairs(
             "repository=x&provider=svn&status=done&limit=0&event=&colour=red",
         ))
         .unwrap_err();
