@@ -400,7 +400,8 @@ fn parse_response(bytes: &[u8]) -> io::Result<HttpResponse> {
     let chunked = headers
         .iter()
         .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    let body = if chunked {
+    // A HEAD answer has the headers of its GET but no body at all.
+    let body = if chunked && !rest.is_empty() {
         dechunk(rest)?
     } else {
         rest.to_vec()
