@@ -92,7 +92,7 @@ where
         StatusCode::OK,
         &ConvertResponse {
             content,
-            format: to.as_str().to_owned(),
+            format: to.into(),
             warnings: report.warnings.iter().map(DiagnosticDto::from).collect(),
         },
     ))
