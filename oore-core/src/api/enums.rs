@@ -40,9 +40,9 @@ wire_enum! {
         /// The database connection.
         Database = "database",
         /// The GitHub App (optional).
-        Github = "github",
+        GitHub = "github",
         /// The GitLab integration (optional).
-        Gitlab = "gitlab",
+        GitLab = "gitlab",
         /// At least one repository.
         Repositories = "repositories",
     }
@@ -52,7 +52,7 @@ impl SetupItemKeyDto {
     /// True for the items a server may go without (GitHub and GitLab: plain git
     /// repositories need neither). Unknown items count as required.
     pub const fn is_optional(self) -> bool {
-        matches!(self, Self::Github | Self::Gitlab)
+        matches!(self, Self::GitHub | Self::GitLab)
     }
 }
 
@@ -60,9 +60,9 @@ wire_enum! {
     /// Where a repository is hosted.
     ProviderDto {
         /// github.com or GitHub Enterprise: HMAC-SHA256 signed webhooks.
-        Github = "github",
+        GitHub = "github",
         /// gitlab.com or self-hosted GitLab: token-authenticated webhooks.
-        Gitlab = "gitlab",
+        GitLab = "gitlab",
         /// Any clone URL; builds are triggered manually.
         Git = "git",
     }
@@ -71,8 +71,8 @@ wire_enum! {
 impl From<Provider> for ProviderDto {
     fn from(p: Provider) -> Self {
         match p {
-            Provider::GitHub => Self::Github,
-            Provider::GitLab => Self::Gitlab,
+            Provider::GitHub => Self::GitHub,
+            Provider::GitLab => Self::GitLab,
             Provider::Git => Self::Git,
         }
     }
@@ -409,6 +409,6 @@ mod tests {
             assert_eq!(SetupItemKeyDto::from_wire(k.as_str()), k);
         }
         assert_eq!(SetupItemKeyDto::AdminToken, "admin_token");
-        assert!(SetupItemKeyDto::Gitlab.is_optional() && !SetupItemKeyDto::Unknown.is_optional());
+        assert!(SetupItemKeyDto::GitLab.is_optional() && !SetupItemKeyDto::Unknown.is_optional());
     }
 }

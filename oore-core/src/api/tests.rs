@@ -169,7 +169,7 @@ fn pending_step() -> StepDto {
 fn repository() -> RepositoryDto {
     RepositoryDto {
         id: REPO.into(),
-        provider: ProviderDto::Github,
+        provider: ProviderDto::GitHub,
         owner: "acme".into(),
         name: "app".into(),
         full_name: "acme/app".into(),
@@ -186,7 +186,7 @@ fn repository() -> RepositoryDto {
 fn event() -> WebhookEventDto {
     WebhookEventDto {
         id: EVENT.into(),
-        provider: ProviderDto::Gitlab,
+        provider: ProviderDto::GitLab,
         delivery_id: "72d3162e-cc78-11e3-81ab-4c9367dc0958".into(),
         event_type: "Push Hook".into(),
         repository_id: Some(REPO.into()),
@@ -335,7 +335,7 @@ fn repositories() {
     check(&update, &UpdateRepositoryRequest::default());
     let hook = WebhookUrlResponse {
         repository_id: REPO.into(),
-        provider: ProviderDto::Github,
+        provider: ProviderDto::GitHub,
         url: format!("https://ci.example.com/api/webhooks/github/{REPO}"),
         secret_configured: true,
         instructions: vec!["open Settings → Webhooks".into(), "paste the URL".into()],

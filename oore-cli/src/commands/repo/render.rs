@@ -137,7 +137,7 @@ mod tests {
     fn webhook_instructions_are_numbered() {
         let hook = WebhookUrlResponse {
             repository_id: "01JA".into(),
-            provider: ProviderDto::Github,
+            provider: ProviderDto::GitHub,
             url: "http://ci.example:8080/api/webhooks/github/01JA".into(),
             secret_configured: false,
             instructions: vec!["open Settings → Webhooks".into(), "paste the URL".into()],

@@ -177,7 +177,7 @@ mod tests {
     ) -> WebhookEventDto {
         WebhookEventDto {
             id: id.to_owned(),
-            provider: ProviderDto::Github,
+            provider: ProviderDto::GitHub,
             delivery_id: "72d3162e-cc78-11e3-81ab-4c9367dc0958".to_owned(),
             event_type: "push".to_owned(),
             repository_id: Some("01JREPOAAAAAAAAAAAAAAAAAAA".to_owned()),
@@ -199,7 +199,7 @@ mod tests {
             None,
             &[],
         );
-        gitlab.provider = ProviderDto::Gitlab;
+        gitlab.provider = ProviderDto::GitLab;
         gitlab.event_type = "Push Hook".into();
         let table = event_table(&[
             event(

@@ -143,13 +143,13 @@ pub(super) async fn setup_status(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             )
         },
         item(
-            SetupItemKeyDto::Github,
+            SetupItemKeyDto::GitHub,
             "GitHub App",
             false,
             "not configured: run `oore github setup`",
         ),
         item(
-            SetupItemKeyDto::Gitlab,
+            SetupItemKeyDto::GitLab,
             "GitLab",
             false,
             "not configured: run `oore gitlab setup`",
