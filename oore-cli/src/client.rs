@@ -237,39 +237,9 @@ fn snippet(body: &str) -> String {
     crate::table::sanitize(&short)
 }
 
-/// Percent-encode one path segment or query value, so a user-typed id cannot change the
-/// path (`../`, `?`, `#`).
-pub(crate) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    // `.` and `..` alone are still path navigation.
-    match out.as_str() {
-        "." => "%2E".to_owned(),
-        ".." => "%2E%2E".to_owned(),
-        _ => out,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encode_keeps_ids_and_escapes_the_rest() {
-        assert_eq!(
-            encode("01J9ZQ4Y8K3M2N5P6R7S8T9V0W"),
-            "01J9ZQ4Y8K3M2N5P6R7S8T9V0W"
-        );
-        assert_eq!(encode("a/b?c#d e"), "a%2Fb%3Fc%23d%20e");
-        assert_eq!(encode(".."), "%2E%2E");
-        assert_eq!(encode("東"), "%E6%9D%B1");
-    }
 
     #[test]
     fn snippet_is_short_and_safe() {

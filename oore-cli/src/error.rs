@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use oore_core::api::ErrorEnvelope;
+use oore_core::api::{ErrorCode, ErrorEnvelope};
 
 /// The process exit codes, documented in `oore --help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +133,7 @@ pub(crate) struct ApiError {
     /// How to fix a rejected token, e.g. "update it with `oore config set --token TOKEN`".
     pub(crate) token_fix: String,
     /// What to try next, per error code, set by the command that made the request.
-    pub(crate) hints: Vec<(&'static str, String)>,
+    pub(crate) hints: Vec<(ErrorCode, String)>,
     /// The command-line flag for each API field name, so a field error names the flag
     /// the user typed (`name` is `--repo`).
     pub(crate) flags: &'static [(&'static str, &'static str)],
@@ -230,8 +230,8 @@ impl CliError {
     }
 
     /// Attach what to try next when this is a server error with the given error code
-    /// (`not_found`, `invalid_id`, `conflict`...).
-    pub(crate) fn with_hint(mut self, code: &'static str, hint: &str) -> Self {
+    /// (`NotFound`, `InvalidId`, `Conflict`...).
+    pub(crate) fn with_hint(mut self, code: ErrorCode, hint: &str) -> Self {
         if let Self::Api(api) = &mut self {
             api.hints.push((code, hint.to_owned()));
         }
@@ -259,13 +259,18 @@ mod tests {
 
     use super::*;
 
-    fn api(status: u16, code: &str, message: &str, fields: Option<Vec<FieldErrorDto>>) -> CliError {
+    fn api(
+        status: u16,
+        code: ErrorCode,
+        message: &str,
+        fields: Option<Vec<FieldErrorDto>>,
+    ) -> CliError {
         CliError::Api(Box::new(ApiError {
             status,
             server: "http://127.0.0.1:8080".into(),
             envelope: ErrorEnvelope {
                 error: ErrorBody {
-                    code: code.into(),
+                    code,
                     message: message.into(),
                     fields,
                 },
@@ -303,7 +308,12 @@ mod tests {
 
     #[test]
     fn unauthorized_names_the_server_and_the_fix() {
-        let e = api(401, "unauthorized", "missing or invalid admin token", None);
+        let e = api(
+            401,
+            ErrorCode::Unauthorized,
+            "missing or invalid admin token",
+            None,
+        );
         assert_eq!(e.exit_code(), ExitCode::Auth);
         insta::assert_snapshot!(e.render(), @r"
         error: invalid or expired admin token for http://127.0.0.1:8080; update it with `oore config set --token TOKEN`
@@ -315,7 +325,7 @@ mod tests {
     fn validation_errors_list_each_field() {
         let e = api(
             400,
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             "the request has invalid fields; fix them and retry",
             Some(vec![
                 FieldErrorDto {
@@ -340,9 +350,12 @@ mod tests {
 
     #[test]
     fn not_found_carries_the_hint() {
-        let e = api(404, "not_found", "repository 01X not found", None)
-            .with_hint("not_found", "list repository ids with `oore repo list`")
-            .with_hint("conflict", "not shown for a 404");
+        let e = api(404, ErrorCode::NotFound, "repository 01X not found", None)
+            .with_hint(
+                ErrorCode::NotFound,
+                "list repository ids with `oore repo list`",
+            )
+            .with_hint(ErrorCode::Conflict, "not shown for a 404");
         insta::assert_snapshot!(e.render(), @r"
         error: repository 01X not found
         hint: list repository ids with `oore repo list`
@@ -354,11 +367,14 @@ mod tests {
     fn hints_the_server_already_gave_are_not_repeated() {
         let e = api(
             404,
-            "not_found",
+            ErrorCode::NotFound,
             "repository 01X not found; run `oore repo list` to see them",
             None,
         )
-        .with_hint("not_found", "list repository ids with `oore repo list`");
+        .with_hint(
+            ErrorCode::NotFound,
+            "list repository ids with `oore repo list`",
+        );
         insta::assert_snapshot!(e.render(), @r"
         error: repository 01X not found; run `oore repo list` to see them
         request id: 01JREQ
@@ -369,7 +385,7 @@ mod tests {
     fn server_errors_point_at_the_log() {
         let e = api(
             500,
-            "internal_error",
+            ErrorCode::InternalError,
             "internal error; retry, and report it if it persists",
             None,
         );

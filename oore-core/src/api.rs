@@ -1,390 +1,55 @@
 //! Wire types: the JSON shapes `oored` serves and `oore` reads. They are plain serde
 //! structs, separate from the domain types, and convert from them at the edge.
 //!
+//! - Enumerated strings are wire enums ([`BuildStatusDto`], [`ErrorCode`], ...) that read a
+//!   value they do not know as `Unknown`, so an older client reads a newer server.
+//! - [`paths`] builds the path of every route; [`LogOffsets`] and [`LogStreamEvent`] are
+//!   the live log stream's resume parameter and events.
+//! - Every type has an OpenAPI schema ([`openapi::components`]).
+//!
 //! Timestamps are RFC 3339 UTC; ids are ULID strings.
 
 mod build;
+mod enums;
+mod error;
+mod logs;
+pub mod openapi;
+pub mod paths;
 mod pipeline;
+mod repository;
+mod system;
 mod webhook;
+mod wire_enum;
+
+#[cfg(test)]
+mod tests;
 
 pub use build::{
-    ArtifactDto, ArtifactListResponse, BuildDto, BuildListResponse, LogChunkResponse, StepDto,
-    StepListResponse, TriggerBuildRequest,
+    ArtifactDto, ArtifactListResponse, BuildDto, BuildListResponse, StepDto, StepListResponse,
+    TriggerBuildRequest,
 };
-
-pub use webhook::{
-    WebhookAcceptedResponse, WebhookEventDetailDto, WebhookEventDto, WebhookListResponse,
+pub use enums::{
+    BuildConcurrencyDto, BuildStatusDto, ConfigSourceDto, DatabaseStatusDto, HealthStatusDto,
+    LogStreamDto, PayloadFormatDto, PipelineFormatDto, ProviderDto, RepositoryStateDto,
+    SetupItemKeyDto, StepStatusDto, TriggerDto, WebhookEventStatusDto,
 };
-
+pub use error::{ErrorBody, ErrorCode, ErrorEnvelope, FieldErrorDto};
+pub use logs::{
+    EndEventDto, InvalidLogOffset, InvalidStreamEvent, LogChunkResponse, LogEventDto, LogOffsets,
+    LogStreamEvent, StatusEventDto, StepStatusEventDto,
+};
 pub use pipeline::{
     ConvertResponse, DiagnosticDto, PipelineDocumentRequest, PipelineDto, PipelineHistoryEntryDto,
     PipelineHistoryResponse, RestorePipelineRequest, ValidationResponse,
 };
-
-use serde::{Deserialize, Serialize};
-
-use crate::domain::repository::Repository;
-use crate::domain::secret::SecretString;
-use crate::scheduling::RepoConcurrency;
-use crate::usecases::repository::{AddRepository, UpdateRepository, WebhookSetup};
+pub use repository::{
+    CreateRepositoryRequest, RepositoryDto, RepositoryListResponse, UpdateRepositoryRequest,
+    WebhookUrlResponse,
+};
+pub use system::{HealthResponse, SetupItemDto, SetupStatusResponse, VersionResponse, WorkersDto};
+pub use webhook::{
+    WebhookAcceptedResponse, WebhookEventDetailDto, WebhookEventDto, WebhookListResponse,
+};
 
 /// The API version `oored` serves and `oore` speaks; a mismatch is warned about.
 pub const API_VERSION: u32 = 1;
-
-/// The JSON error body of every failed request.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ErrorEnvelope {
-    /// What went wrong.
-    pub error: ErrorBody,
-    /// The id of the request, also in the `X-Request-Id` header and the server log.
-    pub request_id: String,
-}
-
-/// The error itself.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ErrorBody {
-    /// Stable machine-readable code, e.g. `validation_failed`, `not_found`.
-    pub code: String,
-    /// Lowercase sentence that says what to do next.
-    pub message: String,
-    /// Per-field messages for validation errors.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<FieldErrorDto>>,
-}
-
-/// One invalid field.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct FieldErrorDto {
-    /// Field name.
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-/// `GET /api/health`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct HealthResponse {
-    /// `healthy` or `degraded`.
-    pub status: String,
-    /// Server version.
-    pub version: String,
-    /// Seconds since `oored` started.
-    pub uptime_seconds: u64,
-    /// `connected` or `unavailable`.
-    pub database: String,
-    /// Build worker slots.
-    pub workers: WorkersDto,
-}
-
-/// Build worker slots.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct WorkersDto {
-    /// Builds running now.
-    pub busy: u32,
-    /// Maximum concurrent builds (`OORE_MAX_CONCURRENT_BUILDS`).
-    pub max: u32,
-}
-
-/// `GET /api/version`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct VersionResponse {
-    /// `oored` version.
-    pub version: String,
-    /// [`API_VERSION`] of the server.
-    pub api_version: u32,
-}
-
-/// `GET /api/setup/status`: what is configured so far (spec 15 / 14.1).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SetupStatusResponse {
-    /// One line per checklist item, in display order.
-    pub items: Vec<SetupItemDto>,
-    /// True when every required item is done.
-    pub complete: bool,
-}
-
-/// One checklist item.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SetupItemDto {
-    /// Stable key: `encryption`, `admin_token`, `database`, `github`, `gitlab`, `repositories`.
-    pub key: String,
-    /// Display label.
-    pub label: String,
-    /// Done?
-    pub configured: bool,
-    /// What is configured, or what to do.
-    pub detail: String,
-}
-
-/// A repository as the API shows it. The webhook secret is never included, only whether
-/// one is stored.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct RepositoryDto {
-    /// ULID.
-    pub id: String,
-    /// `github`, `gitlab` or `git`.
-    pub provider: String,
-    /// Owner or group path.
-    pub owner: String,
-    /// Name.
-    pub name: String,
-    /// `owner/name`.
-    pub full_name: String,
-    /// Clone URL, credentials redacted.
-    pub clone_url: String,
-    /// Default branch.
-    pub default_branch: String,
-    /// `active`, `inactive`, `error` or `pending_setup`.
-    pub state: String,
-    /// Whether a webhook secret is stored.
-    pub webhook_secret_configured: bool,
-    /// `parallel` (builds run side by side) or `serial` (one at a time, in queue order).
-    /// Absent from servers older than the setting, which ran every repository in parallel.
-    #[serde(default = "default_build_concurrency")]
-    pub build_concurrency: String,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    pub updated_at: String,
-}
-
-impl From<&Repository> for RepositoryDto {
-    fn from(r: &Repository) -> Self {
-        Self {
-            id: r.id.to_string(),
-            provider: r.provider.as_str().to_owned(),
-            owner: r.owner.as_str().to_owned(),
-            name: r.name.as_str().to_owned(),
-            full_name: r.full_name(),
-            clone_url: r.clone_url.redacted(),
-            default_branch: r.default_branch.as_str().to_owned(),
-            state: r.state.as_str().to_owned(),
-            webhook_secret_configured: r.webhook_secret.is_some(),
-            build_concurrency: r.build_concurrency.as_str().to_owned(),
-            created_at: r.created_at.to_string(),
-            updated_at: r.updated_at.to_string(),
-        }
-    }
-}
-
-fn default_build_concurrency() -> String {
-    RepoConcurrency::default().as_str().to_owned()
-}
-
-/// `GET /api/repositories`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct RepositoryListResponse {
-    /// The repositories.
-    pub repositories: Vec<RepositoryDto>,
-}
-
-/// `POST /api/repositories`.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct CreateRepositoryRequest {
-    /// `github`, `gitlab` or `git`.
-    pub provider: String,
-    /// Owner or group path.
-    pub owner: String,
-    /// Name.
-    pub name: String,
-    /// Required for `git`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clone_url: Option<String>,
-    /// Defaults to `main`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_branch: Option<String>,
-    /// The forge webhook's secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_secret: Option<String>,
-    /// `parallel` (the default) or `serial`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub build_concurrency: Option<String>,
-}
-
-impl std::fmt::Debug for CreateRepositoryRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreateRepositoryRequest")
-            .field("provider", &self.provider)
-            .field("owner", &self.owner)
-            .field("name", &self.name)
-            .field("clone_url", &self.clone_url)
-            .field("default_branch", &self.default_branch)
-            .field(
-                "webhook_secret",
-                &self.webhook_secret.as_ref().map(|_| "***"),
-            )
-            .field("build_concurrency", &self.build_concurrency)
-            .finish()
-    }
-}
-
-impl From<CreateRepositoryRequest> for AddRepository {
-    fn from(r: CreateRepositoryRequest) -> Self {
-        Self {
-            provider: r.provider,
-            owner: r.owner,
-            name: r.name,
-            clone_url: r.clone_url,
-            default_branch: r.default_branch,
-            webhook_secret: r.webhook_secret.map(SecretString::new),
-            build_concurrency: r.build_concurrency,
-        }
-    }
-}
-
-/// `PUT /api/repositories/:id`: only the fields present change.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateRepositoryRequest {
-    /// New owner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    /// New name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// New clone URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clone_url: Option<String>,
-    /// New default branch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_branch: Option<String>,
-    /// New webhook secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_secret: Option<String>,
-    /// Forget the webhook secret.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub clear_webhook_secret: bool,
-    /// `parallel` or `serial`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub build_concurrency: Option<String>,
-}
-
-impl std::fmt::Debug for UpdateRepositoryRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpdateRepositoryRequest")
-            .field("owner", &self.owner)
-            .field("name", &self.name)
-            .field("clone_url", &self.clone_url)
-            .field("default_branch", &self.default_branch)
-            .field(
-                "webhook_secret",
-                &self.webhook_secret.as_ref().map(|_| "***"),
-            )
-            .field("clear_webhook_secret", &self.clear_webhook_secret)
-            .field("build_concurrency", &self.build_concurrency)
-            .finish()
-    }
-}
-
-impl From<UpdateRepositoryRequest> for UpdateRepository {
-    fn from(r: UpdateRepositoryRequest) -> Self {
-        Self {
-            owner: r.owner,
-            name: r.name,
-            clone_url: r.clone_url,
-            default_branch: r.default_branch,
-            webhook_secret: r.webhook_secret.map(SecretString::new),
-            clear_webhook_secret: r.clear_webhook_secret,
-            build_concurrency: r.build_concurrency,
-        }
-    }
-}
-
-/// `GET /api/repositories/:id/webhook-url`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct WebhookUrlResponse {
-    /// The repository.
-    pub repository_id: String,
-    /// `github` or `gitlab`.
-    pub provider: String,
-    /// Payload URL to paste into the forge.
-    pub url: String,
-    /// Whether Oore has a secret to verify deliveries with.
-    pub secret_configured: bool,
-    /// What to do on the forge, step by step.
-    pub instructions: Vec<String>,
-}
-
-impl WebhookUrlResponse {
-    /// From the use case's answer.
-    pub fn new(repo: &Repository, setup: WebhookSetup) -> Self {
-        Self {
-            repository_id: repo.id.to_string(),
-            provider: repo.provider.as_str().to_owned(),
-            url: setup.url,
-            secret_configured: setup.secret_configured,
-            instructions: setup.instructions,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_debug_masks_the_secret() {
-        let req = CreateRepositoryRequest {
-            webhook_secret: Some("hunter2".into()),
-            ..Default::default()
-        };
-        assert!(!format!("{req:?}").contains("hunter2"));
-        let req = UpdateRepositoryRequest {
-            webhook_secret: Some("hunter2".into()),
-            ..Default::default()
-        };
-        assert!(!format!("{req:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn unknown_request_fields_are_rejected() {
-        let err = serde_json::from_str::<CreateRepositoryRequest>(
-            r#"{"provider":"github","owner":"a","name":"b","colour":"red"}"#,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("unknown field `colour`"), "{err}");
-    }
-
-    #[test]
-    fn build_concurrency_is_optional_on_the_wire() {
-        // Requests from clients that predate the setting still parse.
-        let create: CreateRepositoryRequest =
-            serde_json::from_str(r#"{"provider":"github","owner":"a","name":"b"}"#).unwrap();
-        assert_eq!(AddRepository::from(create).build_concurrency, None);
-        let update: UpdateRepositoryRequest = serde_json::from_str(r#"{"name":"c"}"#).unwrap();
-        assert_eq!(UpdateRepository::from(update).build_concurrency, None);
-        let update: UpdateRepositoryRequest =
-            serde_json::from_str(r#"{"build_concurrency":"serial"}"#).unwrap();
-        assert_eq!(
-            UpdateRepository::from(update).build_concurrency.as_deref(),
-            Some("serial")
-        );
-        // Absent fields are not sent, so an older server does not reject them as unknown.
-        assert_eq!(
-            serde_json::to_string(&UpdateRepositoryRequest::default()).unwrap(),
-            "{}"
-        );
-    }
-
-    #[test]
-    fn repository_dto_carries_build_concurrency() {
-        let mut repo = crate::testing::contract::sample_repository(
-            1,
-            crate::domain::repository::Provider::GitHub,
-            "acme",
-            "app",
-        );
-        repo.build_concurrency = RepoConcurrency::Serial;
-        let dto = RepositoryDto::from(&repo);
-        assert_eq!(dto.build_concurrency, "serial");
-        let json = serde_json::to_value(&dto).unwrap();
-        assert_eq!(json["build_concurrency"], "serial");
-
-        // A response from a server older than the setting reads as parallel.
-        let mut old = json;
-        old.as_object_mut().unwrap().remove("build_concurrency");
-        let parsed: RepositoryDto = serde_json::from_value(old).unwrap();
-        assert_eq!(parsed.build_concurrency, "parallel");
-    }
-}

@@ -1,7 +1,7 @@
 //! `oore health`: is the server up, and is its database connected?
 
 use argh::FromArgs;
-use oore_core::api::HealthResponse;
+use oore_core::api::{HealthResponse, HealthStatusDto, paths};
 
 use super::Ctx;
 use crate::client::{ApiClient, Method};
@@ -24,7 +24,7 @@ pub(crate) fn run(cmd: HealthCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let target = ctx.target(Auth::Optional)?;
     let server = target.server.to_string();
     let client = ApiClient::new(target);
-    let response = client.send(Method::Get, "/api/health", None)?;
+    let response = client.send(Method::Get, &paths::health(), None)?;
     // A degraded server may answer 503 with the same body; show it rather than fail.
     let health: HealthResponse = if response.status == 503 {
         match serde_json::from_str(&response.body) {
@@ -40,10 +40,10 @@ pub(crate) fn run(cmd: HealthCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     } else {
         ctx.out.text(&render(&server, &health))?;
     }
-    if health.status != "healthy" {
+    if health.status != HealthStatusDto::Healthy {
         return Err(CliError::Unhealthy {
             server,
-            status: health.status.clone(),
+            status: health.status.to_string(),
             detail: format!("database {}", health.database),
         });
     }
@@ -53,10 +53,10 @@ pub(crate) fn run(cmd: HealthCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 fn render(server: &str, health: &HealthResponse) -> String {
     key_values([
         ("server", server.to_owned()),
-        ("status", health.status.clone()),
+        ("status", health.status.to_string()),
         ("version", health.version.clone()),
         ("uptime", uptime(health.uptime_seconds)),
-        ("database", health.database.clone()),
+        ("database", health.database.to_string()),
         (
             "workers",
             format!("{} of {} busy", health.workers.busy, health.workers.max),
@@ -82,7 +82,7 @@ fn uptime(seconds: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use oore_core::api::WorkersDto;
+    use oore_core::api::{DatabaseStatusDto, WorkersDto};
 
     use super::*;
 
@@ -97,10 +97,10 @@ mod tests {
     #[test]
     fn renders_a_key_value_block() {
         let health = HealthResponse {
-            status: "healthy".into(),
+            status: HealthStatusDto::Healthy,
             version: "0.1.0".into(),
             uptime_seconds: 3 * 86_400 + 14 * 3_600 + 22 * 60,
-            database: "connected".into(),
+            database: DatabaseStatusDto::Connected,
             workers: WorkersDto { busy: 1, max: 2 },
         };
         insta::assert_snapshot!(render("http://localhost:8080", &health), @r"

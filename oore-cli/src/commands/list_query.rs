@@ -1,6 +1,6 @@
 //! The query string of the paginated `list` commands (`build list`, `webhook list`).
 
-use crate::client::encode;
+use oore_core::api::paths;
 
 /// Query parameters, in the order they were put.
 #[derive(Debug, Default)]
@@ -10,7 +10,8 @@ impl ListQuery {
     /// Adds `key=value` (trimmed, URL-encoded) when `value` is set.
     pub(crate) fn put(&mut self, key: &str, value: Option<&str>) {
         if let Some(value) = value {
-            self.0.push(format!("{key}={}", encode(value.trim())));
+            self.0
+                .push(format!("{key}={}", paths::query_component(value.trim())));
         }
     }
 
@@ -32,10 +33,10 @@ impl ListQuery {
         &self.0
     }
 
-    /// `base`, with the query string when there is one.
-    pub(crate) fn path(&self, base: &str) -> String {
+    /// `base` (a [`paths`] builder's path), with the query string when there is one.
+    pub(crate) fn path(&self, base: String) -> String {
         if self.0.is_empty() {
-            base.to_owned()
+            base
         } else {
             format!("{base}?{}", self.0.join("&"))
         }
@@ -49,14 +50,14 @@ mod tests {
     #[test]
     fn builds_paths_and_knows_filters_from_limits() {
         let mut q = ListQuery::default();
-        assert_eq!(q.path("/api/builds"), "/api/builds");
+        assert_eq!(q.path(paths::builds()), "/api/builds");
         q.limit(Some(5));
         assert!(!q.is_filtered());
         q.put("branch", Some(" feature/x "));
         q.put("status", None);
         assert!(q.is_filtered());
         assert_eq!(
-            q.path("/api/builds"),
+            q.path(paths::builds()),
             "/api/builds?limit=5&branch=feature%2Fx"
         );
     }

@@ -1,7 +1,7 @@
 //! `oore setup`: the server's setup checklist, one ✓ or ✗ per item.
 
 use argh::FromArgs;
-use oore_core::api::SetupStatusResponse;
+use oore_core::api::{SetupStatusResponse, paths};
 
 use super::Ctx;
 use crate::error::CliError;
@@ -19,7 +19,7 @@ pub(crate) struct SetupCmd {
 /// Run `oore setup`.
 pub(crate) fn run(cmd: SetupCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let status: SetupStatusResponse = ctx.client()?.get("/api/setup/status")?;
+    let status: SetupStatusResponse = ctx.client()?.get(&paths::setup_status())?;
     if ctx.out.is_json() {
         ctx.out.json(&status)
     } else {
@@ -50,13 +50,13 @@ fn render(status: &SetupStatusResponse) -> String {
 
 #[cfg(test)]
 mod tests {
-    use oore_core::api::SetupItemDto;
+    use oore_core::api::{SetupItemDto, SetupItemKeyDto};
 
     use super::*;
 
     fn item(label: &str, configured: bool, detail: &str) -> SetupItemDto {
         SetupItemDto {
-            key: label.to_lowercase(),
+            key: SetupItemKeyDto::from_wire(&label.to_lowercase()),
             label: label.into(),
             configured,
             detail: detail.into(),

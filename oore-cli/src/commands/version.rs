@@ -2,7 +2,7 @@
 //! talk. Without a reachable server it still prints the CLI's version, then fails.
 
 use argh::FromArgs;
-use oore_core::api::{API_VERSION, VersionResponse};
+use oore_core::api::{API_VERSION, VersionResponse, paths};
 use serde::Serialize;
 
 use super::Ctx;
@@ -37,7 +37,7 @@ pub(crate) fn run(cmd: VersionCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     };
     let server = ctx
         .target(Auth::Optional)
-        .and_then(|target| ApiClient::new(target).get::<VersionResponse>("/api/version"));
+        .and_then(|target| ApiClient::new(target).get::<VersionResponse>(&paths::version()));
     let server = match server {
         Ok(server) => server,
         Err(error) => {

@@ -276,7 +276,7 @@ fn successful_build_is_listed_shown_and_logged() {
     assert_eq!(built.number, 1);
     assert_eq!(built.trigger, "manual");
     assert_eq!(built.workflow.as_deref(), Some("ci"));
-    assert_eq!(built.config_source.as_deref(), Some("repository"));
+    assert_eq!(built.config_source.map(|s| s.as_str()), Some("repository"));
     let list = cli.run(&["build", "list"]).ok();
     let row = list
         .stdout

@@ -1,11 +1,13 @@
 //! Wire types of the build endpoints.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::{BuildStatusDto, ConfigSourceDto, StepStatusDto, TriggerDto};
 use crate::domain::build::{Artifact, Build, BuildStep};
 
-/// `POST /api/repositories/:id/trigger`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+/// `POST /api/repositories/{id}/trigger`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerBuildRequest {
     /// Branch; the repository's default branch when absent.
@@ -20,7 +22,7 @@ pub struct TriggerBuildRequest {
 }
 
 /// A build as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct BuildDto {
     /// ULID.
     pub id: String,
@@ -28,38 +30,50 @@ pub struct BuildDto {
     pub number: u64,
     /// The repository.
     pub repository_id: String,
-    /// `pending`, `running`, `success`, `failure`, `cancelled`.
-    pub status: String,
-    /// `push`, `pull_request`, `merge_request`, `manual`.
-    pub trigger: String,
+    /// Where it is in its life.
+    pub status: BuildStatusDto,
+    /// What started it.
+    pub trigger: TriggerDto,
     /// 1 (highest) to 4.
     pub priority: u8,
     /// Branch built.
+    #[schema(required)]
     pub branch: Option<String>,
     /// Target branch of a pull/merge request build. Absent from older servers.
     #[serde(default)]
+    #[schema(required)]
     pub base_branch: Option<String>,
     /// Tag built.
+    #[schema(required)]
     pub tag: Option<String>,
     /// Pull/merge request number.
+    #[schema(required)]
     pub pull_request: Option<u64>,
     /// Commit built (resolved once fetched).
+    #[schema(required)]
     pub commit_sha: Option<String>,
     /// Workflow run.
+    #[schema(required)]
     pub workflow: Option<String>,
-    /// `database`, `repository` or `default`.
-    pub config_source: Option<String>,
+    /// Where its pipeline came from, once the build has read it.
+    #[schema(required)]
+    pub config_source: Option<ConfigSourceDto>,
     /// The webhook event that caused it.
+    #[schema(required)]
     pub webhook_event_id: Option<String>,
     /// Why it failed or was cancelled.
+    #[schema(required)]
     pub error_message: Option<String>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
+    #[schema(required)]
     pub started_at: Option<String>,
     /// RFC 3339.
+    #[schema(required)]
     pub finished_at: Option<String>,
     /// Run time so far or in total, in milliseconds (`null` before it starts).
+    #[schema(required)]
     pub duration_ms: Option<u64>,
     /// Steps by index (only in single-build answers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,8 +91,8 @@ impl BuildDto {
             id: b.id.to_string(),
             number: b.number,
             repository_id: b.repository_id.to_string(),
-            status: b.status.as_str().to_owned(),
-            trigger: b.trigger.as_str().to_owned(),
+            status: b.status.into(),
+            trigger: b.trigger.into(),
             priority: b.priority.number(),
             branch: b.branch.as_ref().map(|x| x.as_str().to_owned()),
             base_branch: b.base_branch.as_ref().map(|x| x.as_str().to_owned()),
@@ -86,7 +100,8 @@ impl BuildDto {
             pull_request: b.pull_request,
             commit_sha: b.commit_sha.clone(),
             workflow: b.workflow.clone(),
-            config_source: b.config_source.clone(),
+            // Stored as `ConfigSource::as_str`.
+            config_source: b.config_source.as_deref().map(ConfigSourceDto::from_wire),
             webhook_event_id: b.webhook_event_id.map(|i| i.to_string()),
             error_message: b.error_message.clone(),
             created_at: b.created_at.to_string(),
@@ -99,25 +114,30 @@ impl BuildDto {
 }
 
 /// A build step.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct StepDto {
     /// 0-based index, as in `step-N-stdout.log`.
     pub index: u32,
     /// Display name.
     pub name: String,
-    /// `pending`, `running`, `success`, `failure`, `skipped`, `cancelled`.
-    pub status: String,
+    /// Where it is in its life.
+    pub status: StepStatusDto,
     /// Whether its failure is ignored.
     pub ignore_failure: bool,
     /// Exit code once finished.
+    #[schema(required)]
     pub exit_code: Option<i32>,
     /// Why it failed (timeout, could not start).
+    #[schema(required)]
     pub error_message: Option<String>,
     /// RFC 3339.
+    #[schema(required)]
     pub started_at: Option<String>,
     /// RFC 3339.
+    #[schema(required)]
     pub finished_at: Option<String>,
     /// Milliseconds.
+    #[schema(required)]
     pub duration_ms: Option<u64>,
 }
 
@@ -127,7 +147,7 @@ impl StepDto {
         Self {
             index: s.index,
             name: s.name.clone(),
-            status: s.status.as_str().to_owned(),
+            status: s.status.into(),
             ignore_failure: s.ignore_failure,
             exit_code: s.exit_code,
             error_message: s.error_message.clone(),
@@ -142,7 +162,7 @@ impl StepDto {
 }
 
 /// `GET /api/builds`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct BuildListResponse {
     /// One page.
     pub builds: Vec<BuildDto>,
@@ -151,15 +171,15 @@ pub struct BuildListResponse {
     pub next: Option<String>,
 }
 
-/// `GET /api/builds/:id/steps`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// `GET /api/builds/{id}/steps`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct StepListResponse {
     /// By index.
     pub steps: Vec<StepDto>,
 }
 
 /// An artifact.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct ArtifactDto {
     /// ULID.
     pub id: String,
@@ -185,26 +205,9 @@ impl From<&Artifact> for ArtifactDto {
     }
 }
 
-/// `GET /api/builds/:id/artifacts`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// `GET /api/builds/{id}/artifacts`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct ArtifactListResponse {
     /// By path.
     pub artifacts: Vec<ArtifactDto>,
-}
-
-/// `GET /api/builds/:id/logs?step=N&stream=stdout|stderr&offset=B` (without `step`: the
-/// system log). `data` is the bytes as UTF-8 with invalid sequences replaced; the exact
-/// bytes are in `data_base64`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct LogChunkResponse {
-    /// Logical offset of the first byte returned.
-    pub offset: u64,
-    /// Ask for this offset next.
-    pub next_offset: u64,
-    /// The bytes, lossily decoded as UTF-8.
-    pub data: String,
-    /// The exact bytes, base64 (standard alphabet, padded).
-    pub data_base64: String,
-    /// True once the build has ended and nothing more will be written.
-    pub complete: bool,
 }

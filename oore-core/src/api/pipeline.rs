@@ -1,27 +1,32 @@
 //! Wire types of the pipeline endpoints.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::PipelineFormatDto;
 
 use crate::pipeline::{Diagnostic, ValidationReport};
 use crate::ports::{PipelineHistoryEntry, PipelineVersion};
 
 /// `POST /api/pipelines/validate` and `POST /api/pipelines/convert` input, and the body of
-/// `PUT /api/repositories/:id/pipeline`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+/// `PUT /api/repositories/{id}/pipeline`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineDocumentRequest {
     /// The document.
     pub content: String,
     /// `yaml` or `huml`; detected from the content when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<PipelineFormatDto>)]
     pub format: Option<String>,
     /// For convert: the target format, `yaml` or `huml`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<PipelineFormatDto>)]
     pub to: Option<String>,
 }
 
 /// One located problem in a document.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct DiagnosticDto {
     /// 1-based line, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,12 +52,12 @@ impl From<&Diagnostic> for DiagnosticDto {
 }
 
 /// `POST /api/pipelines/validate` answer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct ValidationResponse {
     /// True when there are no errors (warnings allowed).
     pub valid: bool,
     /// The format the document was read as.
-    pub format: String,
+    pub format: PipelineFormatDto,
     /// Errors: the document cannot be used.
     pub errors: Vec<DiagnosticDto>,
     /// Warnings, e.g. unknown fields (accepted for forward compatibility).
@@ -66,7 +71,7 @@ impl ValidationResponse {
     pub fn new(report: &ValidationReport, format: crate::pipeline::Format) -> Self {
         Self {
             valid: report.is_valid(),
-            format: format.as_str().to_owned(),
+            format: format.into(),
             errors: report.errors.iter().map(DiagnosticDto::from).collect(),
             warnings: report.warnings.iter().map(DiagnosticDto::from).collect(),
             workflows: report.workflows.clone(),
@@ -75,14 +80,14 @@ impl ValidationResponse {
 }
 
 /// A stored pipeline version.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct PipelineDto {
     /// The repository.
     pub repository_id: String,
     /// Version number (1, 2, ...).
     pub version: u32,
-    /// `yaml` or `huml`.
-    pub format: String,
+    /// The document's language.
+    pub format: PipelineFormatDto,
     /// The document exactly as saved.
     pub content: String,
     /// RFC 3339.
@@ -101,7 +106,7 @@ impl PipelineDto {
         Self {
             repository_id: v.repository_id.to_string(),
             version: v.version,
-            format: v.format.as_str().to_owned(),
+            format: v.format.into(),
             content: v.content.clone(),
             created_at: v.created_at.to_string(),
             warnings: report
@@ -112,13 +117,13 @@ impl PipelineDto {
     }
 }
 
-/// One entry of `GET /api/repositories/:id/pipeline/history`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// One entry of `GET /api/repositories/{id}/pipeline/history`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct PipelineHistoryEntryDto {
     /// Version number.
     pub version: u32,
-    /// `yaml` or `huml`.
-    pub format: String,
+    /// The document's language.
+    pub format: PipelineFormatDto,
     /// RFC 3339.
     pub created_at: String,
     /// True for the version builds use now.
@@ -129,8 +134,8 @@ pub struct PipelineHistoryEntryDto {
     pub content: String,
 }
 
-/// `GET /api/repositories/:id/pipeline/history`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// `GET /api/repositories/{id}/pipeline/history`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct PipelineHistoryResponse {
     /// Newest first.
     pub versions: Vec<PipelineHistoryEntryDto>,
@@ -143,7 +148,7 @@ impl From<&[PipelineHistoryEntry]> for PipelineHistoryResponse {
                 .iter()
                 .map(|e| PipelineHistoryEntryDto {
                     version: e.version.version,
-                    format: e.version.format.as_str().to_owned(),
+                    format: e.version.format.into(),
                     created_at: e.version.created_at.to_string(),
                     current: e.current,
                     size: e.version.content.len(),
@@ -154,8 +159,8 @@ impl From<&[PipelineHistoryEntry]> for PipelineHistoryResponse {
     }
 }
 
-/// `POST /api/repositories/:id/pipeline/restore`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// `POST /api/repositories/{id}/pipeline/restore`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestorePipelineRequest {
     /// The version to make current again.
@@ -163,12 +168,12 @@ pub struct RestorePipelineRequest {
 }
 
 /// `POST /api/pipelines/convert` answer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct ConvertResponse {
     /// The converted document.
     pub content: String,
     /// Its format.
-    pub format: String,
+    pub format: PipelineFormatDto,
     /// Warnings of the source (unknown fields are dropped by the conversion).
     pub warnings: Vec<DiagnosticDto>,
 }

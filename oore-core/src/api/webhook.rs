@@ -2,33 +2,40 @@
 //! endpoints (spec 10.3, 11.1, 12.2).
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{PayloadFormatDto, ProviderDto, WebhookEventStatusDto};
 
 use crate::domain::webhook::{WebhookEvent, WebhookEventDetail, WebhookEventStatus};
 use crate::ports::{InsertOutcome, WebhookEventPage};
 
 /// A webhook event as listed.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct WebhookEventDto {
     /// ULID.
     pub id: String,
     /// `github` or `gitlab`.
-    pub provider: String,
+    pub provider: ProviderDto,
     /// The forge's delivery id (or the body's SHA-256 for GitLab without
     /// `Idempotency-Key`).
     pub delivery_id: String,
     /// Event name as sent (`push`, `Merge Request Hook`, ...).
     pub event_type: String,
     /// The repository whose URL received it.
+    #[schema(required)]
     pub repository_id: Option<String>,
-    /// `received`, `processed`, `ignored`, `failed` or `rejected`.
-    pub status: String,
+    /// Where its processing is.
+    pub status: WebhookEventStatusDto,
     /// Why it was ignored, failed or rejected.
+    #[schema(required)]
     pub reason: Option<String>,
     /// The sender's address.
+    #[schema(required)]
     pub source_ip: Option<String>,
     /// RFC 3339.
     pub received_at: String,
     /// RFC 3339, once processed.
+    #[schema(required)]
     pub processed_at: Option<String>,
     /// The builds it created.
     pub build_ids: Vec<String>,
@@ -38,11 +45,11 @@ impl From<&WebhookEvent> for WebhookEventDto {
     fn from(e: &WebhookEvent) -> Self {
         Self {
             id: e.id.to_string(),
-            provider: e.provider.as_str().to_owned(),
+            provider: e.provider.into(),
             delivery_id: e.delivery_id.clone(),
             event_type: e.event_type.clone(),
             repository_id: e.repository_id.map(|r| r.to_string()),
-            status: e.status.as_str().to_owned(),
+            status: e.status.into(),
             reason: e.reason.clone(),
             source_ip: e.source_ip.clone(),
             received_at: e.received_at.to_string(),
@@ -52,8 +59,8 @@ impl From<&WebhookEvent> for WebhookEventDto {
     }
 }
 
-/// One event with what was received (`GET /api/webhooks/:id`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// One event with what was received (`GET /api/webhooks/{id}`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct WebhookEventDetailDto {
     /// The event.
     #[serde(flatten)]
@@ -63,7 +70,7 @@ pub struct WebhookEventDetailDto {
     pub headers: Vec<(String, String)>,
     /// `json` when the body is JSON (then `payload` is that JSON), else `text` (then
     /// `payload` is the body as a string, invalid UTF-8 replaced).
-    pub payload_format: String,
+    pub payload_format: PayloadFormatDto,
     /// The body.
     pub payload: serde_json::Value,
 }
@@ -71,23 +78,23 @@ pub struct WebhookEventDetailDto {
 impl From<&WebhookEventDetail> for WebhookEventDetailDto {
     fn from(d: &WebhookEventDetail) -> Self {
         let (payload_format, payload) = match serde_json::from_slice(&d.payload) {
-            Ok(value) => ("json", value),
+            Ok(value) => (PayloadFormatDto::Json, value),
             Err(_) => (
-                "text",
+                PayloadFormatDto::Text,
                 serde_json::Value::String(String::from_utf8_lossy(&d.payload).into_owned()),
             ),
         };
         Self {
             event: WebhookEventDto::from(&d.event),
             headers: d.headers.clone(),
-            payload_format: payload_format.to_owned(),
+            payload_format,
             payload,
         }
     }
 }
 
 /// `GET /api/webhooks`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct WebhookListResponse {
     /// One page, newest first.
     pub events: Vec<WebhookEventDto>,
@@ -107,7 +114,7 @@ impl From<&WebhookEventPage> for WebhookListResponse {
 
 /// The receivers' answer to an accepted delivery: 202 when stored now, 200 for a
 /// duplicate (the forge's redelivery of something stored before).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct WebhookAcceptedResponse {
     /// The stored event (for a duplicate: the one stored first).
     pub event_id: String,
@@ -115,7 +122,7 @@ pub struct WebhookAcceptedResponse {
     pub duplicate: bool,
     /// `received` for a new event; for a duplicate, the stored event's status when the
     /// receiver knows it, else `received`.
-    pub status: String,
+    pub status: WebhookEventStatusDto,
 }
 
 impl WebhookAcceptedResponse {
@@ -126,7 +133,7 @@ impl WebhookAcceptedResponse {
         Self {
             event_id: outcome.event_id().to_string(),
             duplicate: outcome.is_duplicate(),
-            status: status.as_str().to_owned(),
+            status: status.into(),
         }
     }
 }
@@ -161,10 +168,10 @@ mod tests {
     #[test]
     fn detail_shows_json_as_json_and_anything_else_as_text() {
         let json = WebhookEventDetailDto::from(&detail(br#"{"a":1}"#));
-        assert_eq!(json.payload_format, "json");
+        assert_eq!(json.payload_format, PayloadFormatDto::Json);
         assert_eq!(json.payload, serde_json::json!({"a": 1}));
         let text = WebhookEventDetailDto::from(&detail(b"a=1&\xff"));
-        assert_eq!(text.payload_format, "text");
+        assert_eq!(text.payload_format, PayloadFormatDto::Text);
         assert_eq!(text.payload, serde_json::json!("a=1&\u{fffd}"));
 
         let wire = serde_json::to_value(&json).unwrap();
@@ -197,6 +204,6 @@ mod tests {
         let new =
             WebhookAcceptedResponse::new(InsertOutcome::Inserted(id), WebhookEventStatus::Received);
         assert!(!new.duplicate);
-        assert_eq!(new.status, "received");
+        assert_eq!(new.status, WebhookEventStatusDto::Received);
     }
 }

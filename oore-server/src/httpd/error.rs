@@ -11,7 +11,7 @@
 use axum::response::IntoResponse;
 use http::header::{ALLOW, CONTENT_RANGE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, StatusCode};
-use oore_core::api::{ErrorBody, ErrorEnvelope, FieldErrorDto};
+use oore_core::api::{ErrorBody, ErrorCode, ErrorEnvelope, FieldErrorDto};
 use oore_core::domain::validation::FieldErrors;
 use oore_core::error::{ErrorClass, UseCaseError};
 
@@ -24,7 +24,7 @@ const INVALID_FIELDS: &str = "the request has invalid fields: fix the ones liste
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     /// `None` for internal errors, whose message is built from the request id.
     message: Option<String>,
     fields: Option<Vec<FieldErrorDto>>,
@@ -32,7 +32,7 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -57,13 +57,17 @@ impl ApiError {
     pub(crate) fn from_use_case<E: UseCaseError + ?Sized>(e: &E) -> Self {
         match e.class() {
             ErrorClass::Invalid => Self::invalid(e),
-            ErrorClass::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
-            ErrorClass::Conflict => Self::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            ErrorClass::NotFound => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, e.to_string())
+            }
+            ErrorClass::Conflict => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, e.to_string())
+            }
             ErrorClass::Unavailable => {
                 tracing::warn!(error = %e, "dependency unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    ErrorCode::Unavailable,
                     "the server cannot reach its database right now; retry in a few seconds, and check `oore health` if it persists",
                 )
                 .with_header(RETRY_AFTER, HeaderValue::from_static("5"))
@@ -94,7 +98,11 @@ impl ApiError {
             .collect();
         Self {
             fields: (!details.is_empty()).then_some(details),
-            ..Self::new(StatusCode::BAD_REQUEST, "validation_failed", summary)
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::ValidationFailed,
+                summary,
+            )
         }
     }
 
@@ -103,7 +111,11 @@ impl ApiError {
         tracing::error!(error = %cause, "internal error");
         Self {
             message: None,
-            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "")
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::InternalError,
+                "",
+            )
         }
     }
 
@@ -119,7 +131,11 @@ impl ApiError {
             .collect();
         Self {
             fields: Some(fields),
-            ..Self::new(StatusCode::BAD_REQUEST, "validation_failed", INVALID_FIELDS)
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::ValidationFailed,
+                INVALID_FIELDS,
+            )
         }
     }
 
@@ -127,7 +143,7 @@ impl ApiError {
     pub(crate) fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "missing or invalid admin token",
         )
         .with_header(
@@ -140,7 +156,7 @@ impl ApiError {
     pub(crate) fn unknown_route(method: &Method, path: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             format!(
                 "no endpoint {method} {path}: check the URL, and that `oore version` matches the server's"
             ),
@@ -157,7 +173,7 @@ impl ApiError {
         let header = HeaderValue::from_str(&list).unwrap_or_else(|_| HeaderValue::from_static(""));
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             format!("{method} is not allowed on {path}: use {list}"),
         )
         .with_header(ALLOW, header)
@@ -165,14 +181,14 @@ impl ApiError {
 
     /// 400 for a path id that is not a ULID.
     pub(crate) fn invalid_id(e: &oore_core::ids::InvalidId) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_id", e.to_string())
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidId, e.to_string())
     }
 
     /// 400 for path parameters that could not be read at all.
     pub(crate) fn invalid_id_text(detail: impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "invalid_id",
+            ErrorCode::InvalidId,
             format!("the URL's ids could not be read: {detail}"),
         )
     }
@@ -181,7 +197,7 @@ impl ApiError {
     pub(crate) fn invalid_query(detail: &impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             format!(
                 "the query string could not be read ({detail}): send name=value pairs joined by &"
             ),
@@ -192,7 +208,7 @@ impl ApiError {
     pub(crate) fn invalid_json(detail: impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "invalid_json",
+            ErrorCode::InvalidJson,
             format!("invalid JSON body: {detail}"),
         )
     }
@@ -201,7 +217,7 @@ impl ApiError {
     pub(crate) fn unreadable_body(detail: impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!("could not read the request body: {detail}; send it again"),
         )
     }
@@ -210,7 +226,7 @@ impl ApiError {
     pub(crate) fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!(
                 "request body is larger than {} KiB: send a smaller body",
                 limit / 1024
@@ -222,24 +238,24 @@ impl ApiError {
     pub(crate) fn unsupported_media_type() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with the header Content-Type: application/json",
         )
     }
 
     /// 409 for a repository whose provider has no webhooks.
     pub(crate) fn no_webhooks(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", detail)
+        Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, detail)
     }
 
     /// 404 with a message of the handler's.
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
     /// 404 for a record whose file is gone from disk.
     pub(crate) fn gone_file(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "file_missing", message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::FileMissing, message)
     }
 
     /// 416 for a `Range` that starts past the end of a `len`-byte file.
@@ -248,7 +264,7 @@ impl ApiError {
             .unwrap_or_else(|_| HeaderValue::from_static("bytes */0"));
         Self::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
-            "range_not_satisfiable",
+            ErrorCode::RangeNotSatisfiable,
             format!(
                 "the requested range starts past the end of the file ({len} bytes): resume from an offset below {len}, or download it whole"
             ),
@@ -261,7 +277,7 @@ impl ApiError {
         tracing::warn!("request timed out");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+            ErrorCode::Timeout,
             "the server took too long to answer; retry in a few seconds",
         )
         .with_header(RETRY_AFTER, HeaderValue::from_static("5"))
@@ -273,7 +289,7 @@ impl ApiError {
         let secs = secs.max(1);
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            ErrorCode::RateLimited,
             format!("too many webhook requests from this address: retry in {secs} s"),
         )
         .with_header(RETRY_AFTER, HeaderValue::from(secs))
@@ -284,9 +300,9 @@ impl ApiError {
     /// rejection's public message, which says nothing about secrets or ids.
     pub(crate) fn webhook_refused(unauthorized: bool, message: String) -> Self {
         if unauthorized {
-            Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+            Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
         } else {
-            Self::new(StatusCode::BAD_REQUEST, "invalid_webhook", message)
+            Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidWebhook, message)
         }
     }
 
@@ -295,7 +311,7 @@ impl ApiError {
     pub(crate) fn queue_full(event_id: &str, backlog: u64, capacity: u64) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "queue_full",
+            ErrorCode::QueueFull,
             format!(
                 "stored as webhook event {event_id}, but {backlog} events wait for processing (capacity {capacity}): it will be processed late; a redelivery is answered as a duplicate"
             ),
@@ -308,7 +324,7 @@ impl ApiError {
         tracing::warn!(error = %cause, "webhook delivery not stored");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "the delivery was not stored: the server cannot write to its database right now; redeliver it from the forge in a few seconds",
         )
         .with_header(RETRY_AFTER, HeaderValue::from_static("5"))
@@ -321,7 +337,7 @@ impl ApiError {
         });
         let envelope = ErrorEnvelope {
             error: ErrorBody {
-                code: self.code.to_owned(),
+                code: self.code,
                 message,
                 fields: self.fields,
             },

@@ -17,7 +17,7 @@ fn statuses(build: &oore_core::api::BuildDto) -> Vec<(u32, String, Option<i32>)>
         .as_ref()
         .expect("steps in a single-build answer")
         .iter()
-        .map(|s| (s.index, s.status.clone(), s.exit_code))
+        .map(|s| (s.index, s.status.to_string(), s.exit_code))
         .collect()
 }
 
@@ -61,7 +61,7 @@ fn a_triggered_build_checks_out_runs_its_steps_and_records_them() {
     assert_eq!(build.error_message, None);
     assert_eq!(build.commit_sha.as_deref(), Some(head.as_str()));
     assert_eq!(build.workflow.as_deref(), Some("ci"));
-    assert_eq!(build.config_source.as_deref(), Some("repository"));
+    assert_eq!(build.config_source.map(|s| s.as_str()), Some("repository"));
     assert!(build.started_at.is_some() && build.finished_at.is_some());
     assert_eq!(
         statuses(&build),
@@ -218,7 +218,11 @@ fn the_stored_pipeline_wins_over_the_repository_file_unless_configured_otherwise
         );
         let build = wait_finished(&server, &trigger(&server, &project.repo).id);
         assert_eq!(build.status, "success", "{build:#?}");
-        assert_eq!(build.config_source.as_deref(), Some(source), "{precedence}");
+        assert_eq!(
+            build.config_source.map(|s| s.as_str()),
+            Some(source),
+            "{precedence}"
+        );
         assert_eq!(
             log_text(&server, &build.id, Some((0, "stdout"))),
             output,
@@ -233,7 +237,7 @@ fn a_repository_without_any_pipeline_runs_the_default_one() {
     let project = project_with(&server, None, json!({}));
     let build = wait_finished(&server, &trigger(&server, &project.repo).id);
     assert_eq!(
-        build.config_source.as_deref(),
+        build.config_source.map(|s| s.as_str()),
         Some("default"),
         "{build:#?}"
     );

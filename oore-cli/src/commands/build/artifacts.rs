@@ -9,11 +9,11 @@ use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use oore_core::api::ArtifactDto;
+use oore_core::api::{ArtifactDto, paths};
 use sha2::{Digest as _, Sha256};
 
 use super::render::size;
-use crate::client::{ApiClient, RawResponse, encode};
+use crate::client::{ApiClient, RawResponse};
 use crate::error::CliError;
 use crate::output::Output;
 use crate::resolve::Target;
@@ -286,11 +286,7 @@ impl Downloader {
         if server.starts_with("https://") {
             return Err(CliError::TlsUnsupported { url: server });
         }
-        let url = format!(
-            "{server}/api/builds/{}/artifacts/{}",
-            encode(build_id),
-            encode(&artifact.id)
-        );
+        let url = format!("{server}{}", paths::build_artifact(build_id, &artifact.id));
         let mut request = self.agent.get(&url);
         if let Some(token) = &self.target.token {
             request = request.header("Authorization", format!("Bearer {}", token.expose()));
@@ -325,7 +321,7 @@ impl Downloader {
         self.client.error(RawResponse {
             status,
             body,
-            url: format!("/api/builds/{build_id}/artifacts/{}", artifact.id),
+            url: paths::build_artifact(build_id, &artifact.id),
             request_id,
         })
     }

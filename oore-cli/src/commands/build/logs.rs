@@ -5,11 +5,10 @@
 
 use std::time::Duration;
 
-use oore_core::api::{BuildDto, LogChunkResponse};
+use oore_core::api::{BuildDto, LogChunkResponse, LogStreamDto, paths};
 use serde::Serialize;
 
-use super::render::{build_ended, step_ended};
-use super::{build_path, fetch_build};
+use super::fetch_build;
 use crate::client::ApiClient;
 use crate::error::CliError;
 use crate::output::Output;
@@ -51,7 +50,7 @@ enum Source {
 #[derive(Debug, Serialize)]
 struct JsonChunk<'a> {
     step: Option<u32>,
-    stream: &'static str,
+    stream: LogStreamDto,
     #[serde(flatten)]
     chunk: &'a LogChunkResponse,
 }
@@ -128,7 +127,7 @@ fn follow(
     if request.system {
         printer.header(out, &Source::System)?;
         loop {
-            let done = has_steps(&build) || build_ended(&build.status);
+            let done = has_steps(&build) || build.status.has_ended();
             drain(
                 request,
                 client,
@@ -145,7 +144,7 @@ fn follow(
         }
         printer.end_source(out)?;
     } else {
-        while !has_steps(&build) && !build_ended(&build.status) {
+        while !has_steps(&build) && !build.status.has_ended() {
             std::thread::sleep(POLL);
             build = fetch_build(client, &request.id)?;
         }
@@ -170,13 +169,13 @@ fn follow(
         loop {
             // Look before reading: a step that had ended before the read has all its
             // output in what the read returns.
-            let done = build_ended(&build.status)
+            let done = build.status.has_ended()
                 || build
                     .steps
                     .iter()
                     .flatten()
                     .find(|s| s.index == index)
-                    .is_none_or(|s| step_ended(&s.status));
+                    .is_none_or(|s| s.status.has_ended());
             let complete = drain(request, client, out, printer, &source, &mut offset)?;
             if done || complete {
                 break;
@@ -187,7 +186,7 @@ fn follow(
         printer.end_source(out)?;
     }
 
-    while !build_ended(&build.status) {
+    while !build.status.has_ended() {
         std::thread::sleep(POLL);
         build = fetch_build(client, &request.id)?;
     }
@@ -225,7 +224,7 @@ fn no_step(build: &BuildDto, index: u32) -> CliError {
     let steps = build.steps.as_deref().unwrap_or_default();
     let why = match (steps.first(), steps.last()) {
         (Some(first), Some(last)) => format!("its steps are {} to {}", first.index, last.index),
-        _ if build_ended(&build.status) => {
+        _ if build.status.has_ended() => {
             format!("it ended ({}) before it had steps", build.status)
         }
         _ => format!(
@@ -253,9 +252,13 @@ fn drain(
     source: &Source,
     offset: &mut u64,
 ) -> Result<bool, CliError> {
-    let stream = if request.stderr { "stderr" } else { "stdout" };
+    let stream = if request.stderr {
+        LogStreamDto::Stderr
+    } else {
+        LogStreamDto::Stdout
+    };
     loop {
-        let mut path = build_path(&request.id, "/logs");
+        let mut path = paths::build_logs(&request.id);
         path.push_str(&format!("?offset={offset}&limit={CHUNK_LIMIT}"));
         if let Source::Step { index, .. } = source {
             path.push_str(&format!("&step={index}&stream={stream}"));
@@ -286,7 +289,7 @@ fn drain(
 }
 
 impl Source {
-    fn label(&self, stream: &str) -> String {
+    fn label(&self, stream: LogStreamDto) -> String {
         match self {
             Self::System => "system log".to_owned(),
             Self::Step { index, .. } => format!("step {index} {stream}"),
@@ -345,7 +348,7 @@ impl Printer {
         &mut self,
         out: &mut Output,
         source: &Source,
-        stream: &'static str,
+        stream: LogStreamDto,
         chunk: &LogChunkResponse,
         bytes: &[u8],
     ) -> Result<(), CliError> {
@@ -359,7 +362,11 @@ impl Printer {
             };
             let line = serde_json::to_string(&JsonChunk {
                 step,
-                stream: if step.is_some() { stream } else { "system" },
+                stream: if step.is_some() {
+                    stream
+                } else {
+                    LogStreamDto::System
+                },
                 chunk,
             })
             .map_err(|e| CliError::Io {
@@ -644,7 +651,7 @@ mod tests {
             for bytes in chunks {
                 let c = chunk(offset, bytes);
                 printer
-                    .chunk(&mut out, source, "stdout", &c, bytes)
+                    .chunk(&mut out, source, LogStreamDto::Stdout, &c, bytes)
                     .unwrap();
                 offset = c.next_offset;
             }
@@ -714,7 +721,7 @@ mod tests {
             .chunk(
                 &mut out,
                 &Source::System,
-                "stdout",
+                LogStreamDto::Stdout,
                 &chunk(0, b"done\n"),
                 b"done\n",
             )

@@ -12,19 +12,18 @@ use std::time::Duration;
 
 use argh::FromArgs;
 use oore_core::api::{
-    ArtifactListResponse, BuildDto, BuildListResponse, StepListResponse, TriggerBuildRequest,
+    ArtifactListResponse, BuildDto, BuildListResponse, BuildStatusDto, ErrorCode, StepListResponse,
+    StepStatusDto, TriggerBuildRequest, paths,
 };
 
 use super::Ctx;
-use crate::client::{ApiClient, encode};
+use crate::client::ApiClient;
 use crate::commands::list_query::ListQuery;
 use crate::error::CliError;
 use crate::resolve::Auth;
 use crate::table::sanitize;
 use artifacts::{Downloader, Fetched};
-use render::{
-    artifact_table, build_ended, build_table, details, duration, short_commit, size, step_table,
-};
+use render::{artifact_table, build_table, details, duration, short_commit, size, step_table};
 
 /// What to try after an unknown or malformed build id.
 const ID_HINT: &str = "list builds with `oore build list`";
@@ -232,8 +231,8 @@ struct ArtifactsCmd {
 pub(crate) fn run(cmd: BuildCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let result = match cmd.command {
         BuildSub::Trigger(cmd) => trigger(cmd, ctx).map_err(|e| {
-            e.with_hint("not_found", REPO_HINT)
-                .with_hint("invalid_id", REPO_HINT)
+            e.with_hint(ErrorCode::NotFound, REPO_HINT)
+                .with_hint(ErrorCode::InvalidId, REPO_HINT)
         }),
         BuildSub::List(cmd) => list(cmd, ctx),
         BuildSub::Show(cmd) => show(cmd, ctx),
@@ -243,8 +242,8 @@ pub(crate) fn run(cmd: BuildCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         BuildSub::Artifacts(cmd) => artifacts(cmd, ctx),
     };
     result.map_err(|e| {
-        e.with_hint("not_found", ID_HINT)
-            .with_hint("invalid_id", ID_HINT)
+        e.with_hint(ErrorCode::NotFound, ID_HINT)
+            .with_hint(ErrorCode::InvalidId, ID_HINT)
             .with_flags(FLAGS)
     })
 }
@@ -263,10 +262,7 @@ fn trigger(cmd: TriggerCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         workflow: cmd.workflow,
     };
     let client = ctx.client()?;
-    let build: BuildDto = client.post(
-        &format!("/api/repositories/{}/trigger", encode(repo)),
-        Some(&request),
-    )?;
+    let build: BuildDto = client.post(&paths::repository_trigger(repo), Some(&request))?;
     if !ctx.out.is_json() {
         ctx.out.text(&format!(
             "build #{} {} queued ({})",
@@ -290,7 +286,7 @@ fn trigger(cmd: TriggerCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     } else {
         report_end(&build, ctx)?;
     }
-    if build.status == "success" {
+    if build.status == BuildStatusDto::Success {
         Ok(())
     } else {
         let mut message = format!(
@@ -321,11 +317,11 @@ fn what_is_built(build: &BuildDto) -> String {
 
 /// Poll the build until it ends, printing each status it passes through.
 fn wait(client: &ApiClient, mut build: BuildDto, ctx: &mut Ctx<'_>) -> Result<BuildDto, CliError> {
-    let mut seen = build.status.clone();
-    while !build_ended(&build.status) {
+    let mut seen = build.status;
+    while !build.status.has_ended() {
         std::thread::sleep(WAIT_POLL);
         build = fetch_build(client, &build.id)?;
-        if build.status != seen && !build_ended(&build.status) && !ctx.out.is_json() {
+        if build.status != seen && !build.status.has_ended() && !ctx.out.is_json() {
             ctx.out.text(&format!(
                 "build #{} {} ({})",
                 build.number,
@@ -333,7 +329,7 @@ fn wait(client: &ApiClient, mut build: BuildDto, ctx: &mut Ctx<'_>) -> Result<Bu
                 what_is_built(&build)
             ))?;
         }
-        seen = build.status.clone();
+        seen = build.status;
     }
     Ok(build)
 }
@@ -341,15 +337,14 @@ fn wait(client: &ApiClient, mut build: BuildDto, ctx: &mut Ctx<'_>) -> Result<Bu
 /// The end of `trigger --wait`: the status, and what failed.
 fn report_end(build: &BuildDto, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let took = duration(build.duration_ms);
-    let mut text = match build.status.as_str() {
-        "success" => format!("build #{} succeeded in {took}\n", build.number),
+    let mut text = match build.status {
+        BuildStatusDto::Success => format!("build #{} succeeded in {took}\n", build.number),
         status => format!("build #{} {status} after {took}\n", build.number),
     };
     let steps = build.steps.as_deref().unwrap_or_default();
-    for step in steps
-        .iter()
-        .filter(|s| matches!(s.status.as_str(), "failure" | "cancelled") && !s.ignore_failure)
-    {
+    for step in steps.iter().filter(|s| {
+        matches!(s.status, StepStatusDto::Failure | StepStatusDto::Cancelled) && !s.ignore_failure
+    }) {
         let mut line = format!("  step {} {}: {}", step.index, step.name, step.status);
         if let Some(code) = step.exit_code {
             line.push_str(&format!(", exit code {code}"));
@@ -370,7 +365,7 @@ fn report_end(build: &BuildDto, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
     let query = list_query(&cmd);
-    let page: BuildListResponse = ctx.client()?.get(&query.path("/api/builds"))?;
+    let page: BuildListResponse = ctx.client()?.get(&query.path(paths::builds()))?;
     if ctx.out.is_json() {
         return ctx.out.json(&page);
     }
@@ -467,7 +462,7 @@ fn steps(cmd: StepsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
     let client = ctx.client()?;
     let id = resolve_build_id(&client, &cmd.id)?;
-    let list: StepListResponse = client.get(&build_path(&id, "/steps"))?;
+    let list: StepListResponse = client.get(&paths::build_steps(&id))?;
     if ctx.out.is_json() {
         return ctx.out.json(&list);
     }
@@ -484,17 +479,17 @@ fn cancel(cmd: CancelCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let client = ctx.client()?;
     let id = resolve_build_id(&client, &cmd.id)?;
     let build: BuildDto = client
-        .post::<(), _>(&build_path(&id, "/cancel"), None)
+        .post::<(), _>(&paths::build_cancel(&id), None)
         .map_err(|e| {
             e.with_hint(
-                "conflict",
+                ErrorCode::Conflict,
                 &format!("see how it ended with `oore build show {id}`"),
             )
         })?;
     if ctx.out.is_json() {
         return ctx.out.json(&build);
     }
-    if build_ended(&build.status) {
+    if build.status.has_ended() {
         ctx.out.text(&format!(
             "build #{} {} {}",
             build.number, build.id, build.status
@@ -539,7 +534,7 @@ fn artifacts(cmd: ArtifactsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let target = ctx.target(Auth::Required)?;
     let client = ApiClient::new(target.clone());
     let id = resolve_build_id(&client, &cmd.id)?;
-    let list: ArtifactListResponse = client.get(&build_path(&id, "/artifacts"))?;
+    let list: ArtifactListResponse = client.get(&paths::build_artifacts(&id))?;
     let json = ctx.out.is_json();
     if !json {
         if list.artifacts.is_empty() {
@@ -597,14 +592,9 @@ fn artifacts(cmd: ArtifactsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `/api/builds/{id}{suffix}` with the id escaped.
-pub(super) fn build_path(id: &str, suffix: &str) -> String {
-    format!("/api/builds/{}{suffix}", encode(id))
-}
-
 /// One build with its steps.
 pub(super) fn fetch_build(client: &ApiClient, id: &str) -> Result<BuildDto, CliError> {
-    client.get(&build_path(id, ""))
+    client.get(&paths::build(id))
 }
 
 /// The full id for what the user typed: a full ULID as is, a short id (the end of one,
@@ -618,7 +608,10 @@ fn resolve_build_id(client: &ApiClient, typed: &str) -> Result<String, CliError>
         // A full id, or something the server will explain.
         return Ok(typed.to_owned());
     }
-    let page: BuildListResponse = client.get(&format!("/api/builds?limit={SHORT_ID_SEARCH}"))?;
+    let page: BuildListResponse = client.get(&paths::with_query(
+        paths::builds(),
+        [("limit", SHORT_ID_SEARCH.to_string().as_str())],
+    ))?;
     let wanted = typed.to_ascii_uppercase();
     let found: Vec<&BuildDto> = page
         .builds
@@ -706,11 +699,5 @@ mod tests {
             next_page_command(&cmd, "01JNEXT"),
             r"oore build list --status failure --branch 'it'\''s' --limit 2 --after 01JNEXT"
         );
-    }
-
-    #[test]
-    fn build_paths_escape_the_id() {
-        assert_eq!(build_path("01JA", "/logs"), "/api/builds/01JA/logs");
-        assert_eq!(build_path("../x", ""), "/api/builds/..%2Fx");
     }
 }

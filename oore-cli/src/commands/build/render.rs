@@ -1,7 +1,7 @@
 //! How builds look in human output: the list and steps tables, the details block, and the
 //! small formatters they share (durations, sizes, times, short ids).
 
-use oore_core::api::{ArtifactDto, BuildDto, StepDto};
+use oore_core::api::{ArtifactDto, BuildDto, StepDto, StepStatusDto};
 
 use crate::table::{Table, key_values};
 
@@ -88,17 +88,6 @@ fn git_ref(build: &BuildDto) -> String {
     }
 }
 
-/// True once a build can change no more (anything but pending and running, so a status
-/// this client does not know yet counts as an end).
-pub(super) fn build_ended(status: &str) -> bool {
-    !matches!(status, "pending" | "running")
-}
-
-/// True once a step can change no more.
-pub(super) fn step_ended(status: &str) -> bool {
-    !matches!(status, "pending" | "running")
-}
-
 /// `oore build list`.
 pub(super) fn build_table(builds: &[BuildDto]) -> Table {
     let mut table = Table::with_header([
@@ -109,8 +98,8 @@ pub(super) fn build_table(builds: &[BuildDto]) -> Table {
             format!("#{}", b.number),
             short_id(&b.id).to_owned(),
             short_id(&b.repository_id).to_owned(),
-            b.status.clone(),
-            b.trigger.clone(),
+            b.status.to_string(),
+            b.trigger.to_string(),
             git_ref(b),
             b.commit_sha.as_deref().map_or("-", short_commit).to_owned(),
             duration(b.duration_ms),
@@ -124,10 +113,10 @@ pub(super) fn build_table(builds: &[BuildDto]) -> Table {
 pub(super) fn step_table(steps: &[StepDto]) -> Table {
     let mut table = Table::with_header(["STEP", "NAME", "STATUS", "EXIT", "DURATION", "ERROR"]);
     for s in steps {
-        let status = if s.ignore_failure && s.status == "failure" {
+        let status = if s.ignore_failure && s.status == StepStatusDto::Failure {
             "failure (ignored)".to_owned()
         } else {
-            s.status.clone()
+            s.status.to_string()
         };
         table.row([
             s.index.to_string(),
@@ -148,7 +137,7 @@ pub(super) fn details(build: &BuildDto) -> String {
     let mut pairs = vec![
         ("build", format!("#{}", build.number)),
         ("id", build.id.clone()),
-        ("status", build.status.clone()),
+        ("status", build.status.to_string()),
         ("repository", build.repository_id.clone()),
     ];
     match (&build.branch, &build.tag) {
@@ -169,9 +158,14 @@ pub(super) fn details(build: &BuildDto) -> String {
                 .clone()
                 .unwrap_or_else(|| "- (resolved when the build starts)".to_owned()),
         ),
-        ("trigger", build.trigger.clone()),
+        ("trigger", build.trigger.to_string()),
         ("workflow", dash(build.workflow.as_ref())),
-        ("config source", dash(build.config_source.as_ref())),
+        (
+            "config source",
+            build
+                .config_source
+                .map_or_else(|| "-".to_owned(), |s| s.to_string()),
+        ),
         ("created", time(&build.created_at)),
         ("started", opt_time(build.started_at.as_deref())),
         ("finished", opt_time(build.finished_at.as_deref())),
@@ -184,7 +178,7 @@ pub(super) fn details(build: &BuildDto) -> String {
     text.push('\n');
     match build.steps.as_deref() {
         Some(steps) if !steps.is_empty() => text.push_str(&step_table(steps).render()),
-        _ if build_ended(&build.status) => {
+        _ if build.status.has_ended() => {
             text.push_str("no steps: the build ended before its pipeline was resolved\n")
         }
         _ => text.push_str(

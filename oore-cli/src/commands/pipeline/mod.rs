@@ -7,14 +7,13 @@ mod render;
 
 use argh::FromArgs;
 use oore_core::api::{
-    ConvertResponse, PipelineDocumentRequest, PipelineDto, PipelineHistoryResponse,
-    RestorePipelineRequest, ValidationResponse,
+    ConvertResponse, ErrorCode, PipelineDocumentRequest, PipelineDto, PipelineHistoryResponse,
+    RestorePipelineRequest, ValidationResponse, paths,
 };
 use oore_core::pipeline::Format;
 use serde::Serialize;
 
 use super::Ctx;
-use crate::client::encode;
 use crate::error::CliError;
 use crate::output::Output;
 use render::{Severity, diagnostic, history_table, located, plural, report_lines, workflows};
@@ -182,7 +181,7 @@ pub(crate) fn run(cmd: PipelineCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         PipelineSub::Restore(cmd) => restore(cmd, ctx),
         PipelineSub::Convert(cmd) => convert(cmd, ctx),
     };
-    result.map_err(|e| e.with_hint("invalid_id", ID_HINT).with_flags(FLAGS))
+    result.map_err(|e| e.with_hint(ErrorCode::InvalidId, ID_HINT).with_flags(FLAGS))
 }
 
 /// A pipeline file read from disk, with the format the flags or its name say (`None`:
@@ -229,7 +228,7 @@ fn validate(cmd: ValidateCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let request = Document::read(&cmd.file, cmd.format)?.request(None);
     let report: ValidationResponse = ctx
         .client()?
-        .post("/api/pipelines/validate", Some(&request))?;
+        .post(&paths::pipelines_validate(), Some(&request))?;
     if ctx.out.is_json() {
         ctx.out.json(&report)?;
     } else {
@@ -263,7 +262,9 @@ fn validate(cmd: ValidateCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn show(cmd: ShowCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let pipeline: PipelineDto = ctx.client()?.get(&pipeline_path(&cmd.repo_id, "")?)?;
+    let pipeline: PipelineDto = ctx
+        .client()?
+        .get(&paths::repository_pipeline(repo_id(&cmd.repo_id)?))?;
     if ctx.out.is_json() {
         ctx.out.json(&pipeline)
     } else {
@@ -273,7 +274,7 @@ fn show(cmd: ShowCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn set(cmd: SetCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let path = pipeline_path(&cmd.repo_id, "")?;
+    let path = paths::repository_pipeline(repo_id(&cmd.repo_id)?);
     let request = Document::read(&cmd.file, cmd.format)?.request(None);
     let client = ctx.client()?;
     let saved: PipelineDto = client
@@ -295,8 +296,8 @@ fn set(cmd: SetCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn delete(cmd: DeleteCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let id = cmd.repo_id.trim();
-    ctx.client()?.delete(&pipeline_path(id, "")?)?;
+    let id = repo_id(&cmd.repo_id)?;
+    ctx.client()?.delete(&paths::repository_pipeline(id))?;
     if ctx.out.is_json() {
         return ctx.out.json(&Deleted {
             repository_id: id,
@@ -311,8 +312,9 @@ fn delete(cmd: DeleteCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn history(cmd: HistoryCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let id = cmd.repo_id.trim();
-    let history: PipelineHistoryResponse = ctx.client()?.get(&pipeline_path(id, "/history")?)?;
+    let id = repo_id(&cmd.repo_id)?;
+    let history: PipelineHistoryResponse =
+        ctx.client()?.get(&paths::repository_pipeline_history(id))?;
     if ctx.out.is_json() {
         return ctx.out.json(&history);
     }
@@ -332,7 +334,7 @@ fn history(cmd: HistoryCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn restore(cmd: RestoreCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let path = pipeline_path(&cmd.repo_id, "/restore")?;
+    let path = paths::repository_pipeline_restore(repo_id(&cmd.repo_id)?);
     let label = format!("version {}", cmd.version);
     let client = ctx.client()?;
     let restored: PipelineDto = client
@@ -362,7 +364,7 @@ fn convert(cmd: ConvertCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let request = Document::read(&cmd.file, cmd.format)?.request(Some(cmd.to));
     let client = ctx.client()?;
     let converted: ConvertResponse = client
-        .post("/api/pipelines/convert", Some(&request))
+        .post(&paths::pipelines_convert(), Some(&request))
         .map_err(|e| report_document_errors(&cmd.file, e, ctx.out))?;
     if !converted.warnings.is_empty() {
         ctx.out
@@ -397,7 +399,7 @@ fn report_document_errors(file: &str, error: CliError, out: &mut Output) -> CliE
     let CliError::Api(mut api) = error else {
         return error;
     };
-    if api.status != 400 || api.envelope.error.code != "validation_failed" {
+    if api.status != 400 || api.envelope.error.code != ErrorCode::ValidationFailed {
         return CliError::Api(api);
     }
     let Some(fields) = api.envelope.error.fields.take() else {
@@ -416,15 +418,15 @@ fn report_document_errors(file: &str, error: CliError, out: &mut Output) -> CliE
     CliError::Api(api)
 }
 
-/// `/api/repositories/{id}/pipeline{suffix}` with the id escaped.
-fn pipeline_path(id: &str, suffix: &str) -> Result<String, CliError> {
+/// The repository id as typed, trimmed; an error when it is empty.
+fn repo_id(id: &str) -> Result<&str, CliError> {
     let id = id.trim();
     if id.is_empty() {
         return Err(CliError::Usage(format!(
             "the repository id is empty; {ID_HINT}"
         )));
     }
-    Ok(format!("/api/repositories/{}/pipeline{suffix}", encode(id)))
+    Ok(id)
 }
 
 #[cfg(test)]
@@ -432,16 +434,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_escaped_into_the_path() {
+    fn ids_are_trimmed_and_escaped_into_the_path() {
         assert_eq!(
-            pipeline_path(" 01JA ", "/history").unwrap(),
+            paths::repository_pipeline_history(repo_id(" 01JA ").unwrap()),
             "/api/repositories/01JA/pipeline/history"
         );
         assert_eq!(
-            pipeline_path("../x", "").unwrap(),
+            paths::repository_pipeline(repo_id("../x").unwrap()),
             "/api/repositories/..%2Fx/pipeline"
         );
-        assert!(matches!(pipeline_path("", ""), Err(CliError::Usage(_))));
+        assert!(matches!(repo_id(""), Err(CliError::Usage(_))));
     }
 
     #[test]

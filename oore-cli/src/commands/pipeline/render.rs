@@ -129,7 +129,7 @@ pub(super) fn history_table(versions: &[PipelineHistoryEntryDto]) -> Table {
         table.row([
             if v.current { "*" } else { "" }.to_owned(),
             v.version.to_string(),
-            v.format.clone(),
+            v.format.to_string(),
             size(v.size),
             v.created_at.clone(),
         ]);
@@ -155,6 +155,8 @@ fn size(bytes: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use oore_core::api::PipelineFormatDto;
+
     use super::*;
 
     fn d(line: Option<u32>, column: Option<u32>, path: &str, message: &str) -> DiagnosticDto {
@@ -258,7 +260,11 @@ mod tests {
     fn history_table_marks_the_current_version() {
         let entry = |version, current, size| PipelineHistoryEntryDto {
             version,
-            format: if version == 2 { "huml" } else { "yaml" }.into(),
+            format: if version == 2 {
+                PipelineFormatDto::Huml
+            } else {
+                PipelineFormatDto::Yaml
+            },
             created_at: format!("2026-01-0{version}T10:00:00Z"),
             current,
             size,

@@ -6,13 +6,13 @@ mod render;
 
 use argh::FromArgs;
 use oore_core::api::{
-    CreateRepositoryRequest, RepositoryDto, RepositoryListResponse, UpdateRepositoryRequest,
-    WebhookUrlResponse,
+    CreateRepositoryRequest, ErrorCode, ProviderDto, RepositoryDto, RepositoryListResponse,
+    UpdateRepositoryRequest, WebhookUrlResponse, paths,
 };
 use serde::Serialize;
 
 use super::{Ctx, read_stdin_secret};
-use crate::client::{ApiClient, encode};
+use crate::client::ApiClient;
 use crate::error::CliError;
 use crate::output::Output;
 use render::{details, render_webhook, repo_table};
@@ -217,44 +217,38 @@ pub(crate) fn run(cmd: RepoCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         RepoSub::Add(cmd) => add(cmd, ctx, &mut |out| {
             read_stdin_secret("the webhook secret", out)
         })
-        .map_err(|e| e.with_hint("conflict", CONFLICT_HINT)),
+        .map_err(|e| e.with_hint(ErrorCode::Conflict, CONFLICT_HINT)),
         RepoSub::Show(cmd) => show(cmd, ctx),
         RepoSub::Update(cmd) => update(cmd, ctx, &mut |out| {
             read_stdin_secret("the webhook secret", out)
         })
-        .map_err(|e| e.with_hint("conflict", CONFLICT_HINT)),
+        .map_err(|e| e.with_hint(ErrorCode::Conflict, CONFLICT_HINT)),
         RepoSub::Activate(cmd) => set_active(&cmd.id, cmd.json, true, ctx),
         RepoSub::Deactivate(cmd) => set_active(&cmd.id, cmd.json, false, ctx),
         RepoSub::Remove(cmd) => remove(cmd, ctx),
         RepoSub::WebhookUrl(cmd) => webhook_url(cmd, ctx),
     };
     result.map_err(|e| {
-        e.with_hint("not_found", ID_HINT)
-            .with_hint("invalid_id", ID_HINT)
+        e.with_hint(ErrorCode::NotFound, ID_HINT)
+            .with_hint(ErrorCode::InvalidId, ID_HINT)
             .with_flags(FLAGS)
     })
 }
 
 fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let mut query = Vec::new();
-    if let Some(provider) = &cmd.provider {
-        query.push(format!("provider={}", encode(provider)));
-    }
-    if let Some(state) = &cmd.state {
-        query.push(format!("state={}", encode(state)));
-    }
-    let path = if query.is_empty() {
-        "/api/repositories".to_owned()
-    } else {
-        format!("/api/repositories?{}", query.join("&"))
-    };
+    let query: Vec<(&str, &str)> = [("provider", &cmd.provider), ("state", &cmd.state)]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+        .collect();
+    let filtered = !query.is_empty();
+    let path = paths::with_query(paths::repositories(), query);
     let list: RepositoryListResponse = ctx.client()?.get(&path)?;
     if ctx.out.is_json() {
         return ctx.out.json(&list);
     }
     if list.repositories.is_empty() {
-        let message = if query.is_empty() {
+        let message = if !filtered {
             "no repositories yet; add one with `oore repo add --provider github --owner OWNER --repo NAME`"
         } else {
             "no repositories match; run `oore repo list` without filters to see them all"
@@ -288,7 +282,7 @@ fn add(
         build_concurrency: cmd.build_concurrency,
         ..Default::default()
     };
-    let repo: RepositoryDto = ctx.client()?.post("/api/repositories", Some(&request))?;
+    let repo: RepositoryDto = ctx.client()?.post(&paths::repositories(), Some(&request))?;
     if ctx.out.is_json() {
         return ctx.out.json(&repo);
     }
@@ -298,7 +292,7 @@ fn add(
         repo.id,
         details(&repo)
     );
-    if repo.provider != "git" {
+    if repo.provider != ProviderDto::Git {
         text.push_str(&format!(
             "\nnext: add the webhook on {}; `oore repo webhook-url {}` prints the URL and the steps\n",
             repo.provider, repo.id
@@ -309,7 +303,7 @@ fn add(
 
 fn show(cmd: ShowCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let path = repo_path(&cmd.id, "")?;
+    let path = paths::repository(repo_id(&cmd.id)?);
     let repo: RepositoryDto = ctx.client()?.get(&path)?;
     if ctx.out.is_json() {
         ctx.out.json(&repo)
@@ -324,7 +318,7 @@ fn update(
     stdin: &mut dyn FnMut(&mut Output) -> Result<String, CliError>,
 ) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let path = repo_path(&cmd.id, "")?;
+    let path = paths::repository(repo_id(&cmd.id)?);
     let webhook_secret = secret_input(cmd.webhook_secret, cmd.webhook_secret_stdin, &mut || {
         stdin(ctx.out)
     })?;
@@ -365,7 +359,12 @@ fn update(
 
 fn set_active(id: &str, json: bool, active: bool, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(json);
-    let path = repo_path(id, if active { "/activate" } else { "/deactivate" })?;
+    let id = repo_id(id)?;
+    let path = if active {
+        paths::repository_activate(id)
+    } else {
+        paths::repository_deactivate(id)
+    };
     let repo: RepositoryDto = ctx.client()?.post::<(), _>(&path, None)?;
     if ctx.out.is_json() {
         return ctx.out.json(&repo);
@@ -378,7 +377,7 @@ fn set_active(id: &str, json: bool, active: bool, ctx: &mut Ctx<'_>) -> Result<(
 
 fn remove(cmd: RemoveCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let path = repo_path(&cmd.id, "")?;
+    let path = paths::repository(repo_id(&cmd.id)?);
     ctx.client()?.delete(&path)?;
     if ctx.out.is_json() {
         ctx.out.json(&Removed {
@@ -392,7 +391,7 @@ fn remove(cmd: RemoveCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn webhook_url(cmd: WebhookUrlCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let path = repo_path(&cmd.id, "/webhook-url")?;
+    let path = paths::repository_webhook_url(repo_id(&cmd.id)?);
     let client: ApiClient = ctx.client()?;
     let hook: WebhookUrlResponse = client.get(&path)?;
     if ctx.out.is_json() {
@@ -402,15 +401,15 @@ fn webhook_url(cmd: WebhookUrlCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     }
 }
 
-/// `/api/repositories/{id}{suffix}` with the id escaped.
-fn repo_path(id: &str, suffix: &str) -> Result<String, CliError> {
+/// The repository id as typed, trimmed; an error when it is empty.
+fn repo_id(id: &str) -> Result<&str, CliError> {
     let id = id.trim();
     if id.is_empty() {
         return Err(CliError::Usage(
             "the repository id is empty; list ids with `oore repo list`".to_owned(),
         ));
     }
-    Ok(format!("/api/repositories/{}{suffix}", encode(id)))
+    Ok(id)
 }
 
 /// The secret from `--webhook-secret` or standard input, never both.
@@ -454,15 +453,15 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_escaped_into_the_path() {
+    fn ids_are_trimmed_and_escaped_into_the_path() {
         assert_eq!(
-            repo_path("01JA", "/activate").unwrap(),
+            paths::repository_activate(repo_id(" 01JA ").unwrap()),
             "/api/repositories/01JA/activate"
         );
         assert_eq!(
-            repo_path("../setup", "").unwrap(),
+            paths::repository(repo_id("../setup").unwrap()),
             "/api/repositories/..%2Fsetup"
         );
-        assert!(matches!(repo_path(" ", ""), Err(CliError::Usage(_))));
+        assert!(matches!(repo_id(" "), Err(CliError::Usage(_))));
     }
 }

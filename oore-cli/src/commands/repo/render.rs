@@ -28,11 +28,11 @@ pub(super) fn details(repo: &RepositoryDto) -> String {
     key_values([
         ("id", repo.id.clone()),
         ("name", repo.full_name.clone()),
-        ("provider", repo.provider.clone()),
-        ("state", repo.state.clone()),
+        ("provider", repo.provider.to_string()),
+        ("state", repo.state.to_string()),
         ("default branch", repo.default_branch.clone()),
         ("clone url", repo.clone_url.clone()),
-        ("build concurrency", repo.build_concurrency.clone()),
+        ("build concurrency", repo.build_concurrency.to_string()),
         (
             "webhook secret",
             if repo.webhook_secret_configured {
@@ -73,6 +73,8 @@ pub(super) fn render_webhook(hook: &WebhookUrlResponse) -> String {
 
 #[cfg(test)]
 mod tests {
+    use oore_core::api::ProviderDto;
+
     use super::*;
 
     /// Built from JSON, as the CLI receives it, so fields the wire type gains later
@@ -135,7 +137,7 @@ mod tests {
     fn webhook_instructions_are_numbered() {
         let hook = WebhookUrlResponse {
             repository_id: "01JA".into(),
-            provider: "github".into(),
+            provider: ProviderDto::GitHub,
             url: "http://ci.example:8080/api/webhooks/github/01JA".into(),
             secret_configured: false,
             instructions: vec!["open Settings → Webhooks".into(), "paste the URL".into()],

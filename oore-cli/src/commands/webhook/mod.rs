@@ -7,11 +7,14 @@ mod render;
 use std::time::{Duration, Instant};
 
 use argh::FromArgs;
-use oore_core::api::{BuildDto, WebhookEventDetailDto, WebhookEventDto, WebhookListResponse};
+use oore_core::api::{
+    BuildDto, ErrorCode, WebhookEventDetailDto, WebhookEventDto, WebhookEventStatusDto,
+    WebhookListResponse, paths,
+};
 
 use super::Ctx;
 use super::build::{is_short_id, shell_word};
-use crate::client::{ApiClient, encode};
+use crate::client::ApiClient;
 use crate::commands::list_query::ListQuery;
 use crate::error::CliError;
 use crate::table::sanitize;
@@ -118,8 +121,8 @@ pub(crate) fn run(cmd: WebhookCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         WebhookSub::Redeliver(cmd) => redeliver(cmd, ctx),
     };
     result.map_err(|e| {
-        e.with_hint("not_found", ID_HINT)
-            .with_hint("invalid_id", ID_HINT)
+        e.with_hint(ErrorCode::NotFound, ID_HINT)
+            .with_hint(ErrorCode::InvalidId, ID_HINT)
             .with_flags(FLAGS)
     })
 }
@@ -127,7 +130,7 @@ pub(crate) fn run(cmd: WebhookCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
     let query = list_query(&cmd);
-    let page: WebhookListResponse = ctx.client()?.get(&query.path("/api/webhooks"))?;
+    let page: WebhookListResponse = ctx.client()?.get(&query.path(paths::webhooks()))?;
     if ctx.out.is_json() {
         return ctx.out.json(&page);
     }
@@ -186,7 +189,7 @@ fn show(cmd: ShowCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
     let client = ctx.client()?;
     let id = resolve_event_id(&client, &cmd.id)?;
-    let detail: WebhookEventDetailDto = client.get(&event_path(&id, ""))?;
+    let detail: WebhookEventDetailDto = client.get(&paths::webhook(&id))?;
     if ctx.out.is_json() {
         return ctx.out.json(&detail);
     }
@@ -200,9 +203,7 @@ fn build_lines(client: &ApiClient, ids: &[String]) -> Vec<BuildLine> {
     ids.iter()
         .map(|id| BuildLine {
             id: id.clone(),
-            build: client
-                .get::<BuildDto>(&format!("/api/builds/{}", encode(id)))
-                .ok(),
+            build: client.get::<BuildDto>(&paths::build(id)).ok(),
         })
         .collect()
 }
@@ -212,10 +213,10 @@ fn redeliver(cmd: RedeliverCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let client = ctx.client()?;
     let id = resolve_event_id(&client, &cmd.id)?;
     let queued: WebhookEventDto = client
-        .post::<(), _>(&event_path(&id, "/redeliver"), None)
+        .post::<(), _>(&paths::webhook_redeliver(&id), None)
         .map_err(|e| {
             e.with_hint(
-                "conflict",
+                ErrorCode::Conflict,
                 &format!("see the event with `oore webhook show {id}`"),
             )
         })?;
@@ -230,8 +231,8 @@ fn redeliver(cmd: RedeliverCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     }
     let started = Instant::now();
     let event = loop {
-        let detail: WebhookEventDetailDto = client.get(&event_path(&id, ""))?;
-        if detail.event.status != "received" {
+        let detail: WebhookEventDetailDto = client.get(&paths::webhook(&id))?;
+        if detail.event.status != WebhookEventStatusDto::Received {
             break detail.event;
         }
         if started.elapsed() > WAIT_LIMIT {
@@ -248,18 +249,13 @@ fn redeliver(cmd: RedeliverCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         let builds = build_lines(&client, &event.build_ids);
         ctx.out.text(&outcome(&event, &builds))?;
     }
-    if event.status == "failed" {
+    if event.status == WebhookEventStatusDto::Failed {
         return Err(CliError::Usage(format!(
             "webhook event {id} failed: {}",
             sanitize(event.reason.as_deref().unwrap_or("no reason recorded"))
         )));
     }
     Ok(())
-}
-
-/// `/api/webhooks/{id}{suffix}` with the id escaped.
-fn event_path(id: &str, suffix: &str) -> String {
-    format!("/api/webhooks/{}{suffix}", encode(id))
 }
 
 /// The full id for what the user typed: a full ULID as is, a short id (the end of one,
@@ -272,8 +268,10 @@ fn resolve_event_id(client: &ApiClient, typed: &str) -> Result<String, CliError>
     if !is_short_id(typed) {
         return Ok(typed.to_owned());
     }
-    let page: WebhookListResponse =
-        client.get(&format!("/api/webhooks?limit={SHORT_ID_SEARCH}"))?;
+    let page: WebhookListResponse = client.get(&paths::with_query(
+        paths::webhooks(),
+        [("limit", SHORT_ID_SEARCH.to_string().as_str())],
+    ))?;
     let wanted = typed.to_ascii_uppercase();
     let found: Vec<&WebhookEventDto> = page
         .events
@@ -339,13 +337,8 @@ mod tests {
     }
 
     #[test]
-    fn short_ids_and_paths() {
+    fn short_ids() {
         assert!(is_short_id("7K3M9Q2A"));
         assert!(!is_short_id("01JD0000000000000000000000"));
-        assert_eq!(
-            event_path("01JA", "/redeliver"),
-            "/api/webhooks/01JA/redeliver"
-        );
-        assert_eq!(event_path("../x", ""), "/api/webhooks/..%2Fx");
     }
 }

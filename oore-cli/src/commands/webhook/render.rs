@@ -6,7 +6,9 @@
 //! payload), and so are the invisible characters that reorder text (bidirectional
 //! overrides and isolates).
 
-use oore_core::api::{BuildDto, WebhookEventDetailDto, WebhookEventDto};
+use oore_core::api::{
+    BuildDto, PayloadFormatDto, WebhookEventDetailDto, WebhookEventDto, WebhookEventStatusDto,
+};
 
 use crate::commands::build::render::{short_id, time};
 use crate::table::{Table, key_values, sanitize};
@@ -49,8 +51,8 @@ fn cut(text: &str, max: usize) -> String {
 
 /// What came of an event, in a few words: its builds, else why not.
 fn result(event: &WebhookEventDto) -> String {
-    match event.status.as_str() {
-        "received" => "waiting to be processed".to_owned(),
+    match event.status {
+        WebhookEventStatusDto::Received => "waiting to be processed".to_owned(),
         _ if !event.build_ids.is_empty() => {
             let ids: Vec<&str> = event.build_ids.iter().map(|b| short_id(b)).collect();
             let noun = if ids.len() == 1 { "build" } else { "builds" };
@@ -70,9 +72,9 @@ pub(super) fn event_table(events: &[WebhookEventDto]) -> Table {
         table.row([
             short_id(&e.id).to_owned(),
             time(&e.received_at),
-            e.provider.clone(),
+            e.provider.to_string(),
             harmless(&e.event_type),
-            e.status.clone(),
+            e.status.to_string(),
             harmless(&result(e)),
         ]);
     }
@@ -107,11 +109,11 @@ pub(super) fn details(detail: &WebhookEventDetailDto, builds: &[BuildLine]) -> S
     let dash = |v: Option<&String>| v.map_or_else(|| "-".to_owned(), |s| harmless(s));
     let mut text = key_values([
         ("id", e.id.clone()),
-        ("provider", e.provider.clone()),
+        ("provider", e.provider.to_string()),
         ("event", harmless(&e.event_type)),
         ("delivery", harmless(&e.delivery_id)),
         ("repository", dash(e.repository_id.as_ref())),
-        ("status", e.status.clone()),
+        ("status", e.status.to_string()),
         ("reason", dash(e.reason.as_ref())),
         ("source ip", dash(e.source_ip.as_ref())),
         ("received", time(&e.received_at)),
@@ -134,7 +136,9 @@ pub(super) fn details(detail: &WebhookEventDetailDto, builds: &[BuildLine]) -> S
     }
     text.push_str(&format!("\npayload ({}):\n", detail.payload_format));
     let payload = match &detail.payload {
-        serde_json::Value::String(s) if detail.payload_format == "text" => s.clone(),
+        serde_json::Value::String(s) if detail.payload_format == PayloadFormatDto::Text => {
+            s.clone()
+        }
         value => serde_json::to_string_pretty(value).unwrap_or_default(),
     };
     for line in payload.lines() {
@@ -161,16 +165,23 @@ pub(super) fn outcome(event: &WebhookEventDto, builds: &[BuildLine]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use oore_core::api::ProviderDto;
+
     use super::*;
 
-    fn event(id: &str, status: &str, reason: Option<&str>, builds: &[&str]) -> WebhookEventDto {
+    fn event(
+        id: &str,
+        status: WebhookEventStatusDto,
+        reason: Option<&str>,
+        builds: &[&str],
+    ) -> WebhookEventDto {
         WebhookEventDto {
             id: id.to_owned(),
-            provider: "github".to_owned(),
+            provider: ProviderDto::GitHub,
             delivery_id: "72d3162e-cc78-11e3-81ab-4c9367dc0958".to_owned(),
             event_type: "push".to_owned(),
             repository_id: Some("01JREPOAAAAAAAAAAAAAAAAAAA".to_owned()),
-            status: status.to_owned(),
+            status,
             reason: reason.map(str::to_owned),
             source_ip: Some("192.0.2.1".to_owned()),
             received_at: "2026-01-02T03:04:05.123Z".to_owned(),
@@ -182,21 +193,31 @@ mod tests {
     #[test]
     fn list_table_shows_builds_or_the_reason() {
         let long = "the payload is for evil/app, but this webhook URL belongs to acme/app; fix the URL on the forge";
-        let mut gitlab = event("01JEVENTCCCCCCCCCCC3333333", "received", None, &[]);
-        gitlab.provider = "gitlab".into();
+        let mut gitlab = event(
+            "01JEVENTCCCCCCCCCCC3333333",
+            WebhookEventStatusDto::Received,
+            None,
+            &[],
+        );
+        gitlab.provider = ProviderDto::GitLab;
         gitlab.event_type = "Push Hook".into();
         let table = event_table(&[
             event(
                 "01JEVENTAAAAAAAAAAA1111111",
-                "processed",
+                WebhookEventStatusDto::Processed,
                 None,
                 &["01JBUILDAAAAAAAAAAA7K3M9Q2A"],
             ),
-            event("01JEVENTBBBBBBBBBBB2222222", "ignored", Some(long), &[]),
+            event(
+                "01JEVENTBBBBBBBBBBB2222222",
+                WebhookEventStatusDto::Ignored,
+                Some(long),
+                &[],
+            ),
             gitlab,
             event(
                 "01JEVENTDDDDDDDDDDD4444444",
-                "rejected",
+                WebhookEventStatusDto::Rejected,
                 Some("HMAC verification failed: the signature does not match\u{202e}"),
                 &[],
             ),
@@ -215,7 +236,7 @@ mod tests {
         let detail = WebhookEventDetailDto {
             event: event(
                 "01JEVENTAAAAAAAAAAA1111111",
-                "processed",
+                WebhookEventStatusDto::Processed,
                 None,
                 &["01JBUILD"],
             ),
@@ -223,7 +244,7 @@ mod tests {
                 ("x-github-event".into(), "push".into()),
                 ("user-agent".into(), "GitHub-Hookshot/7f5e9a1".into()),
             ],
-            payload_format: "json".into(),
+            payload_format: PayloadFormatDto::Json,
             payload: serde_json::json!({"ref": "refs/heads/main", "note": "a\u{1b}[31m"}),
         };
         let builds = [BuildLine {
@@ -259,12 +280,17 @@ mod tests {
 
     #[test]
     fn outcome_names_the_reason_or_the_builds() {
-        let ignored = event("01JE", "ignored", Some("ping: nothing to build"), &[]);
+        let ignored = event(
+            "01JE",
+            WebhookEventStatusDto::Ignored,
+            Some("ping: nothing to build"),
+            &[],
+        );
         assert_eq!(
             outcome(&ignored, &[]),
             "webhook event 01JE ignored: ping: nothing to build\n"
         );
-        let built = event("01JE", "processed", None, &["01JB"]);
+        let built = event("01JE", WebhookEventStatusDto::Processed, None, &["01JB"]);
         let line = BuildLine {
             id: "01JB".into(),
             build: None,

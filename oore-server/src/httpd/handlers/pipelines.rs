@@ -100,7 +100,7 @@ pub(crate) async fn convert(
         StatusCode::OK,
         &ConvertResponse {
             content,
-            format: to.as_str().to_owned(),
+            format: to.into(),
             warnings: report.warnings.iter().map(DiagnosticDto::from).collect(),
         },
     ))

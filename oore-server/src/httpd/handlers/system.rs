@@ -5,7 +5,8 @@ use std::time::Duration;
 use axum::extract::State;
 use http::StatusCode;
 use oore_core::api::{
-    API_VERSION, HealthResponse, SetupItemDto, SetupStatusResponse, VersionResponse, WorkersDto,
+    API_VERSION, DatabaseStatusDto, HealthResponse, HealthStatusDto, SetupItemDto, SetupItemKeyDto,
+    SetupStatusResponse, VersionResponse, WorkersDto,
 };
 use oore_core::ports::RepositoryFilter;
 use oore_core::usecases::repository::list_repositories;
@@ -44,15 +45,18 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
     json(
         StatusCode::OK,
         &HealthResponse {
-            status: if connected { "healthy" } else { "degraded" }.to_owned(),
+            status: if connected {
+                HealthStatusDto::Healthy
+            } else {
+                HealthStatusDto::Degraded
+            },
             version: env!("CARGO_PKG_VERSION").to_owned(),
             uptime_seconds: app.uptime().as_secs(),
             database: if connected {
-                "connected"
+                DatabaseStatusDto::Connected
             } else {
-                "unavailable"
-            }
-            .to_owned(),
+                DatabaseStatusDto::Unavailable
+            },
             workers: WorkersDto {
                 busy: u32::try_from(app.dispatcher().busy()).unwrap_or(u32::MAX),
                 max: app.max_concurrent_builds(),
@@ -79,9 +83,14 @@ pub(crate) async fn version() -> Response {
     )
 }
 
-fn item(key: &str, label: &str, configured: bool, detail: impl Into<String>) -> SetupItemDto {
+fn item(
+    key: SetupItemKeyDto,
+    label: &str,
+    configured: bool,
+    detail: impl Into<String>,
+) -> SetupItemDto {
     SetupItemDto {
-        key: key.to_owned(),
+        key,
         label: label.to_owned(),
         configured,
         detail: detail.into(),
@@ -112,46 +121,56 @@ pub(crate) async fn setup_status(State(app): State<App>) -> Response {
     };
     let repositories_item = match repositories {
         Some(0) => item(
-            "repositories",
+            SetupItemKeyDto::Repositories,
             "Repositories",
             false,
             "none yet: add one with `oore repo add`",
         ),
-        Some(1) => item("repositories", "Repositories", true, "1 repository"),
+        Some(1) => item(
+            SetupItemKeyDto::Repositories,
+            "Repositories",
+            true,
+            "1 repository",
+        ),
         Some(n) => item(
-            "repositories",
+            SetupItemKeyDto::Repositories,
             "Repositories",
             true,
             format!("{n} repositories"),
         ),
         None => item(
-            "repositories",
+            SetupItemKeyDto::Repositories,
             "Repositories",
             false,
             "unknown: the database is unavailable",
         ),
     };
     let items = vec![
-        item("encryption", "Encryption", true, "key configured"),
-        item("admin_token", "Admin Token", true, "set"),
+        item(
+            SetupItemKeyDto::Encryption,
+            "Encryption",
+            true,
+            "key configured",
+        ),
+        item(SetupItemKeyDto::AdminToken, "Admin Token", true, "set"),
         if connected {
-            item("database", "Database", true, "connected")
+            item(SetupItemKeyDto::Database, "Database", true, "connected")
         } else {
             item(
-                "database",
+                SetupItemKeyDto::Database,
                 "Database",
                 false,
                 "unavailable: check DATABASE_URL and the server log",
             )
         },
         item(
-            "github",
+            SetupItemKeyDto::GitHub,
             "GitHub App",
             false,
             "not configured: run `oore github setup`",
         ),
         item(
-            "gitlab",
+            SetupItemKeyDto::GitLab,
             "GitLab",
             false,
             "not configured: run `oore gitlab setup`",
@@ -161,7 +180,7 @@ pub(crate) async fn setup_status(State(app): State<App>) -> Response {
     // GitHub and GitLab are optional (plain git repositories need neither).
     let complete = items
         .iter()
-        .filter(|i| !matches!(i.key.as_str(), "github" | "gitlab"))
+        .filter(|i| !i.key.is_optional())
         .all(|i| i.configured);
     json(StatusCode::OK, &SetupStatusResponse { items, complete })
 }
