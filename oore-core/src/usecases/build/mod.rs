@@ -6,6 +6,8 @@ mod plan;
 mod query;
 mod recover;
 mod trigger;
+mod unfinished;
+mod unrunnable;
 
 pub use cancel::{CancelBuildError, cancel_build, cancel_build_because};
 pub use execute::{ExecuteError, ExecutionSettings, execute_build};
@@ -16,6 +18,12 @@ pub use query::{
 };
 pub use recover::{RecoveryReport, fail_overdue_builds, recover_builds};
 pub use trigger::{TriggerBuild, TriggerBuildError, trigger_build};
+pub use unfinished::fail_unfinished_build;
+pub use unrunnable::{
+    UnrunnableOutcome, fail_pending_build, fail_unrunnable_builds, unrunnable_reason,
+};
 
+#[cfg(test)]
+mod fixtures;
 #[cfg(test)]
 mod tests;
