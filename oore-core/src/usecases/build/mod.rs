@@ -5,6 +5,7 @@ mod execute;
 mod plan;
 mod query;
 mod recover;
+mod retention;
 mod trigger;
 mod unfinished;
 mod unrunnable;
@@ -17,6 +18,7 @@ pub use query::{
     list_build_steps, list_builds, read_build_log,
 };
 pub use recover::{RecoveryReport, fail_overdue_builds, recover_builds};
+pub use retention::{PruneReport, RetentionRule, build_created_at, prune_build_directories};
 pub use trigger::{TriggerBuild, TriggerBuildError, trigger_build};
 pub use unfinished::fail_unfinished_build;
 pub use unrunnable::{
