@@ -36,10 +36,13 @@ fn is_plain_relative(path: &str) -> bool {
             .all(|s| s != "." && s != "..")
 }
 
+/// File bytes by build and stored path.
+type StoredFiles = HashMap<(BuildId, String), Vec<u8>>;
+
 /// Artifact files in memory, by build and stored path.
 #[derive(Clone, Default)]
 pub struct MemoryArtifactFiles {
-    files: Arc<Mutex<HashMap<(BuildId, String), Vec<u8>>>>,
+    files: Arc<Mutex<StoredFiles>>,
     /// Every `read` and `crc32` call, for tests that count file reads: `(path, offset, max)`
     /// (`crc32` is recorded with `max` = `usize::MAX`).
     pub reads: Arc<Mutex<Vec<(String, u64, usize)>>>,

@@ -2,6 +2,7 @@
 
 mod cancel;
 mod execute;
+mod follow;
 mod plan;
 mod query;
 mod recover;
@@ -12,6 +13,10 @@ mod unrunnable;
 
 pub use cancel::{CancelBuildError, cancel_build, cancel_build_because};
 pub use execute::{ExecuteError, ExecutionSettings, execute_build};
+pub use follow::{
+    FOLLOW_BATCH, FOLLOW_EVENT_BYTES, FOLLOW_TICK, FollowEvent, FollowStart, FollowStatus,
+    FollowStep, LogFollow, STATUS_MIN_INTERVAL,
+};
 pub use plan::{EnvContext, PlannedStep, merge_env, plan_steps, step_environment};
 pub use query::{
     BuildQueryError, BuildView, get_build, get_build_artifact, list_build_artifacts,
