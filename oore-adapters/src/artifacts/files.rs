@@ -53,7 +53,7 @@ fn open(path: &Path) -> io::Result<Option<(File, u64)>> {
         Err(e) => return Err(e),
     };
     let meta = file.metadata()?;
-    Ok(meta.is_file().then(|| (file, meta.len())))
+    Ok(meta.is_file().then_some((file, meta.len())))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -71,7 +71,7 @@ impl ArtifactFiles for FsArtifacts {
     async fn size(&self, build: BuildId, path: &str) -> Result<Option<u64>, ArtifactFileError> {
         let (file, root) = (located(self, build, path)?, self.root.clone());
         blocking(move || match fs::metadata(&file) {
-            Ok(meta) => Ok(meta.is_file().then(|| meta.len())),
+            Ok(meta) => Ok(meta.is_file().then_some(meta.len())),
             Err(e) if is_absent(&e) => Ok(None),
             Err(e) => Err(io_error("stat", &file, &e, &root)),
         })

@@ -119,3 +119,73 @@ async fn read_only_trees_are_removed() {
     artifacts.remove(build).await.unwrap();
     assert!(!artifacts.build_dir(build).exists());
 }
+
+#[tokio::test]
+async fn the_artifacts_zip_of_real_files_reads_back_with_the_zip_crate() {
+    use std::io::Read;
+
+    use oore_core::domain::build::Artifact;
+    use oore_core::ids::ArtifactId;
+    use oore_core::testing::services;
+    use oore_core::usecases::build::ArtifactZip;
+
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = FsArtifacts::new(dir.path().join("artifacts"));
+    let svc = services();
+    let repo = oore_core::testing::contract::sample_repository(
+        1,
+        oore_core::domain::repository::Provider::Git,
+        "local",
+        "app",
+    );
+    svc.repositories.insert(&repo).await.unwrap();
+    let build = svc
+        .builds
+        .create_build(&oore_core::testing::contract::sample_build(1, repo.id))
+        .await
+        .unwrap();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let stored: [(&str, &[u8]); 3] = [
+        ("build/app/outputs/app-release.apk", &big),
+        ("out/My App é.txt", b"unicode name"),
+        ("empty", b""),
+    ];
+    let mut rows = Vec::new();
+    for (i, (path, data)) in stored.iter().enumerate() {
+        let file = artifacts.artifact_path(build.id, path).unwrap();
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(&file, data).unwrap();
+        rows.push(Artifact {
+            id: ArtifactId::from_ulid(ulid::Ulid::from_parts(7, i as u128 + 1)),
+            build_id: build.id,
+            path: (*path).to_owned(),
+            size: data.len() as u64,
+            sha256: "00".repeat(32),
+            created_at: build.created_at,
+        });
+    }
+    svc.builds.add_artifacts(&rows).await.unwrap();
+
+    let mut zip = ArtifactZip::plan(&svc, &artifacts, build.id).await.unwrap();
+    let mut bytes = Vec::new();
+    while (bytes.len() as u64) < zip.len() {
+        let chunk = zip
+            .read(&artifacts, bytes.len() as u64, 64 * 1024)
+            .await
+            .unwrap();
+        assert!(!chunk.is_empty());
+        bytes.extend_from_slice(&chunk);
+    }
+    assert_eq!(bytes.len() as u64, zip.len());
+
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(archive.len(), stored.len());
+    for (path, data) in stored {
+        let mut entry = archive.by_name(path).unwrap();
+        assert_eq!(entry.compression(), zip::CompressionMethod::Stored);
+        assert_eq!(entry.unix_mode(), Some(0o100_644));
+        let mut read = Vec::new();
+        entry.read_to_end(&mut read).unwrap();
+        assert!(read == data, "{path} reads back");
+    }
+}

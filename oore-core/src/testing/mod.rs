@@ -23,6 +23,8 @@ pub use execution::{
 };
 pub use memory::{FakeCipher, FixedClock, MemoryRepositoryStore, SequentialIds};
 pub use memory_builds::MemoryBuildStore;
+#[cfg(test)]
+pub(crate) use memory_files::crc32;
 pub use memory_files::{MemoryArtifactFiles, MemoryBuildDirectories};
 pub use memory_pipelines::MemoryPipelineStore;
 pub use memory_webhooks::MemoryWebhookEventStore;

@@ -1,5 +1,6 @@
 //! Builds: trigger, cancel, query, logs, execution and restart recovery (spec 6, 7, 16, 17).
 
+mod artifact_zip;
 mod cancel;
 mod execute;
 mod follow;
@@ -10,7 +11,9 @@ mod retention;
 mod trigger;
 mod unfinished;
 mod unrunnable;
+mod zip_layout;
 
+pub use artifact_zip::{ArtifactZip, ArtifactZipError};
 pub use cancel::{CancelBuildError, cancel_build, cancel_build_because};
 pub use execute::{ExecuteError, ExecutionSettings, execute_build};
 pub use follow::{
