@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod artifacts;
+mod build_dirs;
 pub mod crypto;
 mod fs_error;
 pub mod git;

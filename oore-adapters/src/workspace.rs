@@ -19,20 +19,25 @@
 //! and lines that are not assignments are skipped. Later assignments win (the caller
 //! merges in order). Invalid UTF-8 is replaced, never fatal.
 //!
-//! **Retention** (spec 15.3). [`FsWorkspaces::remove_older_than`] deletes workspaces whose
-//! directory was last modified longer ago than the retention period, with their `.meta`
-//! directory; the server's cleanup task calls it every 5 minutes. Only directories named
-//! by a build id are touched, so anything else an operator keeps there is left alone.
+//! **Retention** (spec 15.3). [`FsWorkspaces`] implements [`BuildDirectories`]: it lists
+//! each build's workspace with the modification time of its top-level directory (a
+//! `.meta` directory left without its workspace is listed by its own time) and removes a
+//! build's workspace together with its `.meta` directory. Which are old is the core's
+//! `prune_build_directories`, which the server's cleanup task calls every 5 minutes. Only
+//! directories named by a build id are touched, so anything else an operator keeps there
+//! is left alone.
 
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use oore_core::ids::BuildId;
-use oore_core::ports::{WorkspaceError, Workspaces};
+use oore_core::ports::{
+    BuildDirectories, RetentionError, StoredBuildDir, WorkspaceError, Workspaces,
+};
 
+use crate::build_dirs::{self, build_dirs};
 use crate::fs_error;
 
 /// Directory (under the workspaces directory) holding per-build files kept out of the
@@ -72,42 +77,6 @@ impl FsWorkspaces {
     fn meta_dir(&self, build: BuildId) -> PathBuf {
         self.root.join(META_DIR).join(build.to_string())
     }
-
-    /// Deletes the build's workspace and its `.meta` directory; missing ones are fine.
-    pub async fn remove(&self, build: BuildId) -> io::Result<()> {
-        let dirs = [self.path(build), self.meta_dir(build)];
-        blocking(move || dirs.iter().try_for_each(|d| force_remove_dir(d))).await
-    }
-
-    /// Deletes every workspace last modified more than `age` ago (by the mtime of its
-    /// top-level directory), with its `.meta` directory, and `.meta` directories left
-    /// without a workspace; returns the builds whose files were removed. A directory that
-    /// cannot be removed is logged and skipped. This also removes the workspaces of
-    /// builds still running if they are that old: prefer
-    /// [`remove_older_than_except`](Self::remove_older_than_except) with the running builds.
-    pub async fn remove_older_than(&self, age: Duration) -> io::Result<Vec<BuildId>> {
-        self.remove_older_than_except(age, &[]).await
-    }
-
-    /// [`remove_older_than`](Self::remove_older_than), keeping the builds in `keep` (the
-    /// running ones: a retention of 0 hours must not pull a checkout from under a step).
-    pub async fn remove_older_than_except(
-        &self,
-        age: Duration,
-        keep: &[BuildId],
-    ) -> io::Result<Vec<BuildId>> {
-        let root = self.root.clone();
-        let keep = keep.to_vec();
-        blocking(move || remove_old(&root, age, &keep)).await
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(io::Error::other(format!("workspace task failed: {e}"))))
 }
 
 async fn run<T: Send + 'static>(
@@ -158,6 +127,45 @@ impl Workspaces for FsWorkspaces {
                 }
             };
             Ok(parse_cm_env(&String::from_utf8_lossy(&bytes)))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl BuildDirectories for FsWorkspaces {
+    fn kind(&self) -> &'static str {
+        "workspaces"
+    }
+
+    async fn list(&self) -> Result<Vec<StoredBuildDir>, RetentionError> {
+        let root = self.root.clone();
+        build_dirs::blocking(move || {
+            let mut dirs = build_dirs::list(&root, SETTING)?;
+            // A `.meta` directory whose workspace is gone (removed by hand) counts alone.
+            let meta_root = root.join(META_DIR);
+            let metas = build_dirs(&meta_root)
+                .map_err(|e| build_dirs::list_error(&meta_root, &e, SETTING))?;
+            for (build, meta) in metas {
+                if !dirs.iter().any(|d| d.build == build) {
+                    dirs.push(StoredBuildDir {
+                        build,
+                        modified: build_dirs::modified(&meta),
+                    });
+                }
+            }
+            Ok(dirs)
+        })
+        .await
+    }
+
+    async fn remove(&self, build: BuildId) -> Result<(), RetentionError> {
+        let root = self.root.clone();
+        let dirs = [self.path(build), self.meta_dir(build)];
+        build_dirs::blocking(move || {
+            dirs.iter().try_for_each(|d| {
+                force_remove_dir(d).map_err(|e| build_dirs::remove_error(d, &e, &root, SETTING))
+            })
         })
         .await
     }
@@ -354,59 +362,6 @@ fn make_writable(dir: &Path) {
             }
         }
     }
-}
-
-fn older_than(path: &Path, age: Duration, now: SystemTime) -> bool {
-    fs::symlink_metadata(path)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| now.duration_since(t).is_ok_and(|d| d >= age))
-}
-
-fn build_dirs(dir: &Path) -> io::Result<Vec<(BuildId, PathBuf)>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        let id = entry.file_name().to_str().and_then(|n| n.parse().ok());
-        if let (true, Some(id)) = (is_dir, id) {
-            out.push((id, entry.path()));
-        }
-    }
-    Ok(out)
-}
-
-fn remove_old(root: &Path, age: Duration, keep: &[BuildId]) -> io::Result<Vec<BuildId>> {
-    let now = SystemTime::now();
-    let meta_root = root.join(META_DIR);
-    let mut removed = Vec::new();
-    let mut remove = |id: BuildId, dir: &Path| match force_remove_dir(dir) {
-        Ok(()) => {
-            if !removed.contains(&id) {
-                removed.push(id);
-            }
-        }
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), error = %e, "could not remove an old workspace")
-        }
-    };
-    for (id, dir) in build_dirs(root)? {
-        if !keep.contains(&id) && older_than(&dir, age, now) {
-            remove(id, &dir);
-            remove(id, &meta_root.join(id.to_string()));
-        }
-    }
-    for (id, dir) in build_dirs(&meta_root)? {
-        let orphan = !root.join(id.to_string()).exists();
-        if orphan && !keep.contains(&id) && older_than(&dir, age, now) {
-            remove(id, &dir);
-        }
-    }
-    Ok(removed)
 }
 
 #[cfg(test)]

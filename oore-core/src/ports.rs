@@ -4,10 +4,15 @@
 //! Each method documents its contract in MUST terms; the contract test suite in
 //! [`crate::testing::contract`] checks every implementation against it.
 
+mod artifacts;
 mod builds;
 mod execution;
 mod pipelines;
+mod retention;
 mod webhooks;
+
+pub use artifacts::{ArtifactFileError, ArtifactFiles};
+pub use retention::{BuildDirectories, RetentionError, StoredBuildDir};
 
 pub use pipelines::{PipelineHistoryEntry, PipelineStore, PipelineVersion};
 

@@ -9,6 +9,10 @@
 //! | `SourceFetcher` | `GitFetcher` (system `git`) | |
 //! | `ArtifactCollector` | `FsArtifacts` | `OORE_LOGS_DIR/artifacts` |
 //!
+//! The same adapters serve the file ports outside build execution: `FsArtifacts` is the
+//! `ArtifactFiles` of downloads and the artifacts zip, and `FsWorkspaces`, `FsBuildLogs`
+//! and `FsArtifacts` are the `BuildDirectories` the cleanup task prunes.
+//!
 //! Steps inherit only [`BASE_ENV_VARS`] from `oored`'s own environment (when set), never
 //! its secrets; `PATH` falls back to [`DEFAULT_PATH`].
 

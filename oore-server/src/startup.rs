@@ -169,7 +169,9 @@ impl Server {
         };
         let cleanup = Cleanup {
             services,
-            workspaces: exec.workspaces.clone(),
+            workspaces: Arc::new(exec.workspaces.clone()),
+            log_dirs: Arc::new(exec.logs.clone()),
+            artifact_dirs: Arc::new(exec.artifacts.clone()),
             dispatcher: Arc::clone(&dispatcher),
             logs: Arc::clone(&exec.ports.logs),
             config: CleanupConfig {
@@ -177,8 +179,6 @@ impl Server {
                 workspace_retention: config.workspace_retention,
                 log_retention: config.log_retention,
                 max_build_duration: config.max_build_duration,
-                logs_dir: exec.logs.root().to_path_buf(),
-                artifacts_dir: config.logs_dir.join("artifacts"),
             },
         };
         Ok(Server {

@@ -22,7 +22,13 @@
 //! **Copies** are streamed (a 256 KiB buffer): size and SHA-256 are computed while copying,
 //! so artifacts of several GB never sit in memory. A source that cannot be read is a
 //! warning; failing to write (a full disk) stops the collection with an [`ArtifactError`].
+//!
+//! **Reading and retention** (`files`): [`FsArtifacts`] also implements
+//! [`ArtifactFiles`](oore_core::ports::ArtifactFiles) (size, reads by offset, CRC-32) for
+//! downloads and the artifacts zip, and
+//! [`BuildDirectories`](oore_core::ports::BuildDirectories) for log retention.
 
+mod files;
 mod glob;
 
 use std::collections::HashMap;
@@ -38,9 +44,9 @@ use oore_core::ports::{
 use sha2::{Digest, Sha256};
 
 use crate::fs_error;
-use crate::workspace::force_remove_dir;
 use glob::{Pattern, expand_braces, expand_vars, normalize};
 
+/// The setting that moves the artifact directory (for error messages).
 const SETTING: &str = "OORE_LOGS_DIR";
 const COPY_BUFFER: usize = 256 * 1024;
 /// Most warnings returned; the rest are counted in a last one.
@@ -73,14 +79,6 @@ impl FsArtifacts {
             && !relative.contains('\0')
             && path.components().all(|c| matches!(c, Component::Normal(_)));
         plain.then(|| self.build_dir(build).join(path))
-    }
-
-    /// Deletes the build's artifacts (retention); a build without any is fine.
-    pub async fn remove_build(&self, build: BuildId) -> io::Result<()> {
-        let dir = self.build_dir(build);
-        tokio::task::spawn_blocking(move || force_remove_dir(&dir))
-            .await
-            .unwrap_or_else(|e| Err(io::Error::other(format!("artifact task failed: {e}"))))
     }
 }
 

@@ -34,17 +34,25 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use oore_core::ids::BuildId;
-use oore_core::ports::{BuildLogs, LogChunk, LogError, LogFile, LogFollower, LogStream, LogUpdate};
+use oore_core::ports::{
+    BuildDirectories, BuildLogs, LogChunk, LogError, LogFile, LogFollower, LogStream, LogUpdate,
+    RetentionError, StoredBuildDir,
+};
 use tokio::sync::broadcast;
 
 pub use follow::NOTIFY_INTERVAL;
 pub use writer::LogWriter;
 
+use crate::build_dirs;
+use crate::workspace::force_remove_dir;
 use follow::{BroadcastFollower, CHANNEL_CAPACITY, Notifier};
 use writer::{Claim, Claims};
 
 /// `OORE_MAX_LOG_SIZE_BYTES` default: 50 MiB per file.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;
+
+/// The setting that moves the log directory (for error messages).
+const SETTING: &str = "OORE_LOGS_DIR";
 
 /// How many finished builds are remembered so a late `follow` ends at once.
 const REMEMBERED_FINISHED: usize = 4096;
@@ -336,6 +344,28 @@ impl BuildLogs for FsBuildLogs {
             );
             let _ = state.tx.send(LogUpdate::Finished);
         }
+    }
+}
+
+/// Retention: each build's log directory, `root/<build_id>/` (the `artifacts`
+/// directory beside them is not a build's).
+#[async_trait]
+impl BuildDirectories for FsBuildLogs {
+    fn kind(&self) -> &'static str {
+        "logs"
+    }
+
+    async fn list(&self) -> Result<Vec<StoredBuildDir>, RetentionError> {
+        let root = self.inner.root.clone();
+        build_dirs::blocking(move || build_dirs::list(&root, SETTING)).await
+    }
+
+    async fn remove(&self, build: BuildId) -> Result<(), RetentionError> {
+        let (root, dir) = (self.inner.root.clone(), self.build_dir(build));
+        build_dirs::blocking(move || {
+            force_remove_dir(&dir).map_err(|e| build_dirs::remove_error(&dir, &e, &root, SETTING))
+        })
+        .await
     }
 }
 

@@ -7,7 +7,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use oore_adapters::artifacts::FsArtifacts;
-use oore_core::ports::{ArtifactCollector, CollectOutcome, CollectRequest};
+use oore_core::ports::{ArtifactCollector, BuildDirectories, CollectOutcome, CollectRequest};
 use sha2::{Digest, Sha256};
 
 use crate::new_build;
@@ -375,7 +375,11 @@ async fn retention_removes_a_builds_artifacts() {
         .unwrap();
     assert!(stored.exists());
     assert_eq!(s.artifacts.artifact_path(request.build, "../other/x"), None);
-    s.artifacts.remove_build(request.build).await.unwrap();
+    BuildDirectories::remove(&s.artifacts, request.build)
+        .await
+        .unwrap();
     assert!(!s.artifacts.build_dir(request.build).exists());
-    s.artifacts.remove_build(request.build).await.unwrap();
+    BuildDirectories::remove(&s.artifacts, request.build)
+        .await
+        .unwrap();
 }

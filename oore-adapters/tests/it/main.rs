@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod crypto;
+mod files;
 mod git;
 mod git_local;
 mod lock;

@@ -5,8 +5,11 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use oore_adapters::system::SystemClock;
 use oore_adapters::workspace::FsWorkspaces;
-use oore_core::ports::Workspaces;
+use oore_core::ids::BuildId;
+use oore_core::ports::{BuildDirectories, Workspaces};
+use oore_core::usecases::build::{RetentionRule, prune_build_directories};
 
 use crate::new_build;
 
@@ -177,6 +180,18 @@ async fn read_text_refuses_big_binary_and_non_files() {
     assert!(err.contains("not a regular file"), "{err}");
 }
 
+/// One retention pass over `ws` as the cleanup task runs it.
+async fn prune(ws: &FsWorkspaces, max_age: Duration, keep: &[BuildId]) -> Vec<BuildId> {
+    let rule = RetentionRule::Unmodified { max_age };
+    let report = prune_build_directories(&SystemClock, ws, rule, keep)
+        .await
+        .unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let mut removed = report.removed;
+    removed.sort();
+    removed
+}
+
 #[tokio::test]
 async fn old_workspaces_are_removed_with_their_cm_env() {
     let (_dir, ws) = workspaces();
@@ -197,11 +212,9 @@ async fn old_workspaces_are_removed_with_their_cm_env() {
     fs::create_dir(&other).unwrap();
     age(&other, two_days);
 
-    let mut removed = ws.remove_older_than_except(day, &[running]).await.unwrap();
-    removed.sort();
     let mut expected = vec![old, orphan];
     expected.sort();
-    assert_eq!(removed, expected);
+    assert_eq!(prune(&ws, day, &[running]).await, expected);
     assert!(!ws.path(old).exists());
     assert!(!ws.cm_env_path(old).exists());
     assert!(!ws.cm_env_path(orphan).parent().unwrap().exists());
@@ -211,21 +224,16 @@ async fn old_workspaces_are_removed_with_their_cm_env() {
     assert!(other.exists());
 
     // Without an exception list, the old running one goes too.
-    assert_eq!(ws.remove_older_than(day).await.unwrap(), vec![running]);
-    assert!(ws.remove_older_than(day).await.unwrap().is_empty());
-    ws.remove(fresh).await.unwrap();
+    assert_eq!(prune(&ws, day, &[]).await, vec![running]);
+    assert!(prune(&ws, day, &[]).await.is_empty());
+    BuildDirectories::remove(&ws, fresh).await.unwrap();
     assert!(!ws.path(fresh).exists() && !ws.cm_env_path(fresh).exists());
-    ws.remove(fresh).await.unwrap();
+    BuildDirectories::remove(&ws, fresh).await.unwrap();
 }
 
 #[tokio::test]
 async fn retention_of_a_missing_directory_removes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let ws = FsWorkspaces::new(dir.path().join("never-created"));
-    assert!(
-        ws.remove_older_than(Duration::ZERO)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(prune(&ws, Duration::ZERO, &[]).await.is_empty());
 }

@@ -45,13 +45,33 @@ impl StepRunner for ScriptedRunner {
     }
 }
 
-/// System log lines in memory; step logs are not kept.
+/// Build logs in memory: system log lines (also kept as the `system` file's bytes) and
+/// any file's bytes written with [`MemoryLogs::write`]. Offsets are plain byte indexes
+/// (no size cap). `follow` yields nothing: tests drive followers with their own updates.
 #[derive(Default)]
 pub struct MemoryLogs {
     /// System log lines per build.
     pub lines: Mutex<HashMap<BuildId, Vec<String>>>,
     /// Builds whose logs were finished.
     pub finished: Mutex<Vec<BuildId>>,
+    /// Every file's bytes, in creation order.
+    files: Mutex<Vec<(BuildId, LogFile, Vec<u8>)>>,
+}
+
+impl MemoryLogs {
+    /// Appends `data` to `file` of `build` (creating it) and returns its new length.
+    pub fn write(&self, build: BuildId, file: LogFile, data: &[u8]) -> u64 {
+        let mut files = lock(&self.files);
+        let at = match files.iter().position(|(b, f, _)| *b == build && *f == file) {
+            Some(at) => at,
+            None => {
+                files.push((build, file, Vec::new()));
+                files.len() - 1
+            }
+        };
+        files[at].2.extend_from_slice(data);
+        files[at].2.len() as u64
+    }
 }
 
 struct NoUpdates;
@@ -70,25 +90,39 @@ impl BuildLogs for MemoryLogs {
             .entry(build)
             .or_default()
             .push(line.to_owned());
+        self.write(build, LogFile::System, format!("{line}\n").as_bytes());
         Ok(())
     }
 
     async fn read(
         &self,
-        _: BuildId,
-        _: LogFile,
+        build: BuildId,
+        file: LogFile,
         offset: u64,
-        _: usize,
+        max_bytes: usize,
     ) -> Result<LogChunk, LogError> {
+        let files = lock(&self.files);
+        let (_, _, data) = files
+            .iter()
+            .find(|(b, f, _)| *b == build && *f == file)
+            .ok_or(LogError::NotFound)?;
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
+        let end = start.saturating_add(max_bytes).min(data.len());
         Ok(LogChunk {
-            data: Vec::new(),
-            offset,
-            next_offset: offset,
+            data: data[start..end].to_vec(),
+            offset: start as u64,
+            next_offset: end as u64,
         })
     }
 
-    async fn files(&self, _: BuildId) -> Result<Vec<(LogFile, u64)>, LogError> {
-        Ok(Vec::new())
+    async fn files(&self, build: BuildId) -> Result<Vec<(LogFile, u64)>, LogError> {
+        Ok(lock(&self.files)
+            .iter()
+            .filter(|(b, _, _)| *b == build)
+            .map(|(_, f, data)| (*f, data.len() as u64))
+            .collect())
     }
 
     fn follow(&self, _: BuildId) -> Box<dyn LogFollower> {

@@ -7,11 +7,13 @@
 pub mod contract;
 mod contract_build_list;
 mod contract_builds;
+pub mod contract_files;
 mod contract_pipelines;
 mod contract_webhooks;
 mod execution;
 mod memory;
 mod memory_builds;
+mod memory_files;
 mod memory_pipelines;
 mod memory_webhooks;
 
@@ -21,6 +23,9 @@ pub use execution::{
 };
 pub use memory::{FakeCipher, FixedClock, MemoryRepositoryStore, SequentialIds};
 pub use memory_builds::MemoryBuildStore;
+#[cfg(test)]
+pub(crate) use memory_files::crc32;
+pub use memory_files::{MemoryArtifactFiles, MemoryBuildDirectories};
 pub use memory_pipelines::MemoryPipelineStore;
 pub use memory_webhooks::MemoryWebhookEventStore;
 

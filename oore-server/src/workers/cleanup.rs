@@ -5,8 +5,8 @@
 //!   the workspace directory), never those of builds running here;
 //! * with `OORE_LOG_RETENTION_DAYS` set, deletes the logs (`OORE_LOGS_DIR/<build_id>/`)
 //!   and artifacts (`OORE_LOGS_DIR/artifacts/<build_id>/`) of builds created longer ago
-//!   than that (a build's creation time is in its ULID), never those of builds running
-//!   here. The build rows stay: their history is kept, and downloading a deleted artifact
+//!   than that (a build's creation time is in its ULID) whose directory was not
+//!   modified since, never those of builds running here. The build rows stay: their history is kept, and downloading a deleted artifact
 //!   answers 404 saying the file was removed;
 //! * fails running builds that no worker of this process runs and that started longer ago
 //!   than `OORE_MAX_BUILD_DURATION_SECS` (the reaper for builds stuck by a lost worker);
@@ -14,17 +14,19 @@
 //!   ([`REPLAY_WINDOW`]) are forgotten; the events themselves stay as the audit trail.
 //!
 //! Every part logs what it did and carries on when another part fails.
+//!
+//! The rules are core use cases ([`prune_build_directories`], [`fail_overdue_builds`]) and
+//! the files are behind the [`BuildDirectories`] port (`FsWorkspaces`, `FsBuildLogs`,
+//! `FsArtifacts`): this task only schedules them and logs. Every call is awaited in the
+//! task itself; the reaper's `is_live` predicate is `Sync`, so its future is `Send`.
 
-use std::io;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use oore_adapters::workspace::FsWorkspaces;
 use oore_core::ids::BuildId;
-use oore_core::ports::{BuildLogs, StoreError};
+use oore_core::ports::{BuildDirectories, BuildLogs, StoreError};
 use oore_core::services::Services;
-use oore_core::usecases::build::fail_overdue_builds;
+use oore_core::usecases::build::{RetentionRule, fail_overdue_builds, prune_build_directories};
 use oore_core::webhook::REPLAY_WINDOW;
 use tokio::sync::watch;
 
@@ -41,10 +43,6 @@ pub(crate) struct CleanupConfig {
     pub(crate) log_retention: Option<Duration>,
     /// `OORE_MAX_BUILD_DURATION_SECS`: a running build without a worker is failed after it.
     pub(crate) max_build_duration: Duration,
-    /// `OORE_LOGS_DIR`.
-    pub(crate) logs_dir: PathBuf,
-    /// `OORE_LOGS_DIR/artifacts`.
-    pub(crate) artifacts_dir: PathBuf,
 }
 
 /// What one pass did.
@@ -64,8 +62,12 @@ pub(crate) struct CleanupReport {
 pub(crate) struct Cleanup {
     /// Stores and clock.
     pub(crate) services: Services,
-    /// The workspaces to prune.
-    pub(crate) workspaces: FsWorkspaces,
+    /// The workspaces to prune (`OORE_WORKSPACES_DIR/<build_id>`).
+    pub(crate) workspaces: Arc<dyn BuildDirectories>,
+    /// The log directories to prune (`OORE_LOGS_DIR/<build_id>`).
+    pub(crate) log_dirs: Arc<dyn BuildDirectories>,
+    /// The artifact directories to prune (`OORE_LOGS_DIR/artifacts/<build_id>`).
+    pub(crate) artifact_dirs: Arc<dyn BuildDirectories>,
     /// Which builds are live here.
     pub(crate) dispatcher: Arc<Dispatcher>,
     /// Build logs: live viewers of a reaped build are told it finished.
@@ -104,33 +106,16 @@ impl Cleanup {
     pub(crate) async fn pass(&self) -> CleanupReport {
         let mut report = CleanupReport::default();
         let live = self.dispatcher.live_builds();
-        match self
-            .workspaces
-            .remove_older_than_except(self.config.workspace_retention, &live)
-            .await
-        {
-            Ok(removed) => report.workspaces = removed,
-            Err(e) => tracing::warn!(error = %e, "removing old workspaces failed"),
-        }
-        if let Some(retention) = self.config.log_retention {
-            let dirs = [
-                self.config.logs_dir.clone(),
-                self.config.artifacts_dir.clone(),
-            ];
-            let keep = live.clone();
-            let removed = tokio::task::spawn_blocking(move || {
-                let mut removed = Vec::new();
-                for dir in &dirs {
-                    match remove_builds_older_than(dir, retention, &keep, SystemTime::now()) {
-                        Ok(mut r) => removed.append(&mut r),
-                        Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "removing old build logs failed"),
-                    }
-                }
-                removed
-            })
-            .await
-            .unwrap_or_default();
-            report.logs = removed;
+        let workspace_rule = RetentionRule::Unmodified {
+            max_age: self.config.workspace_retention,
+        };
+        report.workspaces = self.prune(&*self.workspaces, workspace_rule, &live).await;
+        if let Some(max_age) = self.config.log_retention {
+            let rule = RetentionRule::CreatedAndUnmodified { max_age };
+            report.logs = self.prune(&*self.log_dirs, rule, &live).await;
+            report
+                .logs
+                .extend(self.prune(&*self.artifact_dirs, rule, &live).await);
             report.logs.sort();
             report.logs.dedup();
         }
@@ -168,105 +153,30 @@ impl Cleanup {
 }
 
 impl Cleanup {
-    /// The reaper. `fail_overdue_builds` holds its `&dyn Fn` (not `Sync`) across awaits, so
-    /// its future is not `Send`: it runs on a blocking thread, driven by this runtime.
-    async fn fail_overdue(&self) -> Result<Vec<BuildId>, StoreError> {
-        let services = self.services.clone();
-        let dispatcher = Arc::clone(&self.dispatcher);
-        let max = self.config.max_build_duration;
-        let runtime = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            let is_live = |id: BuildId| dispatcher.is_live(id);
-            runtime.block_on(fail_overdue_builds(&services, &is_live, max))
-        })
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Other(format!("reaper task failed: {e}"))))
-    }
-}
-
-/// Deletes the `<build_id>` directories under `dir` of builds created more than `age`
-/// before `now` (by their ULID) whose directory was not modified since, except `keep`.
-fn remove_builds_older_than(
-    dir: &Path,
-    age: Duration,
-    keep: &[BuildId],
-    now: SystemTime,
-) -> io::Result<Vec<BuildId>> {
-    let Some(cutoff) = now.checked_sub(age) else {
-        return Ok(Vec::new());
-    };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut removed = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        let Some(id) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<BuildId>().ok())
-        else {
-            continue;
-        };
-        if keep.contains(&id) {
-            continue;
-        }
-        let created = SystemTime::UNIX_EPOCH + Duration::from_millis(id.ulid().timestamp_ms());
-        let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(now);
-        if created > cutoff || modified > cutoff {
-            continue;
-        }
-        match std::fs::remove_dir_all(entry.path()) {
-            Ok(()) => removed.push(id),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+    /// Removes what `rule` says is old in `dirs`, except `live`; logs what failed.
+    async fn prune(
+        &self,
+        dirs: &dyn BuildDirectories,
+        rule: RetentionRule,
+        live: &[BuildId],
+    ) -> Vec<BuildId> {
+        match prune_build_directories(self.services.clock.as_ref(), dirs, rule, live).await {
+            Ok(report) => {
+                for (build, e) in &report.failed {
+                    tracing::warn!(build_id = %build, kind = dirs.kind(), error = %e, "cannot remove old build files");
+                }
+                report.removed
+            }
             Err(e) => {
-                tracing::warn!(path = %entry.path().display(), error = %e, "cannot remove old build files");
+                tracing::warn!(kind = dirs.kind(), error = %e, "removing old build files failed");
+                Vec::new()
             }
         }
     }
-    Ok(removed)
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ulid::Ulid;
-
-    fn build_at(ms: u64) -> BuildId {
-        BuildId::from_ulid(Ulid::from_parts(ms, 1))
-    }
-
-    #[test]
-    fn removes_only_old_build_directories_not_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let day = Duration::from_secs(86_400);
-        let now = SystemTime::now() + 60 * day;
-        let now_ms = |t: SystemTime| {
-            u64::try_from(
-                t.duration_since(SystemTime::UNIX_EPOCH)
-                    .unwrap()
-                    .as_millis(),
-            )
-            .unwrap()
-        };
-        let old = build_at(1_000);
-        let kept = build_at(2_000);
-        let recent = build_at(now_ms(now - day));
-        for id in [old, kept, recent] {
-            std::fs::create_dir_all(dir.path().join(id.to_string()).join("x")).unwrap();
-        }
-        std::fs::create_dir(dir.path().join("artifacts")).unwrap();
-        let removed = remove_builds_older_than(dir.path(), 30 * day, &[kept], now).unwrap();
-        assert_eq!(removed, [old]);
-        for left in [kept, recent] {
-            assert!(dir.path().join(left.to_string()).is_dir());
-        }
-        assert!(dir.path().join("artifacts").is_dir());
-        // Directories modified after the cutoff stay, whatever their build's age.
-        let removed =
-            remove_builds_older_than(dir.path(), 30 * day, &[], SystemTime::now()).unwrap();
-        assert!(removed.is_empty(), "{removed:?}");
+    /// The reaper: running builds no worker of this process owns, past the limit.
+    async fn fail_overdue(&self) -> Result<Vec<BuildId>, StoreError> {
+        let is_live = |id: BuildId| self.dispatcher.is_live(id);
+        fail_overdue_builds(&self.services, &is_live, self.config.max_build_duration).await
     }
 }

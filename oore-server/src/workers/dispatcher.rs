@@ -12,13 +12,15 @@
 //! build left running by a lost worker waits for the reaper.
 //!
 //! A pending build whose repository was removed or deactivated is failed with a message
-//! saying so, instead of starting.
+//! saying so, instead of starting ([`fail_unrunnable_builds`]; the status rules live in
+//! core, the dispatcher only logs).
 //!
 //! **Workers.** A worker is a task running [`execute_build`] with the build's
 //! [`CancelToken`]. When it ends (whatever the outcome, a panic included) the build leaves
 //! the live map, every process the build left behind is stopped, and the dispatcher is
 //! woken for the freed slot. A worker whose `execute_build` failed on the store or
-//! panicked records the build as failed itself, so no build is left running.
+//! panicked records the build as failed itself ([`fail_unfinished_build`]), so no build
+//! is left running.
 //!
 //! **Shutdown.** The loop stops starting builds, lets the running ones go on for the grace
 //! period, then cancels the rest with [`CancelReason::Shutdown`] (the executor records
@@ -32,12 +34,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use oore_adapters::runner::ProcessRunner;
 use oore_core::cancel::{CancelReason, CancelToken};
-use oore_core::domain::build::{BuildStatus, StepStatus};
-use oore_core::ids::{BuildId, RepositoryId};
+use oore_core::domain::build::BuildStatus;
+use oore_core::ids::BuildId;
 use oore_core::ports::{BuildSignals, BuildUpdate, StoreError};
-use oore_core::scheduling::{QueuedBuild, builds_to_start};
+use oore_core::scheduling::builds_to_start;
 use oore_core::services::{ExecutionPorts, Services};
-use oore_core::usecases::build::{ExecutionSettings, execute_build};
+use oore_core::usecases::build::{
+    ExecutionSettings, execute_build, fail_unfinished_build, fail_unrunnable_builds,
+};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
@@ -188,38 +192,15 @@ impl Dispatcher {
         if running.len() >= max_concurrent {
             return Ok(());
         }
-        let startable = self.drop_unrunnable(engine, queued).await?;
-        for id in builds_to_start(&startable, &running, max_concurrent) {
+        let outcome =
+            fail_unrunnable_builds(&engine.services, engine.ports.logs.as_ref(), queued).await?;
+        for (id, message) in &outcome.failed {
+            tracing::warn!(build_id = %id, "build not started: {message}");
+        }
+        for id in builds_to_start(&outcome.startable, &running, max_concurrent) {
             self.start(engine, id, workers).await?;
         }
         Ok(())
-    }
-
-    /// Fails the pending builds whose repository was removed or is not active; returns
-    /// the others.
-    async fn drop_unrunnable(
-        &self,
-        engine: &Engine,
-        queued: Vec<QueuedBuild>,
-    ) -> Result<Vec<QueuedBuild>, StoreError> {
-        let mut verdicts: HashMap<RepositoryId, Option<String>> = HashMap::new();
-        let mut startable = Vec::with_capacity(queued.len());
-        for build in queued {
-            let repo_id = build.repository_id;
-            let verdict = match verdicts.get(&repo_id) {
-                Some(known) => known.clone(),
-                None => {
-                    let verdict = unrunnable_reason(engine, repo_id).await?;
-                    verdicts.insert(repo_id, verdict.clone());
-                    verdict
-                }
-            };
-            match verdict {
-                None => startable.push(build),
-                Some(message) => fail_pending(engine, build.id, &message).await?,
-            }
-        }
-        Ok(startable)
     }
 
     /// Moves `id` to running and spawns its worker; nothing if it left pending meanwhile.
@@ -351,79 +332,11 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Why builds of repository `id` cannot start now (`None`: they can).
-async fn unrunnable_reason(
-    engine: &Engine,
-    id: RepositoryId,
-) -> Result<Option<String>, StoreError> {
-    Ok(match engine.services.repositories.get(id).await? {
-        None => Some("the repository was removed before the build started".to_owned()),
-        Some(repo) if !repo.state.builds_enabled() => Some(format!(
-            "repository {id} is {}: builds are paused; activate it with `oore repo activate {id}` and trigger the build again",
-            repo.state
-        )),
-        Some(_) => None,
-    })
-}
-
-/// Fails a pending build that cannot start.
-async fn fail_pending(engine: &Engine, id: BuildId, message: &str) -> Result<(), StoreError> {
-    let update = BuildUpdate {
-        finished_at: Some(engine.services.clock.now()),
-        error_message: Some(message.to_owned()),
-        ..BuildUpdate::default()
-    };
-    let moved = engine
-        .services
-        .builds
-        .transition_build(id, BuildStatus::Pending, BuildStatus::Failure, &update)
-        .await?;
-    if moved {
-        tracing::warn!(build_id = %id, "build not started: {message}");
-        let logs = &engine.ports.logs;
-        let _ = logs
-            .append_system(id, &format!("build failure: {message}"))
-            .await;
-        logs.finish(id);
-    }
-    Ok(())
-}
-
-/// Records a build that its worker could not finish as failed: the running step
-/// cancelled, the pending ones skipped. Best effort: failures are logged (the reaper or
-/// the next start will end the build).
+/// Records a build its worker could not finish as failed ([`fail_unfinished_build`]).
+/// Best effort: a store failure is logged (the reaper or the next start ends the build).
 async fn fail_unfinished(engine: &Engine, id: BuildId, message: &str) {
-    let svc = &engine.services;
-    let now = svc.clock.now();
-    let result: Result<(), StoreError> = async {
-        for step in svc.builds.list_steps(id).await? {
-            let to = match step.status {
-                StepStatus::Running => StepStatus::Cancelled,
-                StepStatus::Pending => StepStatus::Skipped,
-                _ => continue,
-            };
-            let mut done = step.clone();
-            done.status = to;
-            done.finished_at = Some(now);
-            svc.builds.transition_step(&done, step.status).await?;
-        }
-        let update = BuildUpdate {
-            finished_at: Some(now),
-            error_message: Some(message.to_owned()),
-            ..BuildUpdate::default()
-        };
-        svc.builds
-            .transition_build(id, BuildStatus::Running, BuildStatus::Failure, &update)
-            .await?;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
+    let logs = engine.ports.logs.as_ref();
+    if let Err(e) = fail_unfinished_build(&engine.services, logs, id, message).await {
         tracing::error!(build_id = %id, error = %e, "could not record the build as failed");
     }
-    let logs = &engine.ports.logs;
-    let _ = logs
-        .append_system(id, &format!("build failure: {message}"))
-        .await;
-    logs.finish(id);
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use jiff::Timestamp;
+
 use crate::domain::build::{BuildStatus, StepStatus};
 use crate::ids::BuildId;
 use crate::ports::{BuildUpdate, StoreError};
@@ -30,6 +32,19 @@ async fn fail_running(svc: &Services, id: BuildId, message: &str) -> Result<bool
     {
         return Ok(false);
     }
+    end_open_steps(svc, id, now, Some(message)).await?;
+    Ok(true)
+}
+
+/// Ends the steps a failed build left open: the running one cancelled (with
+/// `cancel_message` as its error when given), the pending ones skipped, all finished at
+/// `now`. The one place a build's open steps are closed after its end.
+pub(super) async fn end_open_steps(
+    svc: &Services,
+    id: BuildId,
+    now: Timestamp,
+    cancel_message: Option<&str>,
+) -> Result<(), StoreError> {
     for step in svc.builds.list_steps(id).await? {
         let to = match step.status {
             StepStatus::Running => StepStatus::Cancelled,
@@ -39,12 +54,12 @@ async fn fail_running(svc: &Services, id: BuildId, message: &str) -> Result<bool
         let mut done = step.clone();
         done.status = to;
         done.finished_at = Some(now);
-        if to == StepStatus::Cancelled {
+        if let (StepStatus::Cancelled, Some(message)) = (to, cancel_message) {
             done.error_message = Some(message.to_owned());
         }
         svc.builds.transition_step(&done, step.status).await?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// At startup, before any worker runs: builds left `running` failed with "interrupted by
