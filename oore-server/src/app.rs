@@ -81,6 +81,11 @@ impl App {
         &*self.inner.logs
     }
 
+    /// Build logs, shared (a log follow keeps them).
+    pub(crate) fn log_store(&self) -> Arc<dyn BuildLogs> {
+        Arc::clone(&self.inner.logs)
+    }
+
     /// Collected artifacts (`OORE_LOGS_DIR/artifacts/<build_id>/<path>`).
     pub(crate) fn artifacts(&self) -> &FsArtifacts {
         &self.inner.artifacts

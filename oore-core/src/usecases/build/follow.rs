@@ -16,7 +16,8 @@
 //!   `Status`; then every file from the viewer's offsets (0 unless given) to its end.
 //! * **Logs** are read by logical offset, at most [`FOLLOW_EVENT_BYTES`] per event, after
 //!   each `Grew`. A viewer that missed updates loses nothing: it reads from its offset.
-//! * **Status** is read from the store on every tick, and on updates at most every
+//! * **Status** is read from the store on every tick, on the first update of a file not
+//!   seen before (a step that started), and on other updates at most every
 //!   [`STATUS_MIN_INTERVAL`] (by the `Clock` port); a `Status` event goes out only when
 //!   the build's or a step's status or exit code changed. A store error skips that read.
 //! * **End**: once a read finds the build ended, the rest of every file and then `End`
@@ -229,10 +230,15 @@ impl LogFollow {
         if self.state == State::Following {
             match update {
                 Some(LogUpdate::Grew { file, len }) => {
+                    // A file seen for the first time is a step that started: its status
+                    // changed, so it is read now rather than on the next tick (a fast
+                    // step could otherwise end before any viewer saw it running).
+                    let new_file = !self.offsets.contains_key(&file);
                     self.work.push_back(Work::File { file, len });
                     let now = self.svc.clock.now();
-                    if now.duration_since(self.last_status_read).unsigned_abs()
-                        >= STATUS_MIN_INTERVAL
+                    if new_file
+                        || now.duration_since(self.last_status_read).unsigned_abs()
+                            >= STATUS_MIN_INTERVAL
                     {
                         self.last_status_read = now;
                         self.work.push_back(Work::CheckStatus);

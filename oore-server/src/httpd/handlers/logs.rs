@@ -1,16 +1,19 @@
 //! Build logs (spec 6.4, 17.3; design decision 8): one chunk by byte offset, or a live
 //! stream of server-sent events.
 //!
-//! **Chunks.** `GET /api/builds/:id/logs?step=N&stream=stdout|stderr&offset=B&limit=L`
+//! **Chunks.** `GET /api/builds/{id}/logs?step=N&stream=stdout|stderr&offset=B&limit=L`
 //! reads up to `L` bytes (default 64 KiB, at most 1 MiB) of one file from logical offset
 //! `B`; without `step` it reads the system log. `complete` is true once the build has ended
 //! and the offset reached the end of the file: nothing more will come.
 //!
-//! **Stream.** `GET /api/builds/:id/logs/stream` answers `text/event-stream` to any number
-//! of viewers until the build ends. On connect it sends what exists of every file from
-//! offset 0 (or from the offsets given as `?from=system:120,0.stdout:4096,...`), then
-//! follows the build's live updates, reading new bytes by offset, so a slow viewer skips
-//! nothing and never slows the build. Events:
+//! **Stream.** `GET /api/builds/{id}/logs/stream` answers `text/event-stream` to any
+//! number of viewers until the build ends. What is sent and when is core's
+//! [`LogFollow`] (shared with the CLI and the web UI); this handler drives it with the
+//! build's live updates and a one-second tick and writes each event as SSE. On connect it
+//! sends what exists of every file from offset 0 (or from the offsets given as
+//! `?from=system:120,0.stdout:4096,...`, parsed by `api::LogOffsets`), then follows,
+//! reading new bytes by offset, so a slow viewer skips nothing and never slows the build.
+//! Events (`api::LogStreamEvent`):
 //!
 //! * `log`: `{"step": N or null (system log), "stream": "stdout"|"stderr"|"system",
 //!   "offset", "next_offset", "data" (UTF-8, invalid bytes replaced), "data_base64"}`;
@@ -34,14 +37,16 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use base64::Engine as _;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Method, StatusCode};
-use oore_core::api::LogChunkResponse;
-use oore_core::domain::build::BuildStatus;
+use oore_core::api::{
+    EndEventDto, LogChunkResponse, LogEventDto, LogOffsets, LogStreamDto, LogStreamEvent,
+    StatusEventDto, StepStatusEventDto,
+};
 use oore_core::domain::validation::{FieldError, FieldErrors};
 use oore_core::ids::BuildId;
-use oore_core::ports::{LogFile, LogStream, LogUpdate};
-use oore_core::usecases::build::{BuildView, get_build, read_build_log};
-use serde_json::json;
-use tokio::time::Instant;
+use oore_core::ports::{LogFile, LogStream};
+use oore_core::usecases::build::{
+    FOLLOW_BATCH, FOLLOW_TICK, FollowEvent, FollowStart, LogFollow, get_build, read_build_log,
+};
 
 use tokio::sync::mpsc;
 
@@ -54,14 +59,6 @@ use crate::httpd::response::{Response, json, unknown_length_head};
 const DEFAULT_CHUNK: usize = 64 * 1024;
 /// Largest `limit` of a chunk.
 const MAX_CHUNK: usize = 1024 * 1024;
-/// Bytes per `log` event.
-const EVENT_BYTES: usize = 64 * 1024;
-/// Events buffered per viewer before the stream waits for it.
-const STREAM_BUFFER: usize = 16;
-/// How often a stream reads the build's status without updates.
-const STATUS_POLL: Duration = Duration::from_secs(1);
-/// At most one status read per this interval while updates arrive.
-const STATUS_MIN_INTERVAL: Duration = Duration::from_millis(250);
 /// Silence after which a keep-alive comment is sent.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -194,7 +191,7 @@ pub(crate) async fn chunk(
 
 /// `?from=system:120,0.stdout:4096` (also repeatable): where each file starts.
 fn parse_from(query: Vec<(String, String)>) -> Result<HashMap<LogFile, u64>, ApiError> {
-    let mut from = HashMap::new();
+    let mut from = LogOffsets::new();
     for (name, value) in query {
         if name != "from" {
             return Err(invalid(
@@ -204,29 +201,10 @@ fn parse_from(query: Vec<(String, String)>) -> Result<HashMap<LogFile, u64>, Api
                 ),
             ));
         }
-        for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let bad = || {
-                invalid(
-                    "from",
-                    format!("'{part}' is not FILE:OFFSET: use system:120 or 0.stdout:4096"),
-                )
-            };
-            let (file, offset) = part.rsplit_once(':').ok_or_else(bad)?;
-            let offset: u64 = offset.parse().map_err(|_| bad())?;
-            let file = match file {
-                "system" => LogFile::System,
-                _ => {
-                    let (index, stream) = file.split_once('.').ok_or_else(bad)?;
-                    LogFile::Step {
-                        index: index.parse().map_err(|_| bad())?,
-                        stream: parse_stream(stream).map_err(|_| bad())?,
-                    }
-                }
-            };
-            from.insert(file, offset);
-        }
+        from.add_parsed(&value)
+            .map_err(|e| invalid("from", e.to_string()))?;
     }
-    Ok(from)
+    Ok(from.iter().collect())
 }
 
 /// `GET /api/builds/{id}/logs/stream`: server-sent events (module doc).
@@ -239,7 +217,7 @@ fn parse_from(query: Vec<(String, String)>) -> Result<HashMap<LogFile, u64>, Api
         ("id" = String, Path, description = "Build id (ULID)"),
         ("from" = Option<String>, Query, description = "Where each file starts: system:120,0.stdout:4096"),
     ),
-    responses((status = 200, description = "Server-sent events: log, status, end", content_type = "text/event-stream"))
+    responses((status = 200, description = "Server-sent events: log (LogEventDto), status (StatusEventDto), end (EndEventDto)", content_type = "text/event-stream"))
 )]
 pub(crate) async fn stream(
     State(app): State<App>,
@@ -247,26 +225,18 @@ pub(crate) async fn stream(
     Ids(id): Ids<BuildId>,
     QueryPairs(query): QueryPairs,
 ) -> Result<Response, ApiError> {
-    let offsets = parse_from(query)?;
-    let view = get_build(app.services(), id).await?;
+    let from = parse_from(query)?;
     let mut response = if method == Method::HEAD {
+        get_build(app.services(), id).await?;
         let mut head = Response::new(unknown_length_head());
         head.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         head
     } else {
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(async move {
-            let mut viewer = Viewer {
-                app,
-                build: id,
-                tx,
-                offsets,
-                last_status: None,
-            };
-            // An error only means the viewer went away.
-            let _ = viewer.run(view).await;
-        });
+        // Started here so that an unknown build is a 404, not an empty stream.
+        let start = LogFollow::start(app.services(), app.log_store(), id, from).await?;
+        let (tx, rx) = mpsc::channel(FOLLOW_BATCH);
+        tokio::spawn(follow(start, tx));
         let events = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv()
                 .await
@@ -285,177 +255,98 @@ pub(crate) async fn stream(
 /// The viewer went away (or the server is stopping).
 struct Gone;
 
-struct Viewer {
-    app: App,
-    build: BuildId,
-    tx: mpsc::Sender<Event>,
-    offsets: HashMap<LogFile, u64>,
-    last_status: Option<serde_json::Value>,
+/// Drives `LogFollow` with the build's updates and a tick until it is done or the
+/// viewer goes away; each event is sent before the next input is read, so a slow viewer
+/// holds one batch at most.
+async fn follow(start: FollowStart, tx: mpsc::Sender<Event>) {
+    let FollowStart {
+        follow: mut state,
+        events,
+        mut updates,
+    } = start;
+    if send_all(&mut state, events, &tx).await.is_err() {
+        return;
+    }
+    let mut tick = tokio::time::interval(FOLLOW_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.reset();
+    while !state.is_done() {
+        let events = tokio::select! {
+            update = next_update(&mut updates), if state.wants_updates() => {
+                state.on_update(update).await
+            }
+            _ = tick.tick() => state.on_tick().await,
+            () = tx.closed() => return,
+        };
+        if send_all(&mut state, events, &tx).await.is_err() {
+            return;
+        }
+    }
 }
 
-impl Viewer {
-    async fn run(&mut self, view: BuildView) -> Result<(), Gone> {
-        let ended = view.build.status.is_terminal();
-        // Follow before catching up, so no update between the two is lost.
-        let mut follower = (!ended).then(|| self.app.logs().follow(self.build));
-        self.status(&view).await?;
-        self.catch_up().await?;
-        let Some(follower) = follower.as_mut() else {
-            return self.end(&view).await;
-        };
-        let mut poll = tokio::time::interval(STATUS_POLL);
-        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_read = Instant::now();
-        let gone = self.tx.clone();
-        loop {
-            tokio::select! {
-                update = follower.next() => match update {
-                    Some(LogUpdate::Grew { file, len }) => {
-                        self.send_file(file, len).await?;
-                        if last_read.elapsed() >= STATUS_MIN_INTERVAL {
-                            last_read = Instant::now();
-                            if self.check_status().await? {
-                                return Ok(());
-                            }
-                        }
-                    }
-                    Some(LogUpdate::Finished) | None => {
-                        // Finished is sent after the end was recorded.
-                        return self.finish().await;
-                    }
-                },
-                _ = poll.tick() => {
-                    last_read = Instant::now();
-                    if self.check_status().await? {
-                        return Ok(());
-                    }
-                }
-                () = gone.closed() => return Err(Gone),
-            }
+async fn next_update(
+    updates: &mut Option<Box<dyn oore_core::ports::LogFollower>>,
+) -> Option<oore_core::ports::LogUpdate> {
+    match updates {
+        Some(follower) => follower.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends `events`, then whatever more the follow has decided.
+async fn send_all(
+    state: &mut LogFollow,
+    mut events: Vec<FollowEvent>,
+    tx: &mpsc::Sender<Event>,
+) -> Result<(), Gone> {
+    while !events.is_empty() {
+        for event in &events {
+            let event = wire(event);
+            let sse = Event::default().event(event.name()).data(event.data());
+            tx.send(sse).await.map_err(|_| Gone)?;
         }
+        events = state.more().await;
     }
+    Ok(())
+}
 
-    /// Reads the build; sends `status` if it changed; on an ended build sends the rest
-    /// and `end` and returns true.
-    async fn check_status(&mut self) -> Result<bool, Gone> {
-        let Ok(view) = get_build(self.app.services(), self.build).await else {
-            // A store hiccup: try again on the next tick.
-            return Ok(false);
-        };
-        self.status(&view).await?;
-        if view.build.status.is_terminal() {
-            self.catch_up().await?;
-            self.end(&view).await?;
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    async fn finish(&mut self) -> Result<(), Gone> {
-        let view = loop {
-            match get_build(self.app.services(), self.build).await {
-                Ok(view) if view.build.status.is_terminal() => break view,
-                // Finished but not (yet) ended: e.g. a build failed without its worker.
-                Ok(view) => {
-                    self.status(&view).await?;
-                    tokio::time::sleep(STATUS_POLL).await;
-                }
-                Err(_) => tokio::time::sleep(STATUS_POLL).await,
-            }
-            if self.tx.is_closed() {
-                return Err(Gone);
-            }
-        };
-        self.status(&view).await?;
-        self.catch_up().await?;
-        self.end(&view).await
-    }
-
-    async fn status(&mut self, view: &BuildView) -> Result<(), Gone> {
-        let steps: Vec<serde_json::Value> = view
-            .steps
-            .iter()
-            .map(|s| {
-                json!({
-                    "index": s.index,
-                    "name": s.name,
-                    "status": s.status.as_str(),
-                    "exit_code": s.exit_code,
-                })
-            })
-            .collect();
-        let status = json!({ "status": view.build.status.as_str(), "steps": steps });
-        if self.last_status.as_ref() == Some(&status) {
-            return Ok(());
-        }
-        self.event("status", &status).await?;
-        self.last_status = Some(status);
-        Ok(())
-    }
-
-    async fn end(&mut self, view: &BuildView) -> Result<(), Gone> {
-        let status: BuildStatus = view.build.status;
-        self.event(
-            "end",
-            &json!({
-                "status": status.as_str(),
-                "error_message": view.build.error_message,
-            }),
-        )
-        .await
-    }
-
-    /// Sends every file from its offset to its current end.
-    async fn catch_up(&mut self) -> Result<(), Gone> {
-        let files = self.app.logs().files(self.build).await.unwrap_or_default();
-        for (file, len) in files {
-            self.send_file(file, len).await?;
-        }
-        Ok(())
-    }
-
-    /// Sends `file` from its offset up to `len`.
-    async fn send_file(&mut self, file: LogFile, len: u64) -> Result<(), Gone> {
-        loop {
-            let offset = self.offsets.get(&file).copied().unwrap_or(0);
-            if offset >= len {
-                return Ok(());
-            }
-            let Ok(chunk) = self
-                .app
-                .logs()
-                .read(self.build, file, offset, EVENT_BYTES)
-                .await
-            else {
-                return Ok(());
-            };
-            if chunk.next_offset <= offset {
-                return Ok(());
-            }
-            self.offsets.insert(file, chunk.next_offset);
+/// A follow event as the wire type of the stream.
+fn wire(event: &FollowEvent) -> LogStreamEvent {
+    match event {
+        FollowEvent::Log { file, chunk } => {
             let (step, stream) = match file {
-                LogFile::System => (None, "system"),
-                LogFile::Step { index, stream } => (Some(index), stream.as_str()),
+                LogFile::System => (None, LogStreamDto::System),
+                LogFile::Step { index, stream } => (Some(*index), (*stream).into()),
             };
-            self.event(
-                "log",
-                &json!({
-                    "step": step,
-                    "stream": stream,
-                    "offset": chunk.offset,
-                    "next_offset": chunk.next_offset,
-                    "data": String::from_utf8_lossy(&chunk.data),
-                    "data_base64": base64::engine::general_purpose::STANDARD.encode(&chunk.data),
-                }),
-            )
-            .await?;
+            LogStreamEvent::Log(LogEventDto {
+                step,
+                stream,
+                offset: chunk.offset,
+                next_offset: chunk.next_offset,
+                data: String::from_utf8_lossy(&chunk.data).into_owned(),
+                data_base64: base64::engine::general_purpose::STANDARD.encode(&chunk.data),
+            })
         }
-    }
-
-    async fn event(&mut self, name: &str, data: &serde_json::Value) -> Result<(), Gone> {
-        // serde_json writes one line: no `data:` continuation needed.
-        let event = Event::default().event(name).data(data.to_string());
-        self.tx.send(event).await.map_err(|_| Gone)
+        FollowEvent::Status(status) => LogStreamEvent::Status(StatusEventDto {
+            status: status.status.into(),
+            steps: status
+                .steps
+                .iter()
+                .map(|s| StepStatusEventDto {
+                    index: s.index,
+                    name: s.name.clone(),
+                    status: s.status.into(),
+                    exit_code: s.exit_code,
+                })
+                .collect(),
+        }),
+        FollowEvent::End {
+            status,
+            error_message,
+        } => LogStreamEvent::End(EndEventDto {
+            status: (*status).into(),
+            error_message: error_message.clone(),
+        }),
     }
 }
 

@@ -234,6 +234,36 @@ fn updates_read_the_status_at_most_every_quarter_second_after_the_logs() {
 }
 
 #[test]
+fn a_step_that_starts_is_shown_running_with_its_first_output() {
+    let fx = running();
+    let mut follow = fx.start(&[]).follow;
+    let mut steps = block_on(fx.svc.builds.list_steps(fx.build)).expect("steps");
+    let mut second = steps[0].clone();
+    second.id = StepId::from_ulid(ulid::Ulid::from_parts(9, 2));
+    second.index = 1;
+    second.name = "build".into();
+    steps.push(second);
+    block_on(fx.svc.builds.put_steps(fx.build, &steps)).expect("steps");
+    let second_out = LogFile::Step {
+        index: 1,
+        stream: LogStream::Stdout,
+    };
+    // No time passed since the start, but the file is new: the status is read now.
+    let events = block_on(follow.on_update(fx.grew(second_out, b"compiling\n")));
+    assert_eq!(
+        shown(&events),
+        ["log:1.stdout@0:compiling", "status:running"]
+    );
+    let FollowEvent::Status(status) = &events[1] else {
+        panic!("a status event: {events:?}");
+    };
+    assert_eq!(status.steps.len(), 2);
+    // Its next output is only logs again.
+    let events = block_on(follow.on_update(fx.grew(second_out, b"done\n")));
+    assert_eq!(shown(&events), ["log:1.stdout@10:done"]);
+}
+
+#[test]
 fn ticks_send_status_only_when_it_changed() {
     let fx = running();
     let mut follow = fx.start(&[]).follow;
