@@ -1,8 +1,10 @@
 //! Test support that needs no IO: in-memory fakes of the ports, a tiny executor, and the
 //! contract suites every port implementation must pass (see [`contract`]).
 //!
-//! Compiled always (it is small and pure) so that `oore-adapters` and `oore-testkit`
-//! can run the same contracts against the real implementations.
+//! Compiled for oore-core's own tests and with the `testing` feature, which every crate's
+//! dev-dependency on oore-core (and `oore-testkit`) turns on, so that `oore-adapters` and
+//! `oore-testkit` can run the same contracts against the real implementations while
+//! release builds of `oored` and `oore` do not carry any of it.
 
 pub mod contract;
 mod contract_build_list;
