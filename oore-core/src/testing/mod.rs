@@ -7,10 +7,6 @@
 //! release builds of `oored` and `oore` do not carry any of it.
 
 pub mod contract;
-mod contract_build_list;
-mod contract_builds;
-mod contract_pipelines;
-mod contract_webhooks;
 mod execution;
 mod memory;
 mod memory_builds;

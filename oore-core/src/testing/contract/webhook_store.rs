@@ -1,15 +1,15 @@
-//! The [`WebhookEventStore`] contract suite, re-exported from [`super::contract`].
+//! The [`WebhookEventStore`] contract suite. Run it with
+//! [`contract_tests!`](crate::contract_tests)`(webhook_store, ...)`.
 //!
-//! Events refer to repositories, so the factory returns a webhook store and a repository
-//! store over the same data (for SQLite: the same `SqliteStore` twice).
+//! Events refer to repositories, so each case takes a webhook store and a repository store
+//! over the same empty data (for SQLite: the same `SqliteStore` twice).
 
 use std::collections::HashSet;
 
 use jiff::{SignedDuration, Timestamp};
 use ulid::Ulid;
 
-use super::contract::sample_repository;
-use super::join_all;
+use super::sample_repository;
 use crate::domain::repository::{Provider, Repository};
 use crate::domain::webhook::{WebhookEvent, WebhookEventDetail, WebhookEventStatus};
 use crate::ids::{BuildId, RepositoryId, WebhookEventId};
@@ -17,6 +17,7 @@ use crate::ports::{
     EventFinish, InsertOutcome, NewWebhookEvent, RepositoryStore, StoreError, WebhookEventQuery,
     WebhookEventStore,
 };
+use crate::testing::join_all;
 
 const EPOCH_MS: i64 = 1_767_225_600_000;
 
@@ -45,37 +46,6 @@ pub fn sample_webhook_event(n: u128, repository: Option<RepositoryId>) -> NewWeb
         source_ip: Some("192.0.2.7".to_owned()),
         received_at: at(n as i64),
     }
-}
-
-/// Runs every [`WebhookEventStore`] check against stores made by `fresh`.
-pub async fn webhook_store_contract<W, R, F>(fresh: F)
-where
-    W: WebhookEventStore,
-    R: RepositoryStore,
-    F: Fn() -> (W, R),
-{
-    let (w, r) = fresh();
-    every_field_round_trips(&w, &r).await;
-    let (w, r) = fresh();
-    duplicates_inside_and_across_batches(&w, &r).await;
-    let (w, r) = fresh();
-    concurrent_deliveries_of_one_id_insert_once(&w, &r).await;
-    let (w, r) = fresh();
-    rejected_attempts_are_not_deliveries(&w, &r).await;
-    let (w, r) = fresh();
-    unprocessed_in_arrival_order(&w, &r).await;
-    let (w, r) = fresh();
-    finish_is_compare_and_set(&w, &r).await;
-    let (w, r) = fresh();
-    finish_all_moves_each_received_event(&w, &r).await;
-    let (w, r) = fresh();
-    requeue_reopens_finished_events_only(&w, &r).await;
-    let (w, r) = fresh();
-    forgetting_deliveries_keeps_events(&w, &r).await;
-    let (w, r) = fresh();
-    list_filters_and_pages(&w, &r).await;
-    let (w, r) = fresh();
-    a_bad_event_fails_the_whole_batch(&w, &r).await;
 }
 
 async fn add_repo(repos: &dyn RepositoryStore, n: u128, provider: Provider) -> Repository {
@@ -110,7 +80,7 @@ fn finished(
     }
 }
 
-async fn every_field_round_trips(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
+pub async fn every_field_round_trips(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
     let repo = add_repo(repos, 1, Provider::GitLab).await;
     let mut full = sample_webhook_event(1, Some(repo.id));
     full.provider = Provider::GitLab;
@@ -194,7 +164,7 @@ async fn every_field_round_trips(store: &dyn WebhookEventStore, repos: &dyn Repo
     );
 }
 
-async fn duplicates_inside_and_across_batches(
+pub async fn duplicates_inside_and_across_batches(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -242,7 +212,7 @@ async fn duplicates_inside_and_across_batches(
     );
 }
 
-async fn concurrent_deliveries_of_one_id_insert_once(
+pub async fn concurrent_deliveries_of_one_id_insert_once(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -277,7 +247,7 @@ async fn concurrent_deliveries_of_one_id_insert_once(
     assert_eq!(store.count_unprocessed().await, Ok(1));
 }
 
-async fn rejected_attempts_are_not_deliveries(
+pub async fn rejected_attempts_are_not_deliveries(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -332,7 +302,10 @@ async fn rejected_attempts_are_not_deliveries(
     );
 }
 
-async fn unprocessed_in_arrival_order(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
+pub async fn unprocessed_in_arrival_order(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
     let repo = add_repo(repos, 1, Provider::GitHub).await.id;
     let e = |n| sample_webhook_event(n, Some(repo));
     insert(store, &[e(3), e(5)]).await;
@@ -358,7 +331,7 @@ async fn unprocessed_in_arrival_order(store: &dyn WebhookEventStore, repos: &dyn
     assert!(store.unprocessed(0).await.expect("unprocessed").is_empty());
 }
 
-async fn finish_is_compare_and_set(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
+pub async fn finish_is_compare_and_set(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
     let repo = add_repo(repos, 1, Provider::GitHub).await.id;
     let ev = sample_webhook_event(1, Some(repo));
     insert(store, std::slice::from_ref(&ev)).await;
@@ -410,7 +383,7 @@ async fn finish_is_compare_and_set(store: &dyn WebhookEventStore, repos: &dyn Re
     );
 }
 
-async fn finish_all_moves_each_received_event(
+pub async fn finish_all_moves_each_received_event(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -465,7 +438,7 @@ async fn finish_all_moves_each_received_event(
     assert_eq!(store.count_unprocessed().await, Ok(0));
 }
 
-async fn requeue_reopens_finished_events_only(
+pub async fn requeue_reopens_finished_events_only(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -510,7 +483,7 @@ async fn requeue_reopens_finished_events_only(
     assert_eq!(store.requeue(event_id(42)).await, Err(StoreError::NotFound));
 }
 
-async fn forgetting_deliveries_keeps_events(
+pub async fn forgetting_deliveries_keeps_events(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -544,7 +517,7 @@ async fn forgetting_deliveries_keeps_events(
     );
 }
 
-async fn list_filters_and_pages(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
+pub async fn list_filters_and_pages(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
     let github = add_repo(repos, 1, Provider::GitHub).await.id;
     let gitlab = add_repo(repos, 2, Provider::GitLab).await.id;
     let mut all = Vec::new();
@@ -707,7 +680,7 @@ async fn list_filters_and_pages(store: &dyn WebhookEventStore, repos: &dyn Repos
     );
 }
 
-async fn a_bad_event_fails_the_whole_batch(
+pub async fn a_bad_event_fails_the_whole_batch(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
