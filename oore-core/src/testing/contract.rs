@@ -5,7 +5,7 @@
 //! expands to one `#[test]` per case for one implementation, so a failure names its case
 //! and the other cases still run:
 //!
-//! ```ignore
+//! ```text
 //! oore_core::contract_tests!(repository_store, |case| {
 //!     block_on(case(&MemoryRepositoryStore::default()))
 //! });
@@ -24,14 +24,17 @@ use crate::ids::RepositoryId;
 use crate::scheduling::RepoConcurrency;
 
 mod build_list;
+pub mod build_logs;
 pub mod build_store;
 pub mod pipeline_store;
 pub mod repository_store;
 pub mod secret_cipher;
 pub mod webhook_store;
+pub mod workspaces;
 
 pub use build_store::sample_build;
 pub use webhook_store::sample_webhook_event;
+pub use workspaces::WorkspaceFixture;
 
 /// A valid repository for tests; `n` makes the id and name unique.
 pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -> Repository {
@@ -74,8 +77,10 @@ pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -
 /// | `webhook_store` | `&dyn WebhookEventStore, &dyn RepositoryStore` over one database (async) |
 /// | `pipeline_store` | `&dyn PipelineStore, RepositoryId, RepositoryId` (two existing repositories; async) |
 /// | `secret_cipher` | `&dyn SecretCipher` |
+/// | `build_logs` | `&dyn BuildLogs` (async) |
+/// | `workspaces` | `&dyn Workspaces, &dyn WorkspaceFixture` over the same workspaces (async) |
 ///
-/// ```ignore
+/// ```text
 /// oore_core::contract_tests!(build_store, |case| {
 ///     let repositories = MemoryRepositoryStore::default();
 ///     block_on(case(&MemoryBuildStore::new(repositories.clone()), &repositories))
@@ -139,6 +144,27 @@ macro_rules! contract_tests {
             digests_are_deterministic_keyed_and_bound_to_their_row,
         ]);
     };
+    (build_logs, |$case:ident| $body:expr $(,)?) => {
+        $crate::contract_tests!(@tests build_logs, $case, $body, [
+            system_lines_are_appended_in_order,
+            reads_by_offset_in_chunks_and_past_the_end,
+            files_list_the_system_log_with_its_length,
+            a_build_without_logs_is_not_found,
+            builds_have_separate_logs,
+            followers_get_growth_then_finished,
+            a_follower_of_a_finished_build_is_told_at_once,
+            finishing_a_build_without_output_ends_its_followers,
+        ]);
+    };
+    (workspaces, |$case:ident| $body:expr $(,)?) => {
+        $crate::contract_tests!(@tests workspaces, $case, $body, [
+            create_gives_each_build_its_workspace_and_cm_env_outside_it,
+            read_text_reads_files_of_the_checkout,
+            read_text_refuses_paths_leaving_the_workspace,
+            read_text_refuses_files_over_the_limit,
+            cm_env_assignments_are_read_in_order,
+        ]);
+    };
     (@tests $suite:ident, $case:ident, $body:expr, [$($name:ident),+ $(,)?]) => {
         mod $suite {
             #[allow(unused_imports)]
@@ -156,7 +182,7 @@ macro_rules! contract_tests {
         compile_error!(concat!(
             "no contract suite `", stringify!($suite), "`, or not called as ",
             "`contract_tests!(suite, |case| body)`; the suites are repository_store, ",
-            "build_store, webhook_store, pipeline_store, secret_cipher"
+            "build_store, webhook_store, pipeline_store, secret_cipher, build_logs, workspaces"
         ));
     };
 }
@@ -165,8 +191,8 @@ macro_rules! contract_tests {
 mod tests {
     use crate::ids::RepositoryId;
     use crate::testing::{
-        FakeCipher, MemoryBuildStore, MemoryPipelineStore, MemoryRepositoryStore,
-        MemoryWebhookEventStore, block_on,
+        FakeCipher, FakeWorkspaces, MemoryBuildStore, MemoryLogs, MemoryPipelineStore,
+        MemoryRepositoryStore, MemoryWebhookEventStore, block_on,
     };
 
     crate::contract_tests!(repository_store, |case| block_on(case(
@@ -196,6 +222,13 @@ mod tests {
     )));
 
     crate::contract_tests!(secret_cipher, |case| case(&FakeCipher));
+
+    crate::contract_tests!(build_logs, |case| block_on(case(&MemoryLogs::default())));
+
+    crate::contract_tests!(workspaces, |case| {
+        let workspaces = FakeWorkspaces::default();
+        block_on(case(&workspaces, &workspaces))
+    });
 
     /// The `pub` functions of a suite's source that are cases (not `sample_*` helpers).
     fn cases_in(source: &str) -> Vec<&str> {
@@ -230,6 +263,8 @@ mod tests {
             ("webhook_store", include_str!("contract/webhook_store.rs")),
             ("pipeline_store", include_str!("contract/pipeline_store.rs")),
             ("secret_cipher", include_str!("contract/secret_cipher.rs")),
+            ("build_logs", include_str!("contract/build_logs.rs")),
+            ("workspaces", include_str!("contract/workspaces.rs")),
         ] {
             let arm = format!("    ({suite}, |$case:ident|");
             let start = this.find(&arm).expect("the suite has an arm");

@@ -3,17 +3,18 @@
 //! and end to end in `oore-server`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use super::MemoryLogs;
 use crate::cancel::CancelToken;
 use crate::ids::BuildId;
 use crate::ports::{
-    ArtifactCollector, ArtifactError, BuildLogs, BuildSignals, CollectOutcome, CollectRequest,
-    FetchError, FetchRequest, LogChunk, LogError, LogFile, LogFollower, LogUpdate, RunError,
-    SourceFetcher, StepCommand, StepEnd, StepRunner, WorkspaceError, Workspaces,
+    ArtifactCollector, ArtifactError, BuildSignals, CollectOutcome, CollectRequest, FetchError,
+    FetchRequest, RunError, SourceFetcher, StepCommand, StepEnd, StepRunner, WorkspaceError,
+    Workspaces,
 };
 use crate::services::ExecutionPorts;
 
@@ -45,61 +46,6 @@ impl StepRunner for ScriptedRunner {
     }
 }
 
-/// System log lines in memory; step logs are not kept.
-#[derive(Default)]
-pub struct MemoryLogs {
-    /// System log lines per build.
-    pub lines: Mutex<HashMap<BuildId, Vec<String>>>,
-    /// Builds whose logs were finished.
-    pub finished: Mutex<Vec<BuildId>>,
-}
-
-struct NoUpdates;
-
-#[async_trait]
-impl LogFollower for NoUpdates {
-    async fn next(&mut self) -> Option<LogUpdate> {
-        None
-    }
-}
-
-#[async_trait]
-impl BuildLogs for MemoryLogs {
-    async fn append_system(&self, build: BuildId, line: &str) -> Result<(), LogError> {
-        lock(&self.lines)
-            .entry(build)
-            .or_default()
-            .push(line.to_owned());
-        Ok(())
-    }
-
-    async fn read(
-        &self,
-        _: BuildId,
-        _: LogFile,
-        offset: u64,
-        _: usize,
-    ) -> Result<LogChunk, LogError> {
-        Ok(LogChunk {
-            data: Vec::new(),
-            offset,
-            next_offset: offset,
-        })
-    }
-
-    async fn files(&self, _: BuildId) -> Result<Vec<(LogFile, u64)>, LogError> {
-        Ok(Vec::new())
-    }
-
-    fn follow(&self, _: BuildId) -> Box<dyn LogFollower> {
-        Box::new(NoUpdates)
-    }
-
-    fn finish(&self, build: BuildId) {
-        lock(&self.finished).push(build);
-    }
-}
-
 /// Workspaces under a made-up `/ws`, with repository files and `CM_ENV` lines in memory.
 #[derive(Default)]
 pub struct FakeWorkspaces {
@@ -119,9 +65,32 @@ impl Workspaces for FakeWorkspaces {
         &self,
         _: BuildId,
         relative: &str,
-        _: usize,
+        max_bytes: usize,
     ) -> Result<Option<String>, WorkspaceError> {
-        Ok(lock(&self.files).get(relative).cloned())
+        // As the real workspaces: plain relative paths only, `./` allowed.
+        let refused = || {
+            WorkspaceError(format!(
+                "refusing to read '{relative}': only paths inside the workspace, without '..', can be read"
+            ))
+        };
+        let mut parts = Vec::new();
+        for component in Path::new(relative).components() {
+            match component {
+                Component::Normal(part) => parts.push(part.to_string_lossy()),
+                Component::CurDir => {}
+                _ => return Err(refused()),
+            }
+        }
+        if parts.is_empty() {
+            return Err(refused());
+        }
+        let content = lock(&self.files).get(&parts.join("/")).cloned();
+        match content {
+            Some(text) if text.len() > max_bytes => Err(WorkspaceError(format!(
+                "{relative} is larger than {max_bytes} bytes; make it smaller"
+            ))),
+            other => Ok(other),
+        }
     }
 
     fn cm_env_path(&self, build: BuildId) -> PathBuf {

@@ -10,15 +10,17 @@ pub mod contract;
 mod execution;
 mod memory;
 mod memory_builds;
+mod memory_logs;
 mod memory_pipelines;
 mod memory_webhooks;
 
 pub use execution::{
-    FakeArtifacts, FakeExecution, FakeFetcher, FakeWorkspaces, MemoryLogs, RecordingSignals,
-    ScriptedRunner, StepScript,
+    FakeArtifacts, FakeExecution, FakeFetcher, FakeWorkspaces, RecordingSignals, ScriptedRunner,
+    StepScript,
 };
 pub use memory::{FakeCipher, FixedClock, MemoryRepositoryStore, SequentialIds};
 pub use memory_builds::MemoryBuildStore;
+pub use memory_logs::MemoryLogs;
 pub use memory_pipelines::MemoryPipelineStore;
 pub use memory_webhooks::MemoryWebhookEventStore;
 
