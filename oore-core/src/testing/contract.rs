@@ -29,6 +29,7 @@ pub mod build_store;
 pub mod pipeline_store;
 pub mod repository_store;
 pub mod secret_cipher;
+mod webhook_list;
 pub mod webhook_store;
 pub mod workspaces;
 
@@ -260,7 +261,13 @@ mod tests {
                     include_str!("contract/build_list.rs")
                 ),
             ),
-            ("webhook_store", include_str!("contract/webhook_store.rs")),
+            (
+                "webhook_store",
+                concat!(
+                    include_str!("contract/webhook_store.rs"),
+                    include_str!("contract/webhook_list.rs")
+                ),
+            ),
             ("pipeline_store", include_str!("contract/pipeline_store.rs")),
             ("secret_cipher", include_str!("contract/secret_cipher.rs")),
             ("build_logs", include_str!("contract/build_logs.rs")),
