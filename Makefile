@@ -37,8 +37,10 @@ bench:
 build:
 	$(CARGO) build --workspace
 
+## The two binaries, without oore-testkit in the build: building it alongside would turn
+## on oore-core's `testing` feature (features unify) and ship the fakes in oored.
 release:
-	$(CARGO) build --workspace --release
+	$(CARGO) build --release --locked -p oore-server -p oore-cli
 
 ## Forget the local dev server's data (database, key, token).
 clean-dev:

@@ -52,26 +52,27 @@ impl EncryptionKey {
     /// Parses 64 hexadecimal characters (either case). Surrounding whitespace, such as
     /// the newline of a key file, is ignored.
     pub fn from_hex(s: &str) -> Result<EncryptionKey, KeyError> {
-        let digits: Vec<char> = s.trim().chars().collect();
-        if digits.len() != 2 * KEY_LEN {
-            return Err(KeyError::WrongLength { len: digits.len() });
+        let s = s.trim();
+        let len = s.chars().count();
+        if len != 2 * KEY_LEN {
+            return Err(KeyError::WrongLength { len });
         }
-        let nibble = |i: usize| -> Result<u8, KeyError> {
-            digits[i]
-                .to_digit(16)
-                .and_then(|d| u8::try_from(d).ok())
-                .ok_or(KeyError::NotHex { position: i + 1 })
-        };
         let mut bytes = [0u8; KEY_LEN];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = (nibble(2 * i)? << 4) | nibble(2 * i + 1)?;
-        }
+        hex::decode_to_slice(s, &mut bytes).map_err(|_| {
+            // Name the first offending character (64 characters, but a non-ASCII one makes
+            // the decoder see a wrong length instead).
+            let position = s
+                .chars()
+                .position(|c| !c.is_ascii_hexdigit())
+                .map_or(1, |i| i + 1);
+            KeyError::NotHex { position }
+        })?;
         Ok(EncryptionKey(bytes))
     }
 
     /// The key as 64 lowercase hex characters.
     pub fn to_hex(&self) -> String {
-        hex(&self.0)
+        hex::encode(self.0)
     }
 }
 
@@ -79,16 +80,6 @@ impl fmt::Debug for EncryptionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("EncryptionKey(***)")
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
 }
 
 /// Why an `ENCRYPTION_KEY` value was rejected.
@@ -213,7 +204,7 @@ impl SecretCipher for XChaChaCipher {
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-    hex(&bytes)
+    hex::encode(bytes)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod scheduling;
 pub mod services;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod usecases;
 pub mod webhook;

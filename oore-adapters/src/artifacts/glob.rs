@@ -1,5 +1,6 @@
-//! Artifact patterns: `$VAR` and `~` expansion, `{a,b}` alternatives, and a small
-//! shell-like glob matcher walking the filesystem.
+//! Artifact patterns: `$VAR` and `~` expansion, `{a,b}` alternatives, and a walk of the
+//! filesystem matching each path segment with oore-core's glob dialect
+//! ([`oore_core::pipeline::glob`], the one pipelines are validated with).
 //!
 //! In a path segment `*` matches any run of characters (names starting with `.`
 //! included), `?` one character, `[abc]`, `[a-z]` and `[!a-z]` (or `[^a-z]`) one character
@@ -9,6 +10,8 @@
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+
+use oore_core::pipeline::glob::PathSegment;
 
 /// Most alternatives one pattern may expand to.
 const MAX_ALTERNATIVES: usize = 256;
@@ -147,31 +150,13 @@ fn brace_group(pattern: &str, open: usize) -> Option<(usize, Vec<usize>)> {
     None
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    Char(char),
-    One,
-    Star,
-    Class {
-        negated: bool,
-        ranges: Vec<(char, char)>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    Glob(Vec<Token>),
-    AnyDepth,
-}
-
 /// A parsed pattern: where its literal part leads, then what is matched below it.
 #[derive(Debug)]
 pub(crate) struct Pattern {
     /// The literal leading directories (or the whole path), joined to the base and
     /// normalized without touching the filesystem.
     pub(crate) start: PathBuf,
-    rest: Vec<Segment>,
+    rest: Vec<PathSegment>,
 }
 
 impl Pattern {
@@ -185,9 +170,9 @@ impl Pattern {
         let mut segments = pattern
             .split('/')
             .filter(|s| !s.is_empty() && *s != ".")
-            .map(parse_segment)
+            .map(PathSegment::parse)
             .peekable();
-        while let Some(Segment::Literal(name)) = segments.peek() {
+        while let Some(PathSegment::Literal(name)) = segments.peek() {
             start.push(name);
             segments.next();
         }
@@ -216,118 +201,6 @@ impl Pattern {
     }
 }
 
-fn parse_segment(segment: &str) -> Segment {
-    if segment == "**" {
-        return Segment::AnyDepth;
-    }
-    let tokens = tokenize(segment);
-    if tokens.iter().all(|t| matches!(t, Token::Char(_))) {
-        let literal = tokens
-            .iter()
-            .filter_map(|t| match t {
-                Token::Char(c) => Some(*c),
-                _ => None,
-            })
-            .collect();
-        Segment::Literal(literal)
-    } else {
-        Segment::Glob(tokens)
-    }
-}
-
-fn tokenize(segment: &str) -> Vec<Token> {
-    let chars: Vec<char> = segment.chars().collect();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '\\' if i + 1 < chars.len() => {
-                tokens.push(Token::Char(chars[i + 1]));
-                i += 2;
-                continue;
-            }
-            '*' => tokens.push(Token::Star),
-            '?' => tokens.push(Token::One),
-            '[' => {
-                if let Some((class, next)) = parse_class(&chars, i) {
-                    tokens.push(class);
-                    i = next;
-                    continue;
-                }
-                tokens.push(Token::Char('['));
-            }
-            c => tokens.push(Token::Char(c)),
-        }
-        i += 1;
-    }
-    tokens
-}
-
-/// `[...]` starting at `open`: the class and the index after its `]`.
-fn parse_class(chars: &[char], open: usize) -> Option<(Token, usize)> {
-    let mut i = open + 1;
-    let negated = matches!(chars.get(i), Some('!' | '^'));
-    if negated {
-        i += 1;
-    }
-    let mut ranges = Vec::new();
-    let first = i;
-    while i < chars.len() {
-        let mut c = chars[i];
-        if c == ']' && i > first {
-            return Some((Token::Class { negated, ranges }, i + 1));
-        }
-        if c == '\\' && i + 1 < chars.len() {
-            i += 1;
-            c = chars[i];
-        }
-        if chars.get(i + 1) == Some(&'-') && chars.get(i + 2).is_some_and(|&e| e != ']') {
-            ranges.push((c, chars[i + 2]));
-            i += 3;
-        } else {
-            ranges.push((c, c));
-            i += 1;
-        }
-    }
-    None
-}
-
-/// Whether `name` matches the segment's tokens (iterative, with one backtrack point).
-fn matches_tokens(tokens: &[Token], name: &str) -> bool {
-    let name: Vec<char> = name.chars().collect();
-    let (mut t, mut n) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while n < name.len() {
-        let step = match tokens.get(t) {
-            Some(Token::Star) => {
-                backtrack = Some((t, n));
-                t += 1;
-                continue;
-            }
-            Some(Token::One) => true,
-            Some(Token::Char(c)) => *c == name[n],
-            Some(Token::Class { negated, ranges }) => {
-                ranges
-                    .iter()
-                    .any(|&(lo, hi)| lo <= name[n] && name[n] <= hi)
-                    != *negated
-            }
-            None => false,
-        };
-        if step {
-            t += 1;
-            n += 1;
-        } else if let Some((bt, bn)) = backtrack {
-            t = bt + 1;
-            n = bn + 1;
-            backtrack = Some((bt, bn + 1));
-        } else {
-            return false;
-        }
-    }
-    tokens[t..].iter().all(|tok| *tok == Token::Star)
-}
-
 /// `..` and `.` resolved lexically (symbolic links are not looked at).
 pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -353,31 +226,31 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn segments(&mut self, path: &Path, rest: &[Segment], linked: bool, depth: usize) {
+    fn segments(&mut self, path: &Path, rest: &[PathSegment], linked: bool, depth: usize) {
         let Some((first, after)) = rest.split_first() else {
             self.found.push((path.to_path_buf(), linked));
             return;
         };
         match first {
-            Segment::Literal(name) => {
+            PathSegment::Literal(name) => {
                 let next = path.join(name);
                 if let Ok(meta) = fs::symlink_metadata(&next) {
                     let link = meta.file_type().is_symlink();
                     self.segments(&normalize(&next), after, linked || link, depth);
                 }
             }
-            Segment::Glob(tokens) => {
+            PathSegment::Glob(glob) => {
                 for (entry, link) in entries(path) {
                     let matched = entry
                         .file_name()
                         .and_then(|n| n.to_str())
-                        .is_some_and(|n| matches_tokens(tokens, n));
+                        .is_some_and(|n| glob.is_match(n));
                     if matched {
                         self.segments(&entry, after, linked || link, depth);
                     }
                 }
             }
-            Segment::AnyDepth => {
+            PathSegment::AnyDepth => {
                 self.segments(path, after, linked, depth);
                 if depth >= MAX_DEPTH {
                     return;
@@ -422,7 +295,7 @@ mod tests {
     use super::*;
 
     fn m(pattern: &str, name: &str) -> bool {
-        matches_tokens(&tokenize(pattern), name)
+        PathSegment::parse(pattern).matches(name)
     }
 
     #[test]

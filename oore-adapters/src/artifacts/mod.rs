@@ -356,13 +356,7 @@ fn copy_hashing(mut source: File, target: &Path) -> Result<(u64, String), CopyEr
 }
 
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    ::hex::encode(bytes)
 }
 
 #[cfg(test)]

@@ -45,10 +45,7 @@ fn write(path: &Path, content: &[u8]) {
 }
 
 fn sha256(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(data))
 }
 
 impl Setup {
@@ -332,11 +329,7 @@ async fn big_files_are_streamed() {
         hasher.update(&chunk);
     }
     drop(file);
-    let expected: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let expected = hex::encode(hasher.finalize());
 
     let request = s.request(&["build/big.bin"]);
     let outcome = s.collect(&request).await;

@@ -3,7 +3,6 @@
 use oore_adapters::crypto::{EncryptionKey, KeyError, XChaChaCipher, random_token};
 use oore_core::domain::secret::{SecretBinding, SecretString};
 use oore_core::ports::{CipherError, SecretCipher};
-use oore_core::testing::contract::secret_cipher_contract;
 
 fn binding() -> SecretBinding {
     SecretBinding::new(
@@ -13,10 +12,9 @@ fn binding() -> SecretBinding {
     )
 }
 
-#[test]
-fn xchacha_cipher_keeps_the_contract() {
-    secret_cipher_contract(&XChaChaCipher::new(&EncryptionKey::generate()));
-}
+oore_core::contract_tests!(secret_cipher, |case| case(&XChaChaCipher::new(
+    &EncryptionKey::generate()
+)));
 
 #[test]
 fn two_encryptions_of_the_same_value_differ() {

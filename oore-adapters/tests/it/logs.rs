@@ -1,4 +1,5 @@
-//! `FsBuildLogs`: layout, logical offsets, the size cap, restarts and followers.
+//! `FsBuildLogs` against the `BuildLogs` contract, plus what only its files show: layout,
+//! logical offsets, the size cap, restarts and followers of step logs.
 
 use std::io::ErrorKind;
 use std::time::Duration;
@@ -37,6 +38,11 @@ async fn read_all(
     let chunk = logs.read(build, file, 0, usize::MAX).await.unwrap();
     (chunk.offset, chunk.data)
 }
+
+oore_core::contract_tests!(build_logs, |case| {
+    let (_dir, logs) = logs(1 << 20);
+    crate::runtime().block_on(case(&logs))
+});
 
 #[tokio::test]
 async fn read_by_logical_offset_and_past_the_end() {

@@ -20,6 +20,16 @@ use std::time::{Duration, Instant};
 
 use oore_core::ids::BuildId;
 
+/// A multi-threaded tokio runtime for a contract case (each case runs on its own, as
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` would).
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
 /// A fresh build id.
 pub(crate) fn new_build() -> BuildId {
     BuildId::from_ulid(ulid::Ulid::new())

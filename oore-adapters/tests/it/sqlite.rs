@@ -3,7 +3,6 @@
 //! errors, concurrent writers.
 
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -12,9 +11,7 @@ use libsqlite3_sys as ffi;
 use oore_adapters::sqlite::{OpenError, SqliteConfig, SqliteStore};
 use oore_core::domain::repository::Provider;
 use oore_core::ports::{RepositoryFilter, RepositoryStore, StoreHealth, WebhookEventStore};
-use oore_core::testing::contract::{
-    repository_store_contract, sample_repository, sample_webhook_event,
-};
+use oore_core::testing::contract::{sample_repository, sample_webhook_event};
 
 fn open(path: &Path) -> SqliteStore {
     SqliteStore::open_blocking(path, SqliteConfig::default()).expect("open")
@@ -28,17 +25,17 @@ fn raw(path: &Path) -> SqliteConnection {
     conn
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_store_keeps_the_repository_contract() {
-    let dirs = Mutex::new(Vec::new());
-    repository_store_contract(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = open(&dir.path().join("oore.db"));
-        dirs.lock().expect("not poisoned").push(dir);
-        store
-    })
-    .await;
+/// A store on a fresh file, with the directory that must outlive it.
+pub(crate) fn temp_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(&dir.path().join("oore.db"));
+    (dir, store)
 }
+
+oore_core::contract_tests!(repository_store, |case| {
+    let (_dir, store) = temp_store();
+    crate::runtime().block_on(case(&store))
+});
 
 #[tokio::test]
 async fn data_survives_closing_and_reopening() {

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
@@ -13,23 +12,16 @@ use oore_core::domain::repository::Provider;
 use oore_core::ids::RepositoryId;
 use oore_core::ports::{BuildQuery, BuildStore, RepositoryStore};
 use oore_core::scheduling::RepoConcurrency;
-use oore_core::testing::contract::{build_store_contract, sample_build, sample_repository};
+use oore_core::testing::contract::{sample_build, sample_repository};
 
 fn open(path: &Path) -> SqliteStore {
     SqliteStore::open_blocking(path, SqliteConfig::default()).expect("open")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_store_keeps_the_build_contract() {
-    let dirs = Mutex::new(Vec::new());
-    build_store_contract(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = open(&dir.path().join("oore.db"));
-        dirs.lock().expect("not poisoned").push(dir);
-        (store.clone(), store)
-    })
-    .await;
-}
+oore_core::contract_tests!(build_store, |case| {
+    let (_dir, store) = crate::sqlite::temp_store();
+    crate::runtime().block_on(case(&store, &store))
+});
 
 /// Eight tasks on a multi-threaded runtime create builds in three repositories at once,
 /// half of them through a second `SqliteStore` on the same file: a second writer

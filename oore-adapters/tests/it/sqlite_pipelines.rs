@@ -6,20 +6,18 @@ use oore_core::domain::repository::Provider;
 use oore_core::ids::RepositoryId;
 use oore_core::pipeline::Format;
 use oore_core::ports::{PipelineStore, RepositoryStore};
-use oore_core::testing::contract::{pipeline_store_contract, sample_repository};
+use oore_core::testing::contract::sample_repository;
 
-#[tokio::test]
-async fn sqlite_store_keeps_the_pipeline_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("oore.db"), SqliteConfig::default())
-        .await
-        .unwrap();
-    let a = sample_repository(1, Provider::GitHub, "acme", "a");
-    let b = sample_repository(2, Provider::GitHub, "acme", "b");
-    store.insert(&a).await.unwrap();
-    store.insert(&b).await.unwrap();
-    pipeline_store_contract(&store, a.id, b.id).await;
-}
+oore_core::contract_tests!(pipeline_store, |case| {
+    let (_dir, store) = crate::sqlite::temp_store();
+    crate::runtime().block_on(async {
+        let a = sample_repository(1, Provider::GitHub, "acme", "a");
+        let b = sample_repository(2, Provider::GitHub, "acme", "b");
+        store.insert(&a).await.expect("insert a");
+        store.insert(&b).await.expect("insert b");
+        case(&store, a.id, b.id).await
+    })
+});
 
 #[tokio::test]
 async fn history_survives_reopening_and_unknown_repositories_are_refused() {

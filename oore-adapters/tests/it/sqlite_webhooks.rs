@@ -3,31 +3,21 @@
 //! file (as two processes would), and the migration of existing repository secrets.
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use oore_adapters::sqlite::{SqliteConfig, SqliteStore};
 use oore_core::domain::repository::Provider;
 use oore_core::domain::secret::StoredSecret;
 use oore_core::ports::{InsertOutcome, RepositoryStore, WebhookEventStore};
-use oore_core::testing::contract::{
-    sample_repository, sample_webhook_event, webhook_store_contract,
-};
+use oore_core::testing::contract::{sample_repository, sample_webhook_event};
 
 fn open(path: &Path) -> SqliteStore {
     SqliteStore::open_blocking(path, SqliteConfig::default()).expect("open")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_store_keeps_the_webhook_contract() {
-    let dirs = Mutex::new(Vec::new());
-    webhook_store_contract(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = open(&dir.path().join("oore.db"));
-        dirs.lock().expect("not poisoned").push(dir);
-        (store.clone(), store)
-    })
-    .await;
-}
+oore_core::contract_tests!(webhook_store, |case| {
+    let (_dir, store) = crate::sqlite::temp_store();
+    crate::runtime().block_on(case(&store, &store))
+});
 
 /// Twenty tasks on a multi-threaded runtime deliver the same id at once, half through a
 /// second `SqliteStore` on the same file (a second writer connection): one insert.

@@ -1,5 +1,5 @@
-//! `FsWorkspaces`: fresh workspaces, `CM_ENV` outside the checkout, confined reads, and
-//! retention by age.
+//! `FsWorkspaces` against the `Workspaces` contract, plus what only real files show: fresh
+//! workspaces, the `CM_ENV` format, links, and retention by age.
 
 use std::fs;
 use std::path::Path;
@@ -9,6 +9,7 @@ use oore_adapters::system::SystemClock;
 use oore_adapters::workspace::FsWorkspaces;
 use oore_core::ids::BuildId;
 use oore_core::ports::{BuildDirectories, Workspaces};
+use oore_core::testing::contract::WorkspaceFixture;
 use oore_core::usecases::build::{RetentionRule, prune_build_directories};
 
 use crate::new_build;
@@ -18,6 +19,33 @@ fn workspaces() -> (tempfile::TempDir, FsWorkspaces) {
     let ws = FsWorkspaces::new(dir.path().join("workspaces"));
     (dir, ws)
 }
+
+/// Plays the checkout and the steps on real files.
+struct OnDisk<'a>(&'a FsWorkspaces);
+
+impl WorkspaceFixture for OnDisk<'_> {
+    fn write_file(&self, build: BuildId, relative: &str, content: &str) {
+        let path = self.0.path(build).join(relative);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).expect("create the file's directory");
+        }
+        fs::write(&path, content).expect("write the file");
+    }
+
+    fn append_cm_env(&self, build: BuildId, key: &str, value: &str) {
+        use std::io::Write as _;
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .open(self.0.cm_env_path(build))
+            .expect("open CM_ENV");
+        writeln!(file, "{key}={value}").expect("append to CM_ENV");
+    }
+}
+
+oore_core::contract_tests!(workspaces, |case| {
+    let (_dir, ws) = workspaces();
+    crate::runtime().block_on(case(&ws, &OnDisk(&ws)))
+});
 
 fn age(path: &Path, by: Duration) {
     let when = SystemTime::now() - by;

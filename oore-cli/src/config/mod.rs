@@ -1,13 +1,16 @@
 //! The CLI config: named profiles (server URL and admin token) and which one is the
-//! default, stored as HUML. Values are validated newtypes, so a loaded config is usable
-//! as is; [`store`] reads and writes the file.
+//! default, stored as HUML, read and written by the same HUML code as pipelines
+//! (`oore_core::pipeline::huml`). Values are validated newtypes, so a loaded config is
+//! usable as is; [`store`] reads and writes the file.
 
 pub(crate) mod store;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use oore_core::pipeline::huml;
+use oore_core::pipeline::{Map, Value};
+use serde::Deserialize;
 
 /// The name of the profile `config init` creates when `--profile` is not given.
 pub(crate) const DEFAULT_PROFILE: &str = "default";
@@ -16,7 +19,7 @@ pub(crate) const DEFAULT_PROFILE: &str = "default";
 const HEADER: &str = "%HUML v0.2.0\n# oore CLI configuration, written by `oore config`.\n# It holds admin tokens: keep it private (mode 0600).\n";
 
 /// The whole config file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
     /// The profile used when `--profile` is not given.
@@ -27,13 +30,13 @@ pub(crate) struct Config {
 }
 
 /// One server the CLI can talk to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Profile {
     /// Base URL of `oored`.
     pub(crate) server: ServerUrl,
     /// The admin token, if stored.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) admin_token: Option<AdminToken>,
 }
 
@@ -55,27 +58,39 @@ impl Config {
     }
 
     /// The config as HUML text, ending with a newline.
-    pub(crate) fn to_huml(&self) -> Result<String, String> {
-        let body = huml_rs::serde::to_string(self).map_err(|e| e.to_string())?;
-        Ok(format!("{HEADER}{body}\n"))
+    pub(crate) fn to_huml(&self) -> String {
+        let profiles: Map = self
+            .profiles
+            .iter()
+            .map(|(name, profile)| {
+                let mut fields = Map::new();
+                fields.insert("server", Value::from(profile.server.to_string()));
+                if let Some(token) = &profile.admin_token {
+                    fields.insert("admin_token", Value::from(token.expose()));
+                }
+                (name.as_str(), Value::Map(fields))
+            })
+            .collect();
+        let mut root = Map::new();
+        root.insert(
+            "default_profile",
+            Value::from(self.default_profile.as_str()),
+        );
+        root.insert("profiles", Value::Map(profiles));
+        format!("{HEADER}{}", huml::to_string(&Value::Map(root)))
     }
 
-    /// Parse HUML text. The error never quotes the file's content (it holds tokens).
+    /// Parse HUML text. The error (`line L:C: what`) never quotes the file's values (it
+    /// holds tokens).
     pub(crate) fn from_huml(text: &str) -> Result<Self, String> {
-        let (rest, document) = huml_rs::parse_huml(text).map_err(|e| e.to_string())?;
-        if !rest.trim().is_empty() {
-            return Err("unexpected text after the document".to_owned());
-        }
-        let config = Self::deserialize(huml_rs::serde::Deserializer::new(document.root))
-            .map_err(|e| e.to_string())?;
-        Ok(config)
+        huml::from_str(text).map_err(|e| format!("line {}:{}: {}", e.line, e.column, e.message))
     }
 }
 
 /// A profile name: 1 to 64 ASCII letters, digits, `-` or `_`, starting with a letter or
 /// digit.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub(crate) struct ProfileName(String);
 
 impl ProfileName {
@@ -109,12 +124,6 @@ impl TryFrom<String> for ProfileName {
     }
 }
 
-impl From<ProfileName> for String {
-    fn from(n: ProfileName) -> Self {
-        n.0
-    }
-}
-
 impl fmt::Display for ProfileName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -123,8 +132,8 @@ impl fmt::Display for ProfileName {
 
 /// The base URL of `oored`: `http://` or `https://`, a host, an optional port and path
 /// prefix; no credentials, query or fragment; no trailing slash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub(crate) struct ServerUrl(String);
 
 impl ServerUrl {
@@ -171,12 +180,6 @@ impl TryFrom<String> for ServerUrl {
     }
 }
 
-impl From<ServerUrl> for String {
-    fn from(u: ServerUrl) -> Self {
-        u.0
-    }
-}
-
 impl fmt::Display for ServerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -184,8 +187,8 @@ impl fmt::Display for ServerUrl {
 }
 
 /// The admin bearer token. It has no `Display`; `Debug` and [`AdminToken::masked`] hide it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub(crate) struct AdminToken(String);
 
 impl AdminToken {
@@ -226,12 +229,6 @@ impl TryFrom<String> for AdminToken {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
         Self::new(&s)
-    }
-}
-
-impl From<AdminToken> for String {
-    fn from(t: AdminToken) -> Self {
-        t.0
     }
 }
 
@@ -276,7 +273,7 @@ mod tests {
 
     #[test]
     fn writes_readable_huml() {
-        insta::assert_snapshot!(sample().to_huml().unwrap(), @r#"
+        insta::assert_snapshot!(sample().to_huml(), @r#"
         %HUML v0.2.0
         # oore CLI configuration, written by `oore config`.
         # It holds admin tokens: keep it private (mode 0600).
@@ -296,9 +293,9 @@ mod tests {
     #[test]
     fn round_trips_through_huml() {
         let config = sample();
-        let text = config.to_huml().unwrap();
+        let text = config.to_huml();
         assert_eq!(Config::from_huml(&text).unwrap(), config);
-        // The generic HUML parser agrees it is a valid document.
+        // A second HUML parser agrees it is a valid document.
         huml_rs::parse_huml(&text).unwrap();
     }
 

@@ -64,11 +64,7 @@ pub(crate) fn load(path: &Path) -> Result<Option<Loaded>, CliError> {
 /// Write the config atomically with mode 0600, creating the directory (mode 0700) if
 /// needed.
 pub(crate) fn save(path: &Path, config: &Config) -> Result<(), CliError> {
-    let text = config.to_huml().map_err(|reason| CliError::ConfigInvalid {
-        path: path.to_owned(),
-        reason,
-    })?;
-    write_atomically(path, text.as_bytes()).map_err(|source| CliError::ConfigWrite {
+    write_atomically(path, config.to_huml().as_bytes()).map_err(|source| CliError::ConfigWrite {
         path: path.to_owned(),
         source,
     })

@@ -1,45 +1,79 @@
-//! Glob patterns: checking the ones a pipeline declares (artifacts, cache paths, changesets,
-//! branch and tag patterns), and matching branch and tag names the way Codemagic does
-//! (`fnmatch`: `*` matches anything including `/`, `?` one character, `[abc]`, `[!abc]`).
+//! Glob patterns in one dialect, `globset` configured here, for validating them (the
+//! globs and patterns a pipeline declares) and matching them (branch and tag names here,
+//! artifact paths in `oore-adapters`).
+//!
+//! - **Path globs** (artifacts, cache paths, changesets): `*`, `?` and `[...]` stay within
+//!   a path segment; a segment that is exactly `**` matches zero or more directories;
+//!   `{a,b}` are alternatives (`{,b}` may be empty); `\` escapes the next character.
+//! - **Branch and tag patterns**, as Codemagic matches them (fnmatch): `*` and `?` also
+//!   match `/`; `[...]` sets; nothing else is special, so `{`, `}` and `\` are plain
+//!   characters and `**` is `*`. The pattern is rewritten into globset's syntax (those
+//!   escaped, runs of `*` collapsed) so that the same engine matches it.
+//!
+//! In both, `[!a-z]` or `[^a-z]` negate a set, a `]` right after `[` (or `[!`) is a member
+//! of the set, and matching is case-sensitive. An unclosed `[` fails validation but is a
+//! plain `[` when matching (a pattern may come from elsewhere, such as an expanded
+//! variable). globset matches bytes: `?` and a set stand for one byte, so a name with
+//! non-ASCII characters is best matched with `*` (`v?` does not match `vé`).
+
+use globset::{ErrorKind, GlobBuilder, GlobMatcher};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Path,
+    Branch,
+}
+
+/// The one place the dialect is configured. `strict` (validation) refuses an unclosed `[`.
+fn compile(pattern: &str, dialect: Dialect, strict: bool) -> Result<GlobMatcher, globset::Error> {
+    GlobBuilder::new(pattern)
+        .literal_separator(dialect == Dialect::Path)
+        .backslash_escape(true)
+        .empty_alternates(true)
+        .allow_unclosed_class(!strict)
+        .build()
+        .map(|glob| glob.compile_matcher())
+}
+
+/// What is wrong with a pattern globset refused, and what to do.
+fn describe(error: &globset::Error) -> String {
+    match error.kind() {
+        ErrorKind::UnclosedClass => {
+            "unclosed `[` in pattern; close the character class with `]`".to_owned()
+        }
+        ErrorKind::InvalidRange(from, to) => format!(
+            "invalid range `{from}-{to}` in pattern; write the lower character first, as in `[{to}-{from}]`"
+        ),
+        ErrorKind::UnopenedAlternates => {
+            "unmatched `}` in glob; remove it or add the opening `{`".to_owned()
+        }
+        ErrorKind::UnclosedAlternates => {
+            "unclosed `{` in glob; close the alternatives with `}`".to_owned()
+        }
+        ErrorKind::DanglingEscape => {
+            "a glob cannot end with `\\`; escape a character or remove it".to_owned()
+        }
+        ErrorKind::TooManyNestedAlternates => {
+            "alternatives `{...}` are nested too deeply; write fewer levels".to_owned()
+        }
+        _ => format!("{error}; simplify the pattern"),
+    }
+}
 
 /// Checks a path glob (`build/**/*.apk`, `{a,b}/*.ipa`); returns what is wrong.
-pub(crate) fn check_path_glob(pattern: &str) -> Result<(), String> {
+pub fn check_path_glob(pattern: &str) -> Result<(), String> {
     check_common(pattern)?;
-    let mut depth = 0usize;
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.next().is_none() => {
-                return Err(
-                    "a glob cannot end with `\\`; escape a character or remove it".to_owned(),
-                );
-            }
-            '[' => skip_class(&mut chars)?,
-            '{' => depth += 1,
-            '}' => {
-                depth = depth.checked_sub(1).ok_or_else(|| {
-                    "unmatched `}` in glob; remove it or add the opening `{`".to_owned()
-                })?;
-            }
-            _ => {}
-        }
-    }
-    if depth > 0 {
-        return Err("unclosed `{` in glob; close the alternatives with `}`".to_owned());
-    }
-    Ok(())
+    compile(pattern, Dialect::Path, true)
+        .map(drop)
+        .map_err(|e| describe(&e))
 }
 
 /// Checks a branch or tag pattern; returns what is wrong.
-pub(crate) fn check_branch_pattern(pattern: &str) -> Result<(), String> {
+pub fn check_branch_pattern(pattern: &str) -> Result<(), String> {
     check_common(pattern)?;
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c == '[' {
-            skip_class(&mut chars)?;
-        }
-    }
-    Ok(())
+    compile(&branch_to_globset(pattern), Dialect::Branch, true)
+        .map(drop)
+        .map_err(|e| describe(&e))
 }
 
 fn check_common(pattern: &str) -> Result<(), String> {
@@ -54,110 +88,143 @@ fn check_common(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Moves past a `[...]` class whose `[` was just read (`]` right after `[` or `[!` is a
-/// member, as in fnmatch).
-fn skip_class(chars: &mut std::str::Chars<'_>) -> Result<(), String> {
-    let unclosed = || "unclosed `[` in pattern; close the character class with `]`".to_owned();
-    let mut first = chars.next();
-    if matches!(first, Some('!' | '^')) {
-        first = chars.next();
+/// Whether the branch or tag `name` matches `pattern` (fnmatch, as Codemagic does).
+pub fn branch_matches(pattern: &str, name: &str) -> bool {
+    if !pattern.contains(['*', '?', '[']) {
+        return pattern == name;
     }
-    if first.is_none() {
-        return Err(unclosed());
-    }
-    loop {
-        match chars.next() {
-            None => return Err(unclosed()),
-            Some(']') => return Ok(()),
-            Some(_) => {}
-        }
-    }
+    // A pattern globset refuses even leniently (`[z-a]`) matches nothing.
+    compile(&branch_to_globset(pattern), Dialect::Branch, false).is_ok_and(|m| m.is_match(name))
 }
 
-/// Whether `text` matches the fnmatch-style `pattern`.
-pub(crate) fn branch_matches(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    matches_from(&p, &t)
-}
-
-/// Iterative wildcard matching with single-star backtracking (linear in practice).
-fn matches_from(p: &[char], t: &[char]) -> bool {
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() {
-            match p[pi] {
-                '*' => {
-                    star = Some((pi, ti));
-                    pi += 1;
+/// An fnmatch pattern in globset's syntax: `\`, `{` and `}` outside sets escaped, runs of
+/// `*` made one (so `**/x` needs a `/`, as in fnmatch), sets copied as they are.
+fn branch_to_globset(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '[' => {
+                if let Some(end) = class_end(&chars, i) {
+                    out.extend(&chars[i..=end]);
+                    i = end + 1;
                     continue;
                 }
-                '?' => {
-                    pi += 1;
-                    ti += 1;
-                    continue;
-                }
-                '[' => {
-                    if let Some((matched, next)) = class_match(&p[pi..], t[ti]) {
-                        if matched {
-                            pi += next;
-                            ti += 1;
-                            continue;
-                        }
-                    } else if t[ti] == '[' {
-                        pi += 1;
-                        ti += 1;
-                        continue;
-                    }
-                }
-                c if c == t[ti] => {
-                    pi += 1;
-                    ti += 1;
-                    continue;
-                }
-                _ => {}
+                out.push('[');
             }
-        }
-        match star {
-            Some((sp, st)) => {
-                pi = sp + 1;
-                ti = st + 1;
-                star = Some((sp, st + 1));
+            '*' => {
+                out.push('*');
+                while chars.get(i + 1) == Some(&'*') {
+                    i += 1;
+                }
             }
-            None => return false,
+            c @ ('\\' | '{' | '}') => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
         }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
-/// Matches `c` against the class at the start of `p` (`[...]`). Returns whether it matched
-/// and the class length, or `None` when the class is not closed (then `[` is literal).
-fn class_match(p: &[char], c: char) -> Option<(bool, usize)> {
-    let mut i = 1;
-    let negated = matches!(p.get(i), Some('!' | '^'));
-    if negated {
         i += 1;
     }
-    let start = i;
-    let mut matched = false;
-    while i < p.len() {
-        if p[i] == ']' && i > start {
-            return Some((matched != negated, i + 1));
+    out
+}
+
+/// The index of the `]` closing the set opened by `chars[open] == '['`, read as globset
+/// reads sets (after an optional `!` or `^`, the first character is a member even if it
+/// is `]`); `None` when it is not closed.
+fn class_end(chars: &[char], open: usize) -> Option<usize> {
+    let mut first = open + 1;
+    if matches!(chars.get(first), Some('!' | '^')) {
+        first += 1;
+    }
+    let rest = chars.get(first + 1..)?;
+    rest.iter().position(|&c| c == ']').map(|p| first + 1 + p)
+}
+
+/// One `/`-separated segment of a path glob, ready to match the names in a directory.
+#[derive(Debug, Clone)]
+pub enum PathSegment {
+    /// No wildcard: exactly this name (escapes removed).
+    Literal(String),
+    /// Names matching a glob; never `/`.
+    Glob(SegmentGlob),
+    /// `**`: zero or more directories.
+    AnyDepth,
+}
+
+/// A compiled glob for one path segment.
+#[derive(Debug, Clone)]
+pub struct SegmentGlob(Option<GlobMatcher>);
+
+impl SegmentGlob {
+    /// Whether the file name `name` matches.
+    pub fn is_match(&self, name: &str) -> bool {
+        self.0.as_ref().is_some_and(|m| m.is_match(name))
+    }
+}
+
+impl PathSegment {
+    /// Reads one segment of a path glob whose `{a,b}` alternatives were already expanded:
+    /// braces left over are plain characters (`{single}` has no alternatives).
+    pub fn parse(segment: &str) -> PathSegment {
+        if segment == "**" {
+            return PathSegment::AnyDepth;
         }
-        if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
-            if p[i] <= c && c <= p[i + 2] {
-                matched = true;
-            }
-            i += 3;
-        } else {
-            if p[i] == c {
-                matched = true;
+        let chars: Vec<char> = segment.chars().collect();
+        let (mut literal, mut glob, mut wild) = (String::new(), String::new(), false);
+        let mut i = 0;
+        while i < chars.len() {
+            match chars[i] {
+                '\\' if i + 1 < chars.len() => {
+                    literal.push(chars[i + 1]);
+                    glob.push('\\');
+                    glob.push(chars[i + 1]);
+                    i += 1;
+                }
+                '*' | '?' => {
+                    wild = true;
+                    glob.push(chars[i]);
+                }
+                '[' => match class_end(&chars, i) {
+                    Some(end) => {
+                        wild = true;
+                        glob.extend(&chars[i..=end]);
+                        i = end;
+                    }
+                    None => {
+                        literal.push('[');
+                        glob.push_str("\\[");
+                    }
+                },
+                c @ ('\\' | '{' | '}') => {
+                    literal.push(c);
+                    glob.push('\\');
+                    glob.push(c);
+                }
+                c => {
+                    literal.push(c);
+                    glob.push(c);
+                }
             }
             i += 1;
         }
+        if wild {
+            // A set globset refuses (`[z-a]`) matches nothing.
+            PathSegment::Glob(SegmentGlob(compile(&glob, Dialect::Path, false).ok()))
+        } else {
+            PathSegment::Literal(literal)
+        }
     }
-    None
+
+    /// Whether the file name `name` matches this segment (`**` matches any name).
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            PathSegment::Literal(literal) => literal == name,
+            PathSegment::Glob(glob) => glob.is_match(name),
+            PathSegment::AnyDepth => true,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -189,5 +256,67 @@ mod tests {
         assert!(check_branch_pattern("[]]").is_ok());
         assert!(check_branch_pattern("[!").is_err());
         assert!(check_branch_pattern("bad[").is_err());
+    }
+
+    #[test]
+    fn branch_patterns_are_fnmatch_not_globset() {
+        // No alternatives and no escapes: braces and backslashes are plain characters.
+        assert!(branch_matches("release/{a,b}", "release/{a,b}"));
+        assert!(!branch_matches("release/{a,b}", "release/a"));
+        assert!(branch_matches("a\\*", "a\\xyz"));
+        assert!(check_branch_pattern("release/{a").is_ok());
+        assert!(check_branch_pattern("trailing\\").is_ok());
+        // `**` is `*`: no special "any directories" meaning.
+        assert!(!branch_matches("**/x", "x"));
+        assert!(branch_matches("**/x", "a/b/x"));
+        assert!(branch_matches("release/**", "release/1/2"));
+        assert!(!branch_matches("release/**", "release"));
+        // An unclosed set is a plain `[` when matching.
+        assert!(branch_matches("bad[*", "bad[x"));
+        assert!(branch_matches("[]a]*", "]x"));
+        assert!(branch_matches("[^a-c]x", "dx"));
+    }
+
+    #[test]
+    fn errors_say_what_to_do() {
+        assert_eq!(
+            check_path_glob("build/[ab"),
+            Err("unclosed `[` in pattern; close the character class with `]`".to_owned())
+        );
+        assert_eq!(
+            check_path_glob("build/{a,b"),
+            Err("unclosed `{` in glob; close the alternatives with `}`".to_owned())
+        );
+        assert_eq!(
+            check_path_glob("a}"),
+            Err("unmatched `}` in glob; remove it or add the opening `{`".to_owned())
+        );
+        assert_eq!(
+            check_path_glob("x\\"),
+            Err("a glob cannot end with `\\`; escape a character or remove it".to_owned())
+        );
+        assert_eq!(
+            check_branch_pattern("v[9-0]"),
+            Err(
+                "invalid range `9-0` in pattern; write the lower character first, as in `[0-9]`"
+                    .to_owned()
+            )
+        );
+        assert!(!branch_matches("v[9-0]", "v5"));
+    }
+
+    #[test]
+    fn path_segments_stay_within_a_directory() {
+        let seg = |s: &str| PathSegment::parse(s);
+        assert!(matches!(seg("**"), PathSegment::AnyDepth));
+        assert!(matches!(seg("a\\*b"), PathSegment::Literal(ref l) if l == "a*b"));
+        assert!(matches!(seg("{single}"), PathSegment::Literal(ref l) if l == "{single}"));
+        assert!(matches!(seg("[open"), PathSegment::Literal(ref l) if l == "[open"));
+        assert!(seg("*.apk").matches("app.apk"));
+        assert!(!seg("*.apk").matches("dir/app.apk"));
+        assert!(!seg("?").matches("/"));
+        assert!(seg("{x}-*").matches("{x}-1"));
+        assert!(!seg("[z-a]*").matches("b"));
+        assert!(check_path_glob("build/{,debug/}*.apk").is_ok());
     }
 }

@@ -27,7 +27,7 @@ mod decode;
 mod diagnostic;
 mod encode;
 mod format;
-mod glob;
+pub mod glob;
 pub mod huml;
 mod model;
 mod node;

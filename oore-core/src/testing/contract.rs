@@ -1,21 +1,41 @@
-//! Contract suites: every implementation of a port runs the same checks.
+//! Contract suites: every implementation of a port runs the same checks, one test per
+//! check (as ripgrep's `rgtest!` runs each test against both regex engines).
 //!
-//! Call each `*_contract` function from the implementation's tests with a factory that
-//! returns a fresh, empty instance. They assert (panic) on violations, like any test.
+//! Each suite is a module of `pub` case functions; [`contract_tests!`](crate::contract_tests)
+//! expands to one `#[test]` per case for one implementation, so a failure names its case
+//! and the other cases still run:
+//!
+//! ```text
+//! oore_core::contract_tests!(repository_store, |case| {
+//!     block_on(case(&MemoryRepositoryStore::default()))
+//! });
+//! ```
+//!
+//! The cases assert (panic) on violations, like any test. A new case is a `pub` function
+//! in its suite's module **and** a name in that suite's list in `contract_tests!`.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use crate::domain::repository::{
     BranchName, CloneUrl, Provider, RepoName, RepoOwner, Repository, RepositoryState,
 };
-use crate::domain::secret::{EncryptedSecret, SecretBinding, SecretString, StoredSecret};
+use crate::domain::secret::{EncryptedSecret, StoredSecret};
 use crate::ids::RepositoryId;
-use crate::ports::{RepositoryFilter, RepositoryStore, SecretCipher, StoreError};
 use crate::scheduling::RepoConcurrency;
 
-pub use super::contract_builds::{build_store_contract, sample_build};
-pub use super::contract_pipelines::pipeline_store_contract;
-pub use super::contract_webhooks::{sample_webhook_event, webhook_store_contract};
+mod build_list;
+pub mod build_logs;
+pub mod build_store;
+pub mod pipeline_store;
+pub mod repository_store;
+pub mod secret_cipher;
+mod webhook_list;
+pub mod webhook_store;
+pub mod workspaces;
+
+pub use build_store::sample_build;
+pub use webhook_store::sample_webhook_event;
+pub use workspaces::WorkspaceFixture;
 
 /// A valid repository for tests; `n` makes the id and name unique.
 pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -> Repository {
@@ -42,292 +62,229 @@ pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -
     }
 }
 
-/// Runs every [`RepositoryStore`] contract check against stores made by `fresh`.
-pub async fn repository_store_contract<S, F>(fresh: F)
-where
-    S: RepositoryStore,
-    F: Fn() -> S,
-{
-    insert_then_get_round_trips_every_field(&fresh()).await;
-    duplicate_identity_is_rejected_case_insensitively(&fresh()).await;
-    list_filters_and_orders(&fresh()).await;
-    update_replaces_fields_and_checks_identity(&fresh()).await;
-    soft_delete_hides_and_frees_the_identity(&fresh()).await;
-    unknown_ids_are_not_found(&fresh()).await;
-    unicode_names_survive(&fresh()).await;
-}
-
-async fn insert_then_get_round_trips_every_field(store: &dyn RepositoryStore) {
-    let mut repo = sample_repository(1, Provider::GitLab, "group/sub", "app");
-    repo.default_branch = BranchName::new("develop").expect("valid");
-    repo.state = RepositoryState::PendingSetup;
-    repo.webhook_secret = None;
-    repo.build_concurrency = RepoConcurrency::Serial;
-    repo.updated_at = repo.created_at + SignedDuration::from_millis(1500);
-    store.insert(&repo).await.expect("insert");
-    assert_eq!(store.get(repo.id).await.expect("get"), Some(repo.clone()));
-
-    let with_secret = sample_repository(2, Provider::GitHub, "acme", "web");
-    store.insert(&with_secret).await.expect("insert");
-    assert_eq!(
-        store.get(with_secret.id).await.expect("get"),
-        Some(with_secret)
-    );
-}
-
-async fn duplicate_identity_is_rejected_case_insensitively(store: &dyn RepositoryStore) {
-    let repo = sample_repository(1, Provider::GitHub, "Acme", "App");
-    store.insert(&repo).await.expect("insert");
-    let same_id = sample_repository(1, Provider::GitHub, "other", "name");
-    assert!(
-        matches!(store.insert(&same_id).await, Err(StoreError::Duplicate(_))),
-        "same id must be a duplicate"
-    );
-    let same_name = sample_repository(2, Provider::GitHub, "acme", "app");
-    assert!(
-        matches!(
-            store.insert(&same_name).await,
-            Err(StoreError::Duplicate(_))
-        ),
-        "same name must be a duplicate"
-    );
-    let other_provider = sample_repository(3, Provider::GitLab, "acme", "app");
-    store
-        .insert(&other_provider)
-        .await
-        .expect("another provider is another repository");
-    assert_eq!(
-        store
-            .list(&RepositoryFilter::default())
-            .await
-            .expect("list")
-            .len(),
-        2,
-        "nothing half-written"
-    );
-}
-
-async fn list_filters_and_orders(store: &dyn RepositoryStore) {
-    let b = sample_repository(1, Provider::GitHub, "beta", "x");
-    let a = sample_repository(2, Provider::GitHub, "Alpha", "y");
-    let mut c = sample_repository(3, Provider::GitLab, "alpha", "z");
-    c.state = RepositoryState::Inactive;
-    for r in [&b, &a, &c] {
-        store.insert(r).await.expect("insert");
-    }
-    let all = store
-        .list(&RepositoryFilter::default())
-        .await
-        .expect("list");
-    let ids: Vec<_> = all.iter().map(|r| r.id).collect();
-    assert_eq!(
-        ids,
-        [a.id, c.id, b.id],
-        "ordered by owner then name, case-insensitively"
-    );
-
-    let github = RepositoryFilter {
-        provider: Some(Provider::GitHub),
-        ..Default::default()
+/// One `#[test]` per case of a contract suite, for one implementation, in a module named
+/// after the suite.
+///
+/// `oore_core::contract_tests!(SUITE, |case| BODY)` runs `BODY` once per case with `case`
+/// bound to that case's function (`oore_core::testing::contract::SUITE::<case>`). `BODY`
+/// makes a fresh implementation, calls `case` with it and drives the future to its end
+/// (with [`block_on`](crate::testing::block_on) for the in-memory fakes, a tokio runtime
+/// for the real adapters). Anything `BODY` names from the calling module is in scope.
+///
+/// | suite | `case` takes |
+/// |---|---|
+/// | `repository_store` | `&dyn RepositoryStore` (async) |
+/// | `build_store` | `&dyn BuildStore, &dyn RepositoryStore` over one database (async) |
+/// | `webhook_store` | `&dyn WebhookEventStore, &dyn RepositoryStore` over one database (async) |
+/// | `pipeline_store` | `&dyn PipelineStore, RepositoryId, RepositoryId` (two existing repositories; async) |
+/// | `secret_cipher` | `&dyn SecretCipher` |
+/// | `build_logs` | `&dyn BuildLogs` (async) |
+/// | `workspaces` | `&dyn Workspaces, &dyn WorkspaceFixture` over the same workspaces (async) |
+///
+/// ```text
+/// oore_core::contract_tests!(build_store, |case| {
+///     let repositories = MemoryRepositoryStore::default();
+///     block_on(case(&MemoryBuildStore::new(repositories.clone()), &repositories))
+/// });
+/// ```
+#[macro_export]
+macro_rules! contract_tests {
+    (repository_store, |$case:ident| $body:expr $(,)?) => {
+        $crate::contract_tests!(@tests repository_store, $case, $body, [
+            insert_then_get_round_trips_every_field,
+            duplicate_identity_is_rejected_case_insensitively,
+            list_filters_and_orders,
+            update_replaces_fields_and_checks_identity,
+            soft_delete_hides_and_frees_the_identity,
+            unknown_ids_are_not_found,
+            unicode_names_survive,
+        ]);
     };
-    assert_eq!(store.list(&github).await.expect("list").len(), 2);
-    let inactive = RepositoryFilter {
-        state: Some(RepositoryState::Inactive),
-        ..Default::default()
+    (build_store, |$case:ident| $body:expr $(,)?) => {
+        $crate::contract_tests!(@tests build_store, $case, $body, [
+            numbers_are_per_repository_without_gaps_or_repeats,
+            a_build_of_an_unknown_repository_is_not_found,
+            every_field_round_trips,
+            transition_build_is_compare_and_set,
+            queue_and_running_views,
+            steps_are_replaced_listed_by_index_and_compare_and_set,
+            artifacts_are_listed_by_path_and_scoped_to_their_build,
+            every_list_filter_and_both_orders,
+            keyset_pages_have_no_gaps_or_repeats,
+            page_size_defaults_and_is_capped,
+        ]);
     };
-    assert_eq!(store.list(&inactive).await.expect("list"), vec![c]);
-}
-
-async fn update_replaces_fields_and_checks_identity(store: &dyn RepositoryStore) {
-    let mut a = sample_repository(1, Provider::GitHub, "acme", "a");
-    let b = sample_repository(2, Provider::GitHub, "acme", "b");
-    store.insert(&a).await.expect("insert");
-    store.insert(&b).await.expect("insert");
-
-    a.state = RepositoryState::Inactive;
-    a.clone_url = CloneUrl::new("git@github.com:acme/a.git").expect("valid");
-    a.default_branch = BranchName::new("trunk").expect("valid");
-    a.webhook_secret = None;
-    a.build_concurrency = RepoConcurrency::Serial;
-    a.updated_at += SignedDuration::from_secs(60);
-    store.update(&a).await.expect("update");
-    assert_eq!(store.get(a.id).await.expect("get"), Some(a.clone()));
-    a.build_concurrency = RepoConcurrency::Parallel;
-    store.update(&a).await.expect("update");
-    assert_eq!(
-        store.get(a.id).await.expect("get"),
-        Some(a.clone()),
-        "the concurrency mode can go back to parallel"
-    );
-
-    let mut clash = a.clone();
-    clash.name = RepoName::new("B").expect("valid");
-    assert!(matches!(
-        store.update(&clash).await,
-        Err(StoreError::Duplicate(_))
-    ));
-    assert_eq!(
-        store.get(a.id).await.expect("get"),
-        Some(a),
-        "a failed update changes nothing"
-    );
-}
-
-async fn soft_delete_hides_and_frees_the_identity(store: &dyn RepositoryStore) {
-    let repo = sample_repository(1, Provider::GitHub, "acme", "app");
-    store.insert(&repo).await.expect("insert");
-    store
-        .soft_delete(repo.id, repo.created_at)
-        .await
-        .expect("delete");
-    assert_eq!(store.get(repo.id).await.expect("get"), None);
-    assert!(
-        store
-            .list(&RepositoryFilter::default())
-            .await
-            .expect("list")
-            .is_empty()
-    );
-    assert_eq!(
-        store.soft_delete(repo.id, repo.created_at).await,
-        Err(StoreError::NotFound)
-    );
-    assert_eq!(store.update(&repo).await, Err(StoreError::NotFound));
-
-    let again = sample_repository(2, Provider::GitHub, "acme", "app");
-    store
-        .insert(&again)
-        .await
-        .expect("a deleted repository's name can be reused");
-}
-
-async fn unknown_ids_are_not_found(store: &dyn RepositoryStore) {
-    let ghost = sample_repository(9, Provider::GitHub, "nobody", "nothing");
-    assert_eq!(store.get(ghost.id).await.expect("get"), None);
-    assert_eq!(store.update(&ghost).await, Err(StoreError::NotFound));
-    assert_eq!(
-        store.soft_delete(ghost.id, ghost.created_at).await,
-        Err(StoreError::NotFound)
-    );
-}
-
-async fn unicode_names_survive(store: &dyn RepositoryStore) {
-    let repo = sample_repository(1, Provider::GitHub, "Zoë", "アプリ-🚀");
-    store.insert(&repo).await.expect("insert");
-    assert_eq!(store.get(repo.id).await.expect("get"), Some(repo.clone()));
-    let folded = sample_repository(2, Provider::GitHub, "ZOË", "アプリ-🚀");
-    assert!(
-        matches!(store.insert(&folded).await, Err(StoreError::Duplicate(_))),
-        "case folding must cover non-ASCII letters"
-    );
-}
-
-/// Runs every [`SecretCipher`] contract check against `cipher`.
-pub fn secret_cipher_contract(cipher: &dyn SecretCipher) {
-    let binding = SecretBinding::new(
-        "repositories",
-        "webhook_secret",
-        "01J0000000000000000000000A",
-    );
-    let secret = SecretString::new("p@ss wörd ✓");
-    let sealed = cipher.encrypt(&secret, &binding).expect("encrypt");
-    assert_eq!(cipher.decrypt(&sealed, &binding).expect("decrypt"), secret);
-
-    let other_row = SecretBinding::new(
-        "repositories",
-        "webhook_secret",
-        "01J0000000000000000000000B",
-    );
-    assert!(
-        cipher.decrypt(&sealed, &other_row).is_err(),
-        "a value moved to another row must not decrypt"
-    );
-    let other_column = SecretBinding::new("repositories", "other", "01J0000000000000000000000A");
-    assert!(
-        cipher.decrypt(&sealed, &other_column).is_err(),
-        "a value moved to another column must not decrypt"
-    );
-
-    let mut tampered = sealed.as_bytes().to_vec();
-    if let Some(last) = tampered.last_mut() {
-        *last ^= 1;
-    }
-    assert!(
-        cipher
-            .decrypt(&EncryptedSecret::from_bytes(tampered), &binding)
-            .is_err()
-    );
-    assert!(
-        cipher
-            .decrypt(&EncryptedSecret::from_bytes(Vec::new()), &binding)
-            .is_err()
-    );
-
-    let empty = SecretString::new("");
-    let sealed_empty = cipher.encrypt(&empty, &binding).expect("encrypt");
-    assert_eq!(
-        cipher.decrypt(&sealed_empty, &binding).expect("decrypt"),
-        empty
-    );
-
-    let digest = cipher.keyed_digest(&secret, &binding);
-    assert_eq!(
-        digest,
-        cipher.keyed_digest(&secret, &binding),
-        "a digest is deterministic"
-    );
-    assert_ne!(
-        digest,
-        cipher.keyed_digest(&SecretString::new("p@ss wörd ✗"), &binding)
-    );
-    assert_ne!(
-        digest,
-        cipher.keyed_digest(&secret, &other_row),
-        "a digest is bound to its row"
-    );
-    assert_ne!(digest, cipher.keyed_digest(&secret, &other_column));
-    assert_ne!(cipher.keyed_digest(&empty, &binding), [0u8; 32]);
-    use sha2::Digest as _;
-    assert_ne!(
-        digest.as_slice(),
-        sha2::Sha256::digest(secret.expose().as_bytes()).as_slice(),
-        "a digest is keyed, not a plain hash"
-    );
+    (webhook_store, |$case:ident| $body:expr $(,)?) => {
+        $crate::contract_tests!(@tests webhook_store, $case, $body, [
+            every_field_round_trips,
+            duplicates_inside_and_across_batches,
+            concurrent_deliveries_of_one_id_insert_once,
+            rejected_attempts_are_not_deliveries,
+            unprocessed_in_arrival_order,
+            finish_is_compare_and_set,
+            finish_all_moves_each_received_event,
+            requeue_reopens_finished_events_only,
+            forgetting_deliveries_keeps_events,
+            list_filters_and_pages,
+            a_bad_event_fails_the_whole_batch,
+        ]);
+    };
+    (pipeline_store, |$case:ident| $body:expr $(,)?) => {
+        $crate::contract_tests!(@tests pipeline_store, $case, $body, [
+            an_empty_store_has_nothing_to_clear,
+            saves_are_numbered_per_repository,
+            history_is_newest_first_with_the_current_version_marked,
+            clearing_keeps_history_and_numbering_continues,
+        ]);
+    };
+    (secret_cipher, |$case:ident| $body:expr $(,)?) => {
+        $crate::contract_tests!(@tests secret_cipher, $case, $body, [
+            a_value_decrypts_only_with_its_binding,
+            tampered_or_empty_ciphertext_does_not_decrypt,
+            an_empty_secret_round_trips,
+            digests_are_deterministic_keyed_and_bound_to_their_row,
+        ]);
+    };
+    (build_logs, |$case:ident| $body:expr $(,)?) => {
+        $crate::contract_tests!(@tests build_logs, $case, $body, [
+            system_lines_are_appended_in_order,
+            reads_by_offset_in_chunks_and_past_the_end,
+            files_list_the_system_log_with_its_length,
+            a_build_without_logs_is_not_found,
+            builds_have_separate_logs,
+            followers_get_growth_then_finished,
+            a_follower_of_a_finished_build_is_told_at_once,
+            finishing_a_build_without_output_ends_its_followers,
+        ]);
+    };
+    (workspaces, |$case:ident| $body:expr $(,)?) => {
+        $crate::contract_tests!(@tests workspaces, $case, $body, [
+            create_gives_each_build_its_workspace_and_cm_env_outside_it,
+            read_text_reads_files_of_the_checkout,
+            read_text_refuses_paths_leaving_the_workspace,
+            read_text_refuses_files_over_the_limit,
+            cm_env_assignments_are_read_in_order,
+        ]);
+    };
+    (@tests $suite:ident, $case:ident, $body:expr, [$($name:ident),+ $(,)?]) => {
+        mod $suite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $name() {
+                    let $case = $crate::testing::contract::$suite::$name;
+                    $body
+                }
+            )+
+        }
+    };
+    ($suite:ident, $($rest:tt)*) => {
+        compile_error!(concat!(
+            "no contract suite `", stringify!($suite), "`, or not called as ",
+            "`contract_tests!(suite, |case| body)`; the suites are repository_store, ",
+            "build_store, webhook_store, pipeline_store, secret_cipher, build_logs, workspaces"
+        ));
+    };
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::ids::RepositoryId;
     use crate::testing::{
-        FakeCipher, MemoryBuildStore, MemoryRepositoryStore, MemoryWebhookEventStore, block_on,
+        FakeCipher, FakeWorkspaces, MemoryBuildStore, MemoryLogs, MemoryPipelineStore,
+        MemoryRepositoryStore, MemoryWebhookEventStore, block_on,
     };
 
-    #[test]
-    fn memory_store_keeps_the_contract() {
-        block_on(repository_store_contract(MemoryRepositoryStore::default));
+    crate::contract_tests!(repository_store, |case| block_on(case(
+        &MemoryRepositoryStore::default()
+    )));
+
+    crate::contract_tests!(build_store, |case| {
+        let repositories = MemoryRepositoryStore::default();
+        block_on(case(
+            &MemoryBuildStore::new(repositories.clone()),
+            &repositories,
+        ))
+    });
+
+    crate::contract_tests!(webhook_store, |case| {
+        let repositories = MemoryRepositoryStore::default();
+        block_on(case(
+            &MemoryWebhookEventStore::new(repositories.clone()),
+            &repositories,
+        ))
+    });
+
+    crate::contract_tests!(pipeline_store, |case| block_on(case(
+        &MemoryPipelineStore::default(),
+        RepositoryId::from_ulid(ulid::Ulid::from_parts(1, 1)),
+        RepositoryId::from_ulid(ulid::Ulid::from_parts(1, 2)),
+    )));
+
+    crate::contract_tests!(secret_cipher, |case| case(&FakeCipher));
+
+    crate::contract_tests!(build_logs, |case| block_on(case(&MemoryLogs::default())));
+
+    crate::contract_tests!(workspaces, |case| {
+        let workspaces = FakeWorkspaces::default();
+        block_on(case(&workspaces, &workspaces))
+    });
+
+    /// The `pub` functions of a suite's source that are cases (not `sample_*` helpers).
+    fn cases_in(source: &str) -> Vec<&str> {
+        source
+            .lines()
+            .filter_map(|line| {
+                let rest = line
+                    .strip_prefix("pub async fn ")
+                    .or_else(|| line.strip_prefix("pub fn "))?;
+                let name = &rest[..rest.find('(')?];
+                (!name.starts_with("sample_")).then_some(name)
+            })
+            .collect()
     }
 
+    /// A case missing from its list in `contract_tests!` would silently never run.
     #[test]
-    fn memory_build_store_keeps_the_contract() {
-        block_on(build_store_contract(|| {
-            let repositories = MemoryRepositoryStore::default();
-            (MemoryBuildStore::new(repositories.clone()), repositories)
-        }));
-    }
-
-    #[test]
-    fn memory_webhook_store_keeps_the_contract() {
-        block_on(webhook_store_contract(|| {
-            let repositories = MemoryRepositoryStore::default();
+    fn every_case_is_listed_in_contract_tests() {
+        let this = include_str!("contract.rs");
+        for (suite, source) in [
             (
-                MemoryWebhookEventStore::new(repositories.clone()),
-                repositories,
-            )
-        }));
-    }
-
-    #[test]
-    fn fake_cipher_keeps_the_contract() {
-        secret_cipher_contract(&FakeCipher);
+                "repository_store",
+                include_str!("contract/repository_store.rs"),
+            ),
+            (
+                "build_store",
+                concat!(
+                    include_str!("contract/build_store.rs"),
+                    include_str!("contract/build_list.rs")
+                ),
+            ),
+            (
+                "webhook_store",
+                concat!(
+                    include_str!("contract/webhook_store.rs"),
+                    include_str!("contract/webhook_list.rs")
+                ),
+            ),
+            ("pipeline_store", include_str!("contract/pipeline_store.rs")),
+            ("secret_cipher", include_str!("contract/secret_cipher.rs")),
+            ("build_logs", include_str!("contract/build_logs.rs")),
+            ("workspaces", include_str!("contract/workspaces.rs")),
+        ] {
+            let arm = format!("    ({suite}, |$case:ident|");
+            let start = this.find(&arm).expect("the suite has an arm");
+            let list = &this[start..];
+            let list = &list[..list.find("]);").expect("the arm's list ends")];
+            let cases = cases_in(source);
+            assert!(!cases.is_empty(), "{suite} has cases");
+            for case in cases {
+                assert!(
+                    list.lines().any(|l| l.trim() == format!("{case},")),
+                    "{suite}::{case} is not listed in contract_tests!; add it to the {suite} arm"
+                );
+            }
+        }
     }
 }

@@ -3,17 +3,18 @@
 //! and end to end in `oore-server`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use super::MemoryLogs;
 use crate::cancel::CancelToken;
 use crate::ids::BuildId;
 use crate::ports::{
-    ArtifactCollector, ArtifactError, BuildLogs, BuildSignals, CollectOutcome, CollectRequest,
-    FetchError, FetchRequest, LogChunk, LogError, LogFile, LogFollower, LogUpdate, RunError,
-    SourceFetcher, StepCommand, StepEnd, StepRunner, WorkspaceError, Workspaces,
+    ArtifactCollector, ArtifactError, BuildSignals, CollectOutcome, CollectRequest, FetchError,
+    FetchRequest, RunError, SourceFetcher, StepCommand, StepEnd, StepRunner, WorkspaceError,
+    Workspaces,
 };
 use crate::services::ExecutionPorts;
 
@@ -45,95 +46,6 @@ impl StepRunner for ScriptedRunner {
     }
 }
 
-/// Build logs in memory: system log lines (also kept as the `system` file's bytes) and
-/// any file's bytes written with [`MemoryLogs::write`]. Offsets are plain byte indexes
-/// (no size cap). `follow` yields nothing: tests drive followers with their own updates.
-#[derive(Default)]
-pub struct MemoryLogs {
-    /// System log lines per build.
-    pub lines: Mutex<HashMap<BuildId, Vec<String>>>,
-    /// Builds whose logs were finished.
-    pub finished: Mutex<Vec<BuildId>>,
-    /// Every file's bytes, in creation order.
-    files: Mutex<Vec<(BuildId, LogFile, Vec<u8>)>>,
-}
-
-impl MemoryLogs {
-    /// Appends `data` to `file` of `build` (creating it) and returns its new length.
-    pub fn write(&self, build: BuildId, file: LogFile, data: &[u8]) -> u64 {
-        let mut files = lock(&self.files);
-        let at = match files.iter().position(|(b, f, _)| *b == build && *f == file) {
-            Some(at) => at,
-            None => {
-                files.push((build, file, Vec::new()));
-                files.len() - 1
-            }
-        };
-        files[at].2.extend_from_slice(data);
-        files[at].2.len() as u64
-    }
-}
-
-struct NoUpdates;
-
-#[async_trait]
-impl LogFollower for NoUpdates {
-    async fn next(&mut self) -> Option<LogUpdate> {
-        None
-    }
-}
-
-#[async_trait]
-impl BuildLogs for MemoryLogs {
-    async fn append_system(&self, build: BuildId, line: &str) -> Result<(), LogError> {
-        lock(&self.lines)
-            .entry(build)
-            .or_default()
-            .push(line.to_owned());
-        self.write(build, LogFile::System, format!("{line}\n").as_bytes());
-        Ok(())
-    }
-
-    async fn read(
-        &self,
-        build: BuildId,
-        file: LogFile,
-        offset: u64,
-        max_bytes: usize,
-    ) -> Result<LogChunk, LogError> {
-        let files = lock(&self.files);
-        let (_, _, data) = files
-            .iter()
-            .find(|(b, f, _)| *b == build && *f == file)
-            .ok_or(LogError::NotFound)?;
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(data.len());
-        let end = start.saturating_add(max_bytes).min(data.len());
-        Ok(LogChunk {
-            data: data[start..end].to_vec(),
-            offset: start as u64,
-            next_offset: end as u64,
-        })
-    }
-
-    async fn files(&self, build: BuildId) -> Result<Vec<(LogFile, u64)>, LogError> {
-        Ok(lock(&self.files)
-            .iter()
-            .filter(|(b, _, _)| *b == build)
-            .map(|(_, f, data)| (*f, data.len() as u64))
-            .collect())
-    }
-
-    fn follow(&self, _: BuildId) -> Box<dyn LogFollower> {
-        Box::new(NoUpdates)
-    }
-
-    fn finish(&self, build: BuildId) {
-        lock(&self.finished).push(build);
-    }
-}
-
 /// Workspaces under a made-up `/ws`, with repository files and `CM_ENV` lines in memory.
 #[derive(Default)]
 pub struct FakeWorkspaces {
@@ -153,9 +65,32 @@ impl Workspaces for FakeWorkspaces {
         &self,
         _: BuildId,
         relative: &str,
-        _: usize,
+        max_bytes: usize,
     ) -> Result<Option<String>, WorkspaceError> {
-        Ok(lock(&self.files).get(relative).cloned())
+        // As the real workspaces: plain relative paths only, `./` allowed.
+        let refused = || {
+            WorkspaceError(format!(
+                "refusing to read '{relative}': only paths inside the workspace, without '..', can be read"
+            ))
+        };
+        let mut parts = Vec::new();
+        for component in Path::new(relative).components() {
+            match component {
+                Component::Normal(part) => parts.push(part.to_string_lossy()),
+                Component::CurDir => {}
+                _ => return Err(refused()),
+            }
+        }
+        if parts.is_empty() {
+            return Err(refused());
+        }
+        let content = lock(&self.files).get(&parts.join("/")).cloned();
+        match content {
+            Some(text) if text.len() > max_bytes => Err(WorkspaceError(format!(
+                "{relative} is larger than {max_bytes} bytes; make it smaller"
+            ))),
+            other => Ok(other),
+        }
     }
 
     fn cm_env_path(&self, build: BuildId) -> PathBuf {

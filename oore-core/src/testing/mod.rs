@@ -1,31 +1,31 @@
 //! Test support that needs no IO: in-memory fakes of the ports, a tiny executor, and the
 //! contract suites every port implementation must pass (see [`contract`]).
 //!
-//! Compiled always (it is small and pure) so that `oore-adapters` and `oore-testkit`
-//! can run the same contracts against the real implementations.
+//! Compiled for oore-core's own tests and with the `testing` feature, which every crate's
+//! dev-dependency on oore-core (and `oore-testkit`) turns on, so that `oore-adapters` and
+//! `oore-testkit` can run the same contracts against the real implementations while
+//! release builds of `oored` and `oore` do not carry any of it.
 
 pub mod contract;
-mod contract_build_list;
-mod contract_builds;
 pub mod contract_files;
-mod contract_pipelines;
-mod contract_webhooks;
 mod execution;
 mod memory;
 mod memory_builds;
 mod memory_files;
+mod memory_logs;
 mod memory_pipelines;
 mod memory_webhooks;
 
 pub use execution::{
-    FakeArtifacts, FakeExecution, FakeFetcher, FakeWorkspaces, MemoryLogs, RecordingSignals,
-    ScriptedRunner, StepScript,
+    FakeArtifacts, FakeExecution, FakeFetcher, FakeWorkspaces, RecordingSignals, ScriptedRunner,
+    StepScript,
 };
 pub use memory::{FakeCipher, FixedClock, MemoryRepositoryStore, SequentialIds};
 pub use memory_builds::MemoryBuildStore;
 #[cfg(test)]
 pub(crate) use memory_files::crc32;
 pub use memory_files::{MemoryArtifactFiles, MemoryBuildDirectories};
+pub use memory_logs::MemoryLogs;
 pub use memory_pipelines::MemoryPipelineStore;
 pub use memory_webhooks::MemoryWebhookEventStore;
 

@@ -257,11 +257,11 @@ pub fn verify_signature(
     body: &[u8],
 ) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
-    let hex = header
+    let digits = header
         .trim()
         .strip_prefix("sha256=")
         .ok_or(SignatureError::Malformed)?;
-    let expected = decode_hex(hex).ok_or(SignatureError::Malformed)?;
+    let expected = hex::decode(digits).map_err(|_| SignatureError::Malformed)?;
     if expected.len() != 32 {
         return Err(SignatureError::Malformed);
     }
@@ -276,32 +276,12 @@ pub fn verify_signature(
 pub fn signature_header(secret: &str, body: &[u8]) -> String {
     let mut mac = hmac_sha256(secret.as_bytes());
     mac.update(body);
-    let tag = mac.finalize().into_bytes();
-    let mut out = String::from("sha256=");
-    for b in tag.iter() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// HMAC-SHA256 keyed by `key`.
 pub(crate) fn hmac_sha256(key: &[u8]) -> Hmac<Sha256> {
     <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length")
-}
-
-/// Hex digits (either case) to bytes; `None` for odd lengths or other characters.
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    s.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            let hi = char::from(pair[0]).to_digit(16)?;
-            let lo = char::from(pair[1]).to_digit(16)?;
-            u8::try_from(hi * 16 + lo).ok()
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -98,3 +98,59 @@ fn oore_core_has_no_io_dependency() {
         "the walk found the real graph: {reached:?}"
     );
 }
+
+/// `cargo tree` over the workspace's root manifest, normal edges only (what a release
+/// build compiles), inverted on oore-core, with features: the features oore-core is
+/// built with.
+fn oore_core_features_in(packages: &[&str]) -> String {
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+    let mut args = vec![
+        "tree",
+        "--manifest-path",
+        manifest,
+        "--locked",
+        "--edges",
+        "features,normal",
+        "--invert",
+        "oore-core",
+    ];
+    for package in packages {
+        args.extend(["--package", package]);
+    }
+    let output = Command::new(env!("CARGO"))
+        .args(&args)
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        output.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The release build (`make release`: `-p oore-server -p oore-cli`; and a plain `cargo
+/// build --release`, which builds the default members) must not turn on oore-core's
+/// `testing` feature: `oored` and `oore` would ship the fakes. Features unify across one
+/// build, so one normal dependency with `features = ["testing"]` (oore-testkit, or a
+/// crate moving it from dev-dependencies) is enough to break this.
+#[test]
+fn release_builds_leave_the_testing_feature_off() {
+    for (build, packages) in [
+        ("make release", &["oore-server", "oore-cli"][..]),
+        ("cargo build --release (default members)", &[][..]),
+    ] {
+        let tree = oore_core_features_in(packages);
+        assert!(
+            tree.contains("oore-core feature \"default\"")
+                && tree.contains("oore-server")
+                && tree.contains("oore-cli"),
+            "{build}: the tree should show oore-server and oore-cli using oore-core:\n{tree}"
+        );
+        assert!(
+            !tree.contains("feature \"testing\""),
+            "{build}: oore-core's `testing` feature is on; keep oore-core's `testing` \
+             (and oore-testkit) in dev-dependencies and out of `default-members`:\n{tree}"
+        );
+    }
+}

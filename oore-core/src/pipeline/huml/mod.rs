@@ -1,5 +1,7 @@
 //! HUML (<https://huml.io>, v0.2) support: a strict parser that keeps key order and
-//! positions, and a writer (the emitter lives with the YAML one in `pipeline::write`).
+//! positions, [`from_str`] to read a document into a serde type with located errors (the
+//! CLI's `config.huml`), and a writer (the emitter lives with the YAML one in
+//! `pipeline::write`).
 //!
 //! # What huml-rs gets wrong, and why Oore parses HUML itself
 //!
@@ -27,10 +29,13 @@
 //! stays a dev-dependency, a second opinion in tests: on the suite, and on everything the
 //! HUML writer produces, which must read back identically through both parsers.
 
+mod de;
 mod parser;
 mod scalar;
 
 use thiserror::Error;
+
+pub use de::from_str;
 
 use super::node::Node;
 use super::value::Value;
@@ -49,12 +54,12 @@ pub struct HumlError {
 
 /// Parses a HUML document into a [`Value`] (dict keys keep their written order).
 pub fn parse(text: &str) -> Result<Value, HumlError> {
-    parser::parse_document(text).map(|node| node.to_value())
+    parser::parse_document(text, true).map(|node| node.to_value())
 }
 
 /// Parses a HUML document into the located tree.
 pub(crate) fn parse_node(text: &str) -> Result<Node, HumlError> {
-    parser::parse_document(text)
+    parser::parse_document(text, true)
 }
 
 /// Writes a value as a HUML v0.2 document.

@@ -6,8 +6,9 @@ use super::HumlError;
 
 pub(super) type PResult<T> = Result<T, HumlError>;
 
-/// Parses a whole HUML document.
-pub(crate) fn parse_document(src: &str) -> PResult<Node> {
+/// Parses a whole HUML document. With `quote_values` false, syntax errors never quote
+/// the document's values (for files that hold secrets).
+pub(crate) fn parse_document(src: &str, quote_values: bool) -> PResult<Node> {
     let mut p = Parser {
         src,
         bytes: src.as_bytes(),
@@ -15,6 +16,7 @@ pub(crate) fn parse_document(src: &str) -> PResult<Node> {
         line: 1,
         line_start: 0,
         depth: 0,
+        quote_values,
     };
     p.document()
 }
@@ -27,6 +29,8 @@ pub(super) struct Parser<'a> {
     pub(super) line: usize,
     pub(super) line_start: usize,
     pub(super) depth: usize,
+    /// Whether error messages may quote a value (see [`parse_document`]).
+    pub(super) quote_values: bool,
 }
 
 pub(super) enum Indicator {

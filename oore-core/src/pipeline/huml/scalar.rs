@@ -60,6 +60,11 @@ impl Parser<'_> {
             "-inf" => NodeKind::Float(f64::NEG_INFINITY, Some(token.into())),
             _ => match number(token) {
                 Ok(kind) => kind,
+                Err(_) if !self.quote_values => {
+                    return self.fail(
+                        "this is not a value: write a double-quoted string, a number, true, false or null",
+                    );
+                }
                 Err(message) => return self.fail(message),
             },
         };
@@ -92,6 +97,11 @@ impl Parser<'_> {
                         Some((_, 'v')) => '\u{b}',
                         Some((j, other)) if other != '\n' => {
                             self.bump(j);
+                            if !self.quote_values {
+                                return self.fail(
+                                    "unsupported escape; huml strings allow \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\v and literal unicode",
+                                );
+                            }
                             return self.fail(format!(
                                 "unsupported escape `\\{other}`; huml strings allow \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\v and literal unicode"
                             ));

@@ -1,22 +1,21 @@
-//! The [`WebhookEventStore`] contract suite, re-exported from [`super::contract`].
+//! The [`WebhookEventStore`] contract suite. Run it with
+//! [`contract_tests!`](crate::contract_tests)`(webhook_store, ...)`.
 //!
-//! Events refer to repositories, so the factory returns a webhook store and a repository
-//! store over the same data (for SQLite: the same `SqliteStore` twice).
-
-use std::collections::HashSet;
+//! Events refer to repositories, so each case takes a webhook store and a repository store
+//! over the same empty data (for SQLite: the same `SqliteStore` twice).
 
 use jiff::{SignedDuration, Timestamp};
 use ulid::Ulid;
 
-use super::contract::sample_repository;
-use super::join_all;
+use super::sample_repository;
+pub use super::webhook_list::list_filters_and_pages;
 use crate::domain::repository::{Provider, Repository};
 use crate::domain::webhook::{WebhookEvent, WebhookEventDetail, WebhookEventStatus};
 use crate::ids::{BuildId, RepositoryId, WebhookEventId};
 use crate::ports::{
-    EventFinish, InsertOutcome, NewWebhookEvent, RepositoryStore, StoreError, WebhookEventQuery,
-    WebhookEventStore,
+    EventFinish, InsertOutcome, NewWebhookEvent, RepositoryStore, StoreError, WebhookEventStore,
 };
+use crate::testing::join_all;
 
 const EPOCH_MS: i64 = 1_767_225_600_000;
 
@@ -47,48 +46,24 @@ pub fn sample_webhook_event(n: u128, repository: Option<RepositoryId>) -> NewWeb
     }
 }
 
-/// Runs every [`WebhookEventStore`] check against stores made by `fresh`.
-pub async fn webhook_store_contract<W, R, F>(fresh: F)
-where
-    W: WebhookEventStore,
-    R: RepositoryStore,
-    F: Fn() -> (W, R),
-{
-    let (w, r) = fresh();
-    every_field_round_trips(&w, &r).await;
-    let (w, r) = fresh();
-    duplicates_inside_and_across_batches(&w, &r).await;
-    let (w, r) = fresh();
-    concurrent_deliveries_of_one_id_insert_once(&w, &r).await;
-    let (w, r) = fresh();
-    rejected_attempts_are_not_deliveries(&w, &r).await;
-    let (w, r) = fresh();
-    unprocessed_in_arrival_order(&w, &r).await;
-    let (w, r) = fresh();
-    finish_is_compare_and_set(&w, &r).await;
-    let (w, r) = fresh();
-    finish_all_moves_each_received_event(&w, &r).await;
-    let (w, r) = fresh();
-    requeue_reopens_finished_events_only(&w, &r).await;
-    let (w, r) = fresh();
-    forgetting_deliveries_keeps_events(&w, &r).await;
-    let (w, r) = fresh();
-    list_filters_and_pages(&w, &r).await;
-    let (w, r) = fresh();
-    a_bad_event_fails_the_whole_batch(&w, &r).await;
-}
-
-async fn add_repo(repos: &dyn RepositoryStore, n: u128, provider: Provider) -> Repository {
+pub(super) async fn add_repo(
+    repos: &dyn RepositoryStore,
+    n: u128,
+    provider: Provider,
+) -> Repository {
     let repo = sample_repository(n, provider, "acme", &format!("app-{n}"));
     repos.insert(&repo).await.expect("insert repository");
     repo
 }
 
-async fn insert(store: &dyn WebhookEventStore, events: &[NewWebhookEvent]) -> Vec<InsertOutcome> {
+pub(super) async fn insert(
+    store: &dyn WebhookEventStore,
+    events: &[NewWebhookEvent],
+) -> Vec<InsertOutcome> {
     store.insert_batch(events).await.expect("insert batch")
 }
 
-async fn get(store: &dyn WebhookEventStore, id: WebhookEventId) -> WebhookEventDetail {
+pub(super) async fn get(store: &dyn WebhookEventStore, id: WebhookEventId) -> WebhookEventDetail {
     store
         .get_event(id)
         .await
@@ -96,7 +71,7 @@ async fn get(store: &dyn WebhookEventStore, id: WebhookEventId) -> WebhookEventD
         .unwrap_or_else(|| panic!("event {id} is stored"))
 }
 
-fn finished(
+pub(super) fn finished(
     status: WebhookEventStatus,
     reason: Option<&str>,
     builds: &[BuildId],
@@ -110,7 +85,7 @@ fn finished(
     }
 }
 
-async fn every_field_round_trips(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
+pub async fn every_field_round_trips(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
     let repo = add_repo(repos, 1, Provider::GitLab).await;
     let mut full = sample_webhook_event(1, Some(repo.id));
     full.provider = Provider::GitLab;
@@ -194,7 +169,7 @@ async fn every_field_round_trips(store: &dyn WebhookEventStore, repos: &dyn Repo
     );
 }
 
-async fn duplicates_inside_and_across_batches(
+pub async fn duplicates_inside_and_across_batches(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -242,7 +217,7 @@ async fn duplicates_inside_and_across_batches(
     );
 }
 
-async fn concurrent_deliveries_of_one_id_insert_once(
+pub async fn concurrent_deliveries_of_one_id_insert_once(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -277,7 +252,7 @@ async fn concurrent_deliveries_of_one_id_insert_once(
     assert_eq!(store.count_unprocessed().await, Ok(1));
 }
 
-async fn rejected_attempts_are_not_deliveries(
+pub async fn rejected_attempts_are_not_deliveries(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -332,7 +307,10 @@ async fn rejected_attempts_are_not_deliveries(
     );
 }
 
-async fn unprocessed_in_arrival_order(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
+pub async fn unprocessed_in_arrival_order(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
     let repo = add_repo(repos, 1, Provider::GitHub).await.id;
     let e = |n| sample_webhook_event(n, Some(repo));
     insert(store, &[e(3), e(5)]).await;
@@ -358,7 +336,7 @@ async fn unprocessed_in_arrival_order(store: &dyn WebhookEventStore, repos: &dyn
     assert!(store.unprocessed(0).await.expect("unprocessed").is_empty());
 }
 
-async fn finish_is_compare_and_set(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
+pub async fn finish_is_compare_and_set(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
     let repo = add_repo(repos, 1, Provider::GitHub).await.id;
     let ev = sample_webhook_event(1, Some(repo));
     insert(store, std::slice::from_ref(&ev)).await;
@@ -410,7 +388,7 @@ async fn finish_is_compare_and_set(store: &dyn WebhookEventStore, repos: &dyn Re
     );
 }
 
-async fn finish_all_moves_each_received_event(
+pub async fn finish_all_moves_each_received_event(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -465,7 +443,7 @@ async fn finish_all_moves_each_received_event(
     assert_eq!(store.count_unprocessed().await, Ok(0));
 }
 
-async fn requeue_reopens_finished_events_only(
+pub async fn requeue_reopens_finished_events_only(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -510,7 +488,7 @@ async fn requeue_reopens_finished_events_only(
     assert_eq!(store.requeue(event_id(42)).await, Err(StoreError::NotFound));
 }
 
-async fn forgetting_deliveries_keeps_events(
+pub async fn forgetting_deliveries_keeps_events(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -544,170 +522,7 @@ async fn forgetting_deliveries_keeps_events(
     );
 }
 
-async fn list_filters_and_pages(store: &dyn WebhookEventStore, repos: &dyn RepositoryStore) {
-    let github = add_repo(repos, 1, Provider::GitHub).await.id;
-    let gitlab = add_repo(repos, 2, Provider::GitLab).await.id;
-    let mut all = Vec::new();
-    for n in 1..=12u128 {
-        let mut e = sample_webhook_event(n, Some(if n % 3 == 0 { gitlab } else { github }));
-        if n % 3 == 0 {
-            e.provider = Provider::GitLab;
-            e.event_type = "Push Hook".to_owned();
-        } else if n % 2 == 0 {
-            e.event_type = "pull_request".to_owned();
-        }
-        if n == 11 {
-            e.repository_id = None;
-            store
-                .record_rejected(&e, "no repository")
-                .await
-                .expect("rejected");
-        } else {
-            insert(store, std::slice::from_ref(&e)).await;
-        }
-        match n % 4 {
-            1 => {
-                let done = finished(WebhookEventStatus::Processed, None, &[], n as i64);
-                store.finish(e.id, &done).await.expect("finish");
-            }
-            2 => {
-                let done = finished(WebhookEventStatus::Ignored, Some("ping"), &[], n as i64);
-                store.finish(e.id, &done).await.expect("finish");
-            }
-            _ => {}
-        }
-        all.push(get(store, e.id).await.event);
-    }
-    let queries = [
-        ("no filter", WebhookEventQuery::default()),
-        (
-            "repository",
-            WebhookEventQuery {
-                repository_id: Some(gitlab),
-                ..Default::default()
-            },
-        ),
-        (
-            "provider",
-            WebhookEventQuery {
-                provider: Some(Provider::GitHub),
-                ..Default::default()
-            },
-        ),
-        (
-            "event type",
-            WebhookEventQuery {
-                event_types: vec!["pull_request".to_owned()],
-                ..Default::default()
-            },
-        ),
-        (
-            "either of two event names",
-            WebhookEventQuery {
-                event_types: vec!["push".to_owned(), "Push Hook".to_owned()],
-                ..Default::default()
-            },
-        ),
-        (
-            "status",
-            WebhookEventQuery {
-                status: Some(WebhookEventStatus::Ignored),
-                ..Default::default()
-            },
-        ),
-        (
-            "rejected",
-            WebhookEventQuery {
-                status: Some(WebhookEventStatus::Rejected),
-                ..Default::default()
-            },
-        ),
-        (
-            "combined",
-            WebhookEventQuery {
-                repository_id: Some(github),
-                provider: Some(Provider::GitHub),
-                event_types: vec!["push".to_owned()],
-                status: Some(WebhookEventStatus::Processed),
-                ..Default::default()
-            },
-        ),
-        (
-            "nothing matches",
-            WebhookEventQuery {
-                event_types: vec!["issues".to_owned()],
-                ..Default::default()
-            },
-        ),
-    ];
-    for (name, query) in queries {
-        let expected: Vec<WebhookEventId> = all
-            .iter()
-            .rev()
-            .filter(|e| query.matches(e))
-            .map(|e| e.id)
-            .collect();
-        if !matches!(name, "no filter" | "nothing matches") {
-            assert!(
-                !expected.is_empty() && expected.len() < all.len(),
-                "{name}: the seed must make this filter select something"
-            );
-        }
-        let page = store.list_events(&query).await.expect("list");
-        assert_eq!(
-            page.events.iter().map(|e| e.id).collect::<Vec<_>>(),
-            expected,
-            "{name}: newest first"
-        );
-        assert_eq!(page.next, None, "{name}: one page");
-        for e in &page.events {
-            assert_eq!(
-                Some(e),
-                all.iter().find(|a| a.id == e.id),
-                "{name}: listed as stored"
-            );
-        }
-
-        let mut seen = Vec::new();
-        let mut before = None;
-        loop {
-            let page = store
-                .list_events(&WebhookEventQuery {
-                    limit: 2,
-                    before,
-                    ..query.clone()
-                })
-                .await
-                .expect("list page");
-            assert!(page.events.len() <= 2);
-            seen.extend(page.events.iter().map(|e| e.id));
-            match page.next {
-                Some(next) => {
-                    assert_eq!(Some(next), page.events.last().map(|e| e.id));
-                    before = Some(next);
-                }
-                None => break,
-            }
-        }
-        assert_eq!(seen, expected, "{name}: pages have no gaps or repeats");
-        assert_eq!(
-            seen.iter().collect::<HashSet<_>>().len(),
-            seen.len(),
-            "{name}: no repeats"
-        );
-    }
-    assert_eq!(WebhookEventQuery::default().page_size(), 50);
-    assert_eq!(
-        WebhookEventQuery {
-            limit: 10_000,
-            ..Default::default()
-        }
-        .page_size(),
-        WebhookEventQuery::MAX_LIMIT
-    );
-}
-
-async fn a_bad_event_fails_the_whole_batch(
+pub async fn a_bad_event_fails_the_whole_batch(
     store: &dyn WebhookEventStore,
     repos: &dyn RepositoryStore,
 ) {

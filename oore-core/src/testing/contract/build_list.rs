@@ -1,15 +1,16 @@
 //! The listing part of the [`BuildStore`] contract suite: every filter, both orders,
-//! keyset pages and the page-size cap. Run from [`super::contract_builds`].
+//! keyset pages and the page-size cap. Its cases are part of
+//! [`super::build_store`].
 
 use std::collections::HashSet;
 
-use super::contract_builds::{add_repo, at, create, get, sample_build};
-use super::join_all;
+use super::build_store::{add_repo, at, create, get, sample_build};
 use crate::domain::build::{Build, BuildStatus, TriggerType};
 use crate::domain::repository::BranchName;
 use crate::ids::{BuildId, RepositoryId, WebhookEventId};
 use crate::ports::{BuildQuery, BuildStore, BuildUpdate, RepositoryStore};
 use crate::scheduling::RepoConcurrency;
+use crate::testing::join_all;
 
 /// The filters as the port describes them, to check stores against.
 fn reference_matches(q: &BuildQuery, b: &Build) -> bool {
@@ -75,7 +76,7 @@ async fn seed(builds: &dyn BuildStore, repos: &dyn RepositoryStore) -> (Vec<Buil
     (stored, a.id)
 }
 
-pub(super) async fn every_list_filter_and_both_orders(
+pub async fn every_list_filter_and_both_orders(
     builds: &dyn BuildStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -242,7 +243,7 @@ async fn pages(builds: &dyn BuildStore, query: &BuildQuery) -> Vec<Vec<BuildId>>
     }
 }
 
-pub(super) async fn keyset_pages_have_no_gaps_or_repeats(
+pub async fn keyset_pages_have_no_gaps_or_repeats(
     builds: &dyn BuildStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -305,7 +306,7 @@ pub(super) async fn keyset_pages_have_no_gaps_or_repeats(
     assert_eq!(pages(builds, &from_a_build).await.concat(), rest);
 }
 
-pub(super) async fn page_size_defaults_and_is_capped(
+pub async fn page_size_defaults_and_is_capped(
     builds: &dyn BuildStore,
     repos: &dyn RepositoryStore,
 ) {

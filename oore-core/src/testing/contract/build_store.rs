@@ -1,17 +1,17 @@
-//! The [`BuildStore`] contract suite, re-exported from [`super::contract`].
+//! The [`BuildStore`] contract suite. Run it with
+//! [`contract_tests!`](crate::contract_tests)`(build_store, ...)`.
 //!
-//! Builds refer to repositories, so the factory returns a build store and a repository
-//! store over the same data (for SQLite: the same `SqliteStore` twice).
+//! Builds refer to repositories, so each case takes a build store and a repository store
+//! over the same empty data (for SQLite: the same `SqliteStore` twice).
 
 use jiff::{SignedDuration, Timestamp};
 use ulid::Ulid;
 
-use super::contract::sample_repository;
-use super::contract_build_list::{
+pub use super::build_list::{
     every_list_filter_and_both_orders, keyset_pages_have_no_gaps_or_repeats,
     page_size_defaults_and_is_capped,
 };
-use super::join_all;
+use super::sample_repository;
 use crate::domain::build::{
     Artifact, Build, BuildStatus, BuildStep, Priority, StepStatus, TriggerType,
 };
@@ -19,6 +19,7 @@ use crate::domain::repository::{BranchName, Provider, Repository};
 use crate::ids::{ArtifactId, BuildId, RepositoryId, StepId, WebhookEventId};
 use crate::ports::{BuildStore, BuildUpdate, RepositoryStore, StoreError};
 use crate::scheduling::{QueuedBuild, RepoConcurrency, RunningBuild};
+use crate::testing::join_all;
 
 const EPOCH_MS: u64 = 1_767_225_600_000;
 
@@ -101,35 +102,7 @@ pub(super) async fn get(builds: &dyn BuildStore, id: BuildId) -> Build {
     builds.get_build(id).await.expect("get").expect("stored")
 }
 
-/// Runs every [`BuildStore`] contract check, each against a fresh `(builds, repositories)`
-/// pair made by `fresh`, both views of one empty database.
-pub async fn build_store_contract<S, R, F>(fresh: F)
-where
-    S: BuildStore,
-    R: RepositoryStore,
-    F: Fn() -> (S, R),
-{
-    macro_rules! run {
-        ($($check:ident),+ $(,)?) => {$({
-            let (builds, repos) = fresh();
-            $check(&builds, &repos).await;
-        })+};
-    }
-    run!(
-        numbers_are_per_repository_without_gaps_or_repeats,
-        a_build_of_an_unknown_repository_is_not_found,
-        every_field_round_trips,
-        transition_build_is_compare_and_set,
-        queue_and_running_views,
-        steps_are_replaced_listed_by_index_and_compare_and_set,
-        artifacts_are_listed_by_path_and_scoped_to_their_build,
-        every_list_filter_and_both_orders,
-        keyset_pages_have_no_gaps_or_repeats,
-        page_size_defaults_and_is_capped,
-    );
-}
-
-async fn numbers_are_per_repository_without_gaps_or_repeats(
+pub async fn numbers_are_per_repository_without_gaps_or_repeats(
     builds: &dyn BuildStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -185,7 +158,7 @@ async fn numbers_are_per_repository_without_gaps_or_repeats(
     );
 }
 
-async fn a_build_of_an_unknown_repository_is_not_found(
+pub async fn a_build_of_an_unknown_repository_is_not_found(
     builds: &dyn BuildStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -207,7 +180,7 @@ async fn a_build_of_an_unknown_repository_is_not_found(
         .expect("a soft-deleted repository still exists for its builds");
 }
 
-async fn every_field_round_trips(builds: &dyn BuildStore, repos: &dyn RepositoryStore) {
+pub async fn every_field_round_trips(builds: &dyn BuildStore, repos: &dyn RepositoryStore) {
     let repo = add_repo(repos, 1, RepoConcurrency::Parallel).await;
     let full = Build {
         id: BuildId::from_ulid(ulid(1)),
@@ -247,7 +220,10 @@ async fn every_field_round_trips(builds: &dyn BuildStore, repos: &dyn Repository
     );
 }
 
-async fn transition_build_is_compare_and_set(builds: &dyn BuildStore, repos: &dyn RepositoryStore) {
+pub async fn transition_build_is_compare_and_set(
+    builds: &dyn BuildStore,
+    repos: &dyn RepositoryStore,
+) {
     let repo = add_repo(repos, 1, RepoConcurrency::Parallel).await;
     let mut expected = create(builds, sample_build(1, repo.id)).await;
 
@@ -334,7 +310,7 @@ async fn transition_build_is_compare_and_set(builds: &dyn BuildStore, repos: &dy
     assert_eq!(wins, 1, "exactly one compare-and-set wins");
 }
 
-async fn queue_and_running_views(builds: &dyn BuildStore, repos: &dyn RepositoryStore) {
+pub async fn queue_and_running_views(builds: &dyn BuildStore, repos: &dyn RepositoryStore) {
     assert_eq!(builds.queued_builds().await, Ok(vec![]));
     assert_eq!(builds.running_builds().await, Ok(vec![]));
     let mut serial = add_repo(repos, 1, RepoConcurrency::Serial).await;
@@ -393,7 +369,7 @@ async fn queue_and_running_views(builds: &dyn BuildStore, repos: &dyn Repository
     );
 }
 
-async fn steps_are_replaced_listed_by_index_and_compare_and_set(
+pub async fn steps_are_replaced_listed_by_index_and_compare_and_set(
     builds: &dyn BuildStore,
     repos: &dyn RepositoryStore,
 ) {
@@ -494,7 +470,7 @@ async fn steps_are_replaced_listed_by_index_and_compare_and_set(
     assert_eq!(builds.list_steps(b.id).await, Ok(vec![]));
 }
 
-async fn artifacts_are_listed_by_path_and_scoped_to_their_build(
+pub async fn artifacts_are_listed_by_path_and_scoped_to_their_build(
     builds: &dyn BuildStore,
     repos: &dyn RepositoryStore,
 ) {
