@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oore_adapters::artifacts::FsArtifacts;
 use oore_core::domain::secret::SecretString;
-use oore_core::ports::{BuildLogs, BuildSignals};
+use oore_core::ports::{ArtifactFiles, BuildLogs, BuildSignals};
 use oore_core::services::Services;
 
 use crate::config::Config;
@@ -24,7 +23,7 @@ struct Inner {
     services: Services,
     dispatcher: Arc<Dispatcher>,
     logs: Arc<dyn BuildLogs>,
-    artifacts: FsArtifacts,
+    artifacts: Arc<dyn ArtifactFiles>,
     webhooks: Arc<Webhooks>,
     base_url: String,
     admin_token: SecretString,
@@ -42,7 +41,7 @@ impl App {
         services: Services,
         dispatcher: Arc<Dispatcher>,
         logs: Arc<dyn BuildLogs>,
-        artifacts: FsArtifacts,
+        artifacts: Arc<dyn ArtifactFiles>,
         webhooks: Arc<Webhooks>,
     ) -> Self {
         Self {
@@ -86,9 +85,9 @@ impl App {
         Arc::clone(&self.inner.logs)
     }
 
-    /// Collected artifacts (`OORE_LOGS_DIR/artifacts/<build_id>/<path>`).
-    pub(crate) fn artifacts(&self) -> &FsArtifacts {
-        &self.inner.artifacts
+    /// Stored artifact files (`OORE_LOGS_DIR/artifacts/<build_id>/<path>`).
+    pub(crate) fn artifacts(&self) -> &dyn ArtifactFiles {
+        &*self.inner.artifacts
     }
 
     /// The webhook receivers' settings, writer and worker wake-up.

@@ -145,7 +145,7 @@ impl Server {
             services.clone(),
             Arc::clone(&dispatcher),
             Arc::clone(&exec.ports.logs),
-            exec.artifacts.clone(),
+            Arc::new(exec.artifacts.clone()),
             Arc::new(Webhooks::new(
                 WebhookSettings::from_config(config),
                 writer,

@@ -57,6 +57,11 @@ pub fn version() -> String {
     "/api/version".to_owned()
 }
 
+/// `GET /api/openapi.json`: the OpenAPI document of the API.
+pub fn openapi() -> String {
+    "/api/openapi.json".to_owned()
+}
+
 /// `GET /api/setup/status`.
 pub fn setup_status() -> String {
     "/api/setup/status".to_owned()

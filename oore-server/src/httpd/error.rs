@@ -248,11 +248,6 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, detail)
     }
 
-    /// 404 with a message of the handler's.
-    pub(crate) fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
-    }
-
     /// 404 for a record whose file is gone from disk.
     pub(crate) fn gone_file(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::FileMissing, message)

@@ -173,7 +173,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         api = api.routes(route.handler);
     }
     let mut document = api.into_openapi();
-    openapi::secure(&mut document, &route_table());
+    openapi::finish(&mut document, &route_table());
     document
 }
 
@@ -251,5 +251,81 @@ mod tests {
             );
         }
         assert!(routes.len() >= 34, "{} routes", routes.len());
+    }
+
+    #[test]
+    fn every_path_builder_names_a_route_and_every_route_has_a_builder() {
+        use oore_core::api::paths;
+        let (b, a) = ("01JD000000000000000000000B", "01JD000000000000000000000A");
+        // Each builder with the method the client uses it with.
+        let built = [
+            ("GET", paths::health()),
+            ("GET", paths::version()),
+            ("GET", paths::openapi()),
+            ("GET", paths::setup_status()),
+            ("GET", paths::repositories()),
+            ("POST", paths::repositories()),
+            ("GET", paths::repository(a)),
+            ("PUT", paths::repository(a)),
+            ("DELETE", paths::repository(a)),
+            ("POST", paths::repository_activate(a)),
+            ("POST", paths::repository_deactivate(a)),
+            ("GET", paths::repository_webhook_url(a)),
+            ("GET", paths::repository_pipeline(a)),
+            ("PUT", paths::repository_pipeline(a)),
+            ("DELETE", paths::repository_pipeline(a)),
+            ("GET", paths::repository_pipeline_history(a)),
+            ("POST", paths::repository_pipeline_restore(a)),
+            ("POST", paths::repository_trigger(a)),
+            ("POST", paths::pipelines_validate()),
+            ("POST", paths::pipelines_convert()),
+            ("GET", paths::builds()),
+            ("GET", paths::build(b)),
+            ("GET", paths::build_steps(b)),
+            ("POST", paths::build_cancel(b)),
+            ("GET", paths::build_logs(b)),
+            ("GET", paths::build_logs_stream(b)),
+            ("GET", paths::build_artifacts(b)),
+            ("GET", paths::build_artifact(b, a)),
+            ("GET", paths::build_artifacts_zip(b)),
+            ("POST", paths::github_webhook(a)),
+            ("POST", paths::gitlab_webhook(a)),
+            ("GET", paths::webhooks()),
+            ("GET", paths::webhook(a)),
+            ("POST", paths::webhook_redeliver(a)),
+        ];
+        let routes = route_table();
+        // Several methods share a path: each path maps to the indexes of its routes.
+        let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
+        for (i, route) in routes.iter().enumerate() {
+            match by_path.iter_mut().find(|(p, _)| *p == route.path) {
+                Some((_, indexes)) => indexes.push(i),
+                None => by_path.push((&route.path, vec![i])),
+            }
+        }
+        let mut matcher = matchit::Router::new();
+        for (path, indexes) in by_path {
+            matcher.insert(path, indexes).unwrap();
+        }
+        let mut covered = vec![false; routes.len()];
+        for (method, path) in &built {
+            let found = matcher
+                .at(path)
+                .unwrap_or_else(|_| panic!("{method} {path} matches no route"));
+            let i = found
+                .value
+                .iter()
+                .copied()
+                .find(|&i| routes[i].method == *method)
+                .unwrap_or_else(|| panic!("{method} {path}: no route with that method"));
+            covered[i] = true;
+        }
+        for (route, covered) in routes.iter().zip(covered) {
+            assert!(
+                covered,
+                "{} {} has no path builder in oore_core::api::paths",
+                route.method, route.path
+            );
+        }
     }
 }

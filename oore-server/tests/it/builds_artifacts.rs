@@ -118,6 +118,37 @@ fn artifacts_are_listed_downloaded_resumed_and_zipped() {
             "attachment; filename=\"build-1-artifacts.zip\"; filename*=UTF-8''build-1-artifacts.zip"
         )
     );
+    // Its length is known in advance, and it resumes like a single file.
+    assert_eq!(
+        zip.header("content-length"),
+        Some(zip.body.len().to_string().as_str())
+    );
+    assert_eq!(zip.header("accept-ranges"), Some("bytes"));
+    let zip_path = format!("/api/builds/{}/artifacts.zip", build.id);
+    let etag = zip.header("etag").expect("an ETag").to_owned();
+    let half = zip.body.len() / 2;
+    let rest = get_with(
+        &server,
+        &zip_path,
+        &[("Range", &format!("bytes={half}-")), ("If-Range", &etag)],
+    );
+    assert_eq!(rest.status, 206);
+    assert_eq!(
+        rest.header("content-range"),
+        Some(format!("bytes {half}-{}/{}", zip.body.len() - 1, zip.body.len()).as_str())
+    );
+    assert_eq!(rest.body, zip.body[half..]);
+    let stale = get_with(
+        &server,
+        &zip_path,
+        &[
+            ("Range", &format!("bytes={half}-")),
+            ("If-Range", "\"zip-other\""),
+        ],
+    );
+    assert_eq!(stale.status, 200, "another version: the whole zip");
+    assert_eq!(stale.body, zip.body);
+
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.body)).unwrap();
     assert_eq!(archive.len(), 2);
     let mut apk_entry = Vec::new();

@@ -383,12 +383,7 @@ fn digest(path: &Path) -> Result<(u64, String), CliError> {
         hasher.update(&buf[..n]);
         len += n as u64;
     }
-    Ok((len, hex(&hasher.finalize())))
-}
-
-/// Lowercase hex.
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok((len, hex::encode(hasher.finalize())))
 }
 
 fn remove(path: &Path) -> Result<(), CliError> {

@@ -1,25 +1,24 @@
 //! Artifact endpoints (spec 7.2, 7.3): list, download one (resumable), download all as
-//! a zip.
+//! a zip (resumable too).
 //!
-//! Artifacts live at `OORE_LOGS_DIR/artifacts/<build_id>/<path>` (the
-//! [`ArtifactCollector`](oore_core::ports::ArtifactCollector) contract). Files are streamed
-//! from disk in 64 KiB chunks, never read whole.
+//! Artifacts are read through the [`ArtifactFiles`] port (`OORE_LOGS_DIR/artifacts/
+//! <build_id>/<path>` on disk), 64 KiB at a time into the response, never whole.
 //!
-//! * `GET /api/builds/:id/artifacts/:artifact_id`: `Content-Length`, `Content-Type` from
+//! * `GET /api/builds/{id}/artifacts/{artifact_id}`: `Content-Length`, `Content-Type` from
 //!   the extension, `Content-Disposition: attachment`, `Accept-Ranges: bytes`, `ETag` (the
 //!   SHA-256). `Range: bytes=N-`, `bytes=N-M` and `bytes=-S` answer 206 with
 //!   `Content-Range` (416 with `Content-Range: bytes */LEN` when it starts past the end);
 //!   several ranges, a malformed header, or an `If-Range` other than the ETag get the
 //!   whole file (200), as RFC 9110 allows.
-//! * `GET /api/builds/:id/artifacts.zip`: every artifact, stored (not recompressed: apk,
-//!   ipa and aab files are zips already), written by the `zip` crate on a blocking thread
-//!   into a bounded channel that feeds the response, so the archive is never in memory.
-//!   Its length is not known up front: the response is chunked.
+//! * `GET /api/builds/{id}/artifacts.zip`: every artifact, stored (not recompressed: apk,
+//!   ipa and aab files are zips already), laid out by core's [`ArtifactZip`] from the
+//!   files' names and sizes, so the answer has a `Content-Length` and takes `Range` like
+//!   a single file (its ETag names the build and the length). An artifact whose file is
+//!   gone is left out (and logged).
 //!
 //! Neither is ever compressed by the HTTP layer ([`Uncompressed`]), and `HEAD` answers
-//! the headers without opening a stream or starting a zip.
+//! the headers without reading a file.
 
-use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use axum::body::{Body, Bytes};
@@ -29,19 +28,17 @@ use http::header::{
     ETAG, IF_RANGE, RANGE,
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use oore_adapters::artifacts::FsArtifacts;
 use oore_core::api::{ArtifactDto, ArtifactListResponse};
 use oore_core::domain::build::Artifact;
 use oore_core::ids::{ArtifactId, BuildId};
-use oore_core::usecases::build::{get_build, get_build_artifact, list_build_artifacts};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use oore_core::ports::ArtifactFileError;
+use oore_core::usecases::build::{ArtifactZip, get_build_artifact, list_build_artifacts};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::app::App;
 use crate::httpd::error::ApiError;
 use crate::httpd::extract::Ids;
-use crate::httpd::response::{
-    BodySender, Response, Uncompressed, channel_body, json, unknown_length_head,
-};
+use crate::httpd::response::{BodySender, Response, Uncompressed, channel_body, json};
 
 /// Bytes per body chunk.
 const CHUNK: usize = 64 * 1024;
@@ -55,7 +52,7 @@ const BUFFER: usize = 8;
     operation_id = "list_build_artifacts",
     tag = "artifacts",
     params(("id" = String, Path, description = "Build id (ULID)")),
-    responses((status = 200, description = "The build's artifacts"))
+    responses((status = 200, description = "The build's artifacts", body = ArtifactListResponse))
 )]
 pub(crate) async fn list(
     State(app): State<App>,
@@ -95,6 +92,21 @@ pub(crate) fn content_type(path: &str) -> &'static str {
     }
 }
 
+/// Characters left as they are in an RFC 8187 `filename*` value (its `attr-char`).
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
 /// `attachment; filename="<ascii>"; filename*=UTF-8''<percent-encoded>` for the last path
 /// segment.
 fn content_disposition(path: &str) -> HeaderValue {
@@ -109,14 +121,7 @@ fn content_disposition(path: &str) -> HeaderValue {
             }
         })
         .collect();
-    let mut encoded = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-            encoded.push(char::from(b));
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
+    let encoded = utf8_percent_encode(name, ATTR_CHAR);
     HeaderValue::from_str(&format!(
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
     ))
@@ -188,18 +193,59 @@ fn parse_range(header: Option<&str>, len: u64) -> Ranged {
     }
 }
 
-fn etag(artifact: &Artifact) -> String {
-    format!("\"{}\"", artifact.sha256)
-}
-
-/// `Range`, unless an `If-Range` says the client's copy is of another file.
-fn requested_range(headers: &HeaderMap, artifact: &Artifact, len: u64) -> Ranged {
+/// `Range`, unless an `If-Range` says the client's copy is of another version than
+/// `etag`.
+fn requested_range(headers: &HeaderMap, etag: &str, len: u64) -> Ranged {
     if let Some(if_range) = headers.get(IF_RANGE).and_then(|v| v.to_str().ok())
-        && if_range.trim() != etag(artifact)
+        && if_range.trim() != etag
     {
         return Ranged::Full;
     }
     parse_range(headers.get(RANGE).and_then(|v| v.to_str().ok()), len)
+}
+
+/// What to send of a `len`-byte body: status, first byte and count.
+fn plan_range(
+    headers: &HeaderMap,
+    etag: &str,
+    len: u64,
+) -> Result<(StatusCode, u64, u64), ApiError> {
+    match requested_range(headers, etag, len) {
+        Ranged::Full => Ok((StatusCode::OK, 0, len)),
+        Ranged::Part { start, end } => Ok((StatusCode::PARTIAL_CONTENT, start, end - start + 1)),
+        Ranged::Unsatisfiable => Err(ApiError::range_not_satisfiable(len)),
+    }
+}
+
+/// The headers both downloads share: type, length, disposition, ranges, ETag and, for a
+/// part, `Content-Range`.
+fn download_response(
+    body: Body,
+    (status, start, count): (StatusCode, u64, u64),
+    len: u64,
+    content_type: &'static str,
+    disposition: HeaderValue,
+    etag: &str,
+) -> Response {
+    let mut response = Response::new(body);
+    response.extensions_mut().insert(Uncompressed);
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(count));
+    h.insert(CONTENT_DISPOSITION, disposition);
+    h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(tag) = HeaderValue::from_str(etag) {
+        h.insert(ETAG, tag);
+    }
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(range) =
+            HeaderValue::from_str(&format!("bytes {start}-{}/{len}", start + count - 1))
+    {
+        h.insert(CONTENT_RANGE, range);
+    }
+    response
 }
 
 /// `GET /api/builds/{id}/artifacts/{artifact_id}`.
@@ -226,99 +272,101 @@ pub(crate) async fn download(
     Ids((build, artifact_id)): Ids<(BuildId, ArtifactId)>,
 ) -> Result<Response, ApiError> {
     let artifact = get_build_artifact(app.services(), build, artifact_id).await?;
-    let path = app
-        .artifacts()
-        .artifact_path(build, &artifact.path)
-        .ok_or_else(|| file_gone(&artifact))?;
-    let mut file = match tokio::fs::File::open(&path).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(file_gone(&artifact)),
-        Err(e) => {
-            return Err(ApiError::internal(&format!(
-                "cannot open artifact {}: {e}",
-                path.display()
-            )));
+    let len = match app.artifacts().size(build, &artifact.path).await {
+        Ok(Some(len)) => len,
+        Ok(None) | Err(ArtifactFileError::BadPath(_) | ArtifactFileError::Missing(_)) => {
+            return Err(file_gone(&artifact));
         }
+        Err(e) => return Err(ApiError::internal(&e)),
     };
-    let len = file
-        .metadata()
-        .await
-        .map_err(|e| ApiError::internal(&format!("cannot stat {}: {e}", path.display())))?
-        .len();
-    let (status, start, count) = match requested_range(&headers, &artifact, len) {
-        Ranged::Full => (StatusCode::OK, 0, len),
-        Ranged::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
-        Ranged::Unsatisfiable => return Err(ApiError::range_not_satisfiable(len)),
-    };
+    let etag = format!("\"{}\"", artifact.sha256);
+    let range = plan_range(&headers, &etag, len)?;
     let body = if method == Method::HEAD {
         Body::empty()
     } else {
-        if start > 0 {
-            file.seek(io::SeekFrom::Start(start))
-                .await
-                .map_err(|e| ApiError::internal(&format!("cannot seek {}: {e}", path.display())))?;
-        }
         let (tx, body) = channel_body(BUFFER);
-        tokio::spawn(send_file(file, count, tx));
+        let source = FileSource {
+            app: app.clone(),
+            build,
+            path: artifact.path.clone(),
+        };
+        tokio::spawn(pump(source, range.1, range.2, tx));
         body
     };
-
-    let mut response = Response::new(body);
-    response.extensions_mut().insert(Uncompressed);
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(content_type(&artifact.path)),
-    );
-    h.insert(CONTENT_LENGTH, HeaderValue::from(count));
-    h.insert(CONTENT_DISPOSITION, content_disposition(&artifact.path));
-    h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(tag) = HeaderValue::from_str(&etag(&artifact)) {
-        h.insert(ETAG, tag);
-    }
-    if status == StatusCode::PARTIAL_CONTENT
-        && let Ok(range) =
-            HeaderValue::from_str(&format!("bytes {start}-{}/{len}", start + count - 1))
-    {
-        h.insert(CONTENT_RANGE, range);
-    }
-    Ok(response)
+    Ok(download_response(
+        body,
+        range,
+        len,
+        content_type(&artifact.path),
+        content_disposition(&artifact.path),
+        &etag,
+    ))
 }
 
-/// Copies `count` bytes of `file` into the body; stops when the client goes away.
-async fn send_file(mut file: tokio::fs::File, mut count: u64, tx: BodySender) {
-    let mut buf = vec![0u8; CHUNK];
-    while count > 0 {
-        let want = usize::try_from(count).map_or(CHUNK, |c| c.min(CHUNK));
-        match file.read(&mut buf[..want]).await {
-            Ok(0) => {
-                // The file shrank under us: end the body short (the client sees it).
-                let _ = tx
-                    .send(Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "artifact file shrank while it was sent",
-                    )))
-                    .await;
-                return;
-            }
-            Ok(n) => {
-                count -= n as u64;
-                if tx
-                    .send(Ok(Bytes::copy_from_slice(&buf[..n])))
-                    .await
-                    .is_err()
-                {
+/// Something a download reads from, `want` bytes at a time.
+trait Source: Send + 'static {
+    /// Exactly `want` bytes at `at`; anything shorter ends the download with an error.
+    fn read(
+        &mut self,
+        at: u64,
+        want: usize,
+    ) -> impl Future<Output = Result<Vec<u8>, String>> + Send;
+}
+
+/// One stored artifact file.
+struct FileSource {
+    app: App,
+    build: BuildId,
+    path: String,
+}
+
+impl Source for FileSource {
+    async fn read(&mut self, at: u64, want: usize) -> Result<Vec<u8>, String> {
+        self.app
+            .artifacts()
+            .read(self.build, &self.path, at, want)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The artifacts zip of one build.
+struct ZipSource {
+    app: App,
+    zip: ArtifactZip,
+}
+
+impl Source for ZipSource {
+    async fn read(&mut self, at: u64, want: usize) -> Result<Vec<u8>, String> {
+        self.zip
+            .read(self.app.artifacts(), at, want)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Copies `count` bytes of `source` from `start` into the body, 64 KiB at a time; stops
+/// when the client goes away. A read that fails or comes back short (the file shrank)
+/// ends the body with the error, so the client sees an incomplete download.
+async fn pump(mut source: impl Source, start: u64, count: u64, tx: BodySender) {
+    let mut at = start;
+    let end = start + count;
+    while at < end {
+        let want = usize::try_from(end - at).map_or(CHUNK, |n| n.min(CHUNK));
+        let error = match source.read(at, want).await {
+            Ok(chunk) if chunk.len() == want => {
+                at += want as u64;
+                if tx.send(Ok(Bytes::from(chunk))).await.is_err() {
                     return;
                 }
+                continue;
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "reading an artifact failed mid-download");
-                let _ = tx.send(Err(e)).await;
-                return;
-            }
-        }
+            Ok(_) => "the file shrank while it was sent".to_owned(),
+            Err(e) => e,
+        };
+        tracing::warn!(error = %error, "a download ended early");
+        let _ = tx.send(Err(std::io::Error::other(error))).await;
+        return;
     }
 }
 
@@ -334,90 +382,36 @@ async fn send_file(mut file: tokio::fs::File, mut count: u64, tx: BodySender) {
 pub(crate) async fn zip(
     State(app): State<App>,
     method: Method,
+    headers: HeaderMap,
     Ids(build): Ids<BuildId>,
 ) -> Result<Response, ApiError> {
-    let view = get_build(app.services(), build).await?;
-    let artifacts = list_build_artifacts(app.services(), build).await?;
-    if artifacts.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "build {build} has no artifacts: the pipeline's `artifacts` patterns matched nothing, or the build did not get that far; check `oore build logs {build}`"
-        )));
+    let zip = ArtifactZip::plan(app.services(), app.artifacts(), build).await?;
+    for path in zip.left_out() {
+        tracing::warn!(build_id = %build, artifact = %path, "artifact file missing: left out of the zip");
     }
+    let len = zip.len();
+    let etag = format!("\"zip-{build}-{len}\"");
+    let range = plan_range(&headers, &etag, len)?;
+    let disposition = content_disposition(zip.file_name());
     let body = if method == Method::HEAD {
-        unknown_length_head()
+        Body::empty()
     } else {
-        let store = app.artifacts().clone();
         let (tx, body) = channel_body(BUFFER);
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = write_zip(&store, build, &artifacts, tx.clone()) {
-                if e.kind() != io::ErrorKind::BrokenPipe {
-                    tracing::warn!(build_id = %build, error = %e, "writing the artifacts zip failed");
-                }
-                let _ = tx.blocking_send(Err(e));
-            }
-        });
+        let source = ZipSource {
+            app: app.clone(),
+            zip,
+        };
+        tokio::spawn(pump(source, range.1, range.2, tx));
         body
     };
-    let mut response = Response::new(body);
-    response.extensions_mut().insert(Uncompressed);
-    let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-    h.insert(
-        CONTENT_DISPOSITION,
-        content_disposition(&format!("build-{}-artifacts.zip", view.build.number)),
-    );
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
-}
-
-/// Feeds a body from blocking code.
-struct ChannelWriter(BodySender);
-
-impl Write for ChannelWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-fn write_zip(
-    store: &FsArtifacts,
-    build: BuildId,
-    artifacts: &[Artifact],
-    tx: BodySender,
-) -> io::Result<()> {
-    use zip::write::SimpleFileOptions;
-    let writer = BufWriter::with_capacity(CHUNK, ChannelWriter(tx));
-    let mut zip = zip::ZipWriter::new_stream(writer);
-    for artifact in artifacts {
-        let Some(path) = store.artifact_path(build, &artifact.path) else {
-            continue;
-        };
-        let mut file = match std::fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                tracing::warn!(build_id = %build, artifact = %artifact.path, "artifact file missing: left out of the zip");
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let size = file.metadata()?.len();
-        let options = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored)
-            .unix_permissions(0o644)
-            .large_file(size >= u64::from(u32::MAX));
-        zip.start_file(artifact.path.as_str(), options)
-            .map_err(io::Error::other)?;
-        io::copy(&mut file, &mut zip)?;
-    }
-    let mut inner = zip.finish().map_err(io::Error::other)?.into_inner();
-    inner.flush()
+    Ok(download_response(
+        body,
+        range,
+        len,
+        "application/zip",
+        disposition,
+        &etag,
+    ))
 }
 
 #[cfg(test)]

@@ -34,9 +34,10 @@ pub(crate) const CANCEL_WAIT: Duration = Duration::from_secs(5);
     post,
     path = "/api/repositories/{id}/trigger",
     operation_id = "trigger_build",
+    request_body = TriggerBuildRequest,
     tag = "builds",
     params(("id" = String, Path, description = "Repository id (ULID)")),
-    responses((status = 201, description = "The queued build"))
+    responses((status = 201, description = "The queued build", body = BuildDto))
 )]
 pub(crate) async fn trigger(
     State(app): State<App>,
@@ -156,7 +157,7 @@ fn parse_query(query: Vec<(String, String)>) -> Result<BuildQuery, FieldErrors> 
         ("limit" = Option<u32>, Query, description = "Page size"),
         ("after" = Option<String>, Query, description = "The previous page's `next`"),
     ),
-    responses((status = 200, description = "One page of builds"))
+    responses((status = 200, description = "One page of builds", body = BuildListResponse))
 )]
 pub(crate) async fn list(
     State(app): State<App>,
@@ -186,7 +187,7 @@ pub(crate) async fn list(
     operation_id = "get_build",
     tag = "builds",
     params(("id" = String, Path, description = "Build id (ULID)")),
-    responses((status = 200, description = "The build with its steps"))
+    responses((status = 200, description = "The build with its steps", body = BuildDto))
 )]
 pub(crate) async fn get(
     State(app): State<App>,
@@ -207,7 +208,7 @@ pub(crate) async fn get(
     operation_id = "list_build_steps",
     tag = "builds",
     params(("id" = String, Path, description = "Build id (ULID)")),
-    responses((status = 200, description = "The build's steps"))
+    responses((status = 200, description = "The build's steps", body = StepListResponse))
 )]
 pub(crate) async fn steps(
     State(app): State<App>,
@@ -233,8 +234,8 @@ pub(crate) async fn steps(
     tag = "builds",
     params(("id" = String, Path, description = "Build id (ULID)")),
     responses(
-        (status = 200, description = "The build, ended"),
-        (status = 202, description = "Still running: its worker is stopping it"),
+        (status = 200, description = "The build, ended", body = BuildDto),
+        (status = 202, description = "Still running: its worker is stopping it", body = BuildDto),
     )
 )]
 pub(crate) async fn cancel(

@@ -164,7 +164,7 @@ async fn file_len(app: &App, build: BuildId, file: LogFile) -> u64 {
         ("offset" = Option<u64>, Query, description = "Logical byte offset to read from"),
         ("limit" = Option<u32>, Query, description = "Bytes to read, 1 to 1048576 (default 65536)"),
     ),
-    responses((status = 200, description = "Bytes of one log file from an offset"))
+    responses((status = 200, description = "Bytes of one log file from an offset", body = LogChunkResponse))
 )]
 pub(crate) async fn chunk(
     State(app): State<App>,

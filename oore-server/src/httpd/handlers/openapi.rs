@@ -8,8 +8,9 @@ use std::sync::OnceLock;
 use axum::body::Bytes;
 use http::StatusCode;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use utoipa::openapi::response::{Response as ApiResponse, ResponseBuilder};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{Components, InfoBuilder, OpenApi, OpenApiBuilder};
+use utoipa::openapi::{ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr};
 
 use crate::httpd::response::Response;
 use crate::httpd::routes::{Access, RouteInfo, openapi_document};
@@ -17,9 +18,10 @@ use crate::httpd::routes::{Access, RouteInfo, openapi_document};
 /// The security scheme name of the admin token.
 const ADMIN_TOKEN: &str = "admin_token";
 
-/// The document before the routes are added: title, version, the admin token scheme.
+/// The document before the routes are added: title, version, every wire type's schema
+/// and the admin token scheme.
 pub(crate) fn base() -> OpenApi {
-    let mut components = Components::new();
+    let mut components = oore_core::api::openapi::components();
     components.add_security_scheme(
         ADMIN_TOKEN,
         SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
@@ -40,9 +42,25 @@ pub(crate) fn base() -> OpenApi {
         .build()
 }
 
-/// Marks every admin route as needing the admin token.
-pub(crate) fn secure(document: &mut OpenApi, routes: &[RouteInfo]) {
-    for route in routes.iter().filter(|r| r.access == Access::Admin) {
+/// An answer with the JSON error envelope.
+fn error_response(description: &str) -> RefOr<ApiResponse> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// What every route has in common: any other status is the error envelope, and the
+/// admin routes need the admin token (401 without it).
+pub(crate) fn finish(document: &mut OpenApi, routes: &[RouteInfo]) {
+    for route in routes {
         let Some(item) = document.paths.paths.get_mut(&route.path) else {
             continue;
         };
@@ -54,7 +72,19 @@ pub(crate) fn secure(document: &mut OpenApi, routes: &[RouteInfo]) {
             "PATCH" => item.patch.as_mut(),
             _ => None,
         };
-        if let Some(operation) = operation {
+        let Some(operation) = operation else {
+            continue;
+        };
+        let responses = &mut operation.responses.responses;
+        responses.insert(
+            "default".to_owned(),
+            error_response("An error: the JSON envelope with a code, a message that says what to do, and the request id"),
+        );
+        if route.access == Access::Admin {
+            responses.insert(
+                "401".to_owned(),
+                error_response("Missing or invalid admin token"),
+            );
             operation.security = Some(vec![SecurityRequirement::new(
                 ADMIN_TOKEN,
                 Vec::<String>::new(),

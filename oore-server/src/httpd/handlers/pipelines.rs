@@ -62,8 +62,9 @@ fn target_format(raw: Option<&str>) -> Result<Format, FieldError> {
     post,
     path = "/api/pipelines/validate",
     operation_id = "validate_pipeline",
+    request_body = PipelineDocumentRequest,
     tag = "pipelines",
-    responses((status = 200, description = "The validation report, valid or not"))
+    responses((status = 200, description = "The validation report, valid or not", body = ValidationResponse))
 )]
 pub(crate) async fn validate(
     ApiJson(body): ApiJson<PipelineDocumentRequest>,
@@ -82,8 +83,9 @@ pub(crate) async fn validate(
     post,
     path = "/api/pipelines/convert",
     operation_id = "convert_pipeline",
+    request_body = PipelineDocumentRequest,
     tag = "pipelines",
-    responses((status = 200, description = "The document in the target format"))
+    responses((status = 200, description = "The document in the target format", body = ConvertResponse))
 )]
 pub(crate) async fn convert(
     ApiJson(body): ApiJson<PipelineDocumentRequest>,
@@ -113,7 +115,7 @@ pub(crate) async fn convert(
     operation_id = "get_pipeline",
     tag = "pipelines",
     params(("id" = String, Path, description = "Repository id (ULID)")),
-    responses((status = 200, description = "The stored pipeline in use"))
+    responses((status = 200, description = "The stored pipeline in use", body = PipelineDto))
 )]
 pub(crate) async fn get(
     State(app): State<App>,
@@ -129,9 +131,10 @@ pub(crate) async fn get(
     put,
     path = "/api/repositories/{id}/pipeline",
     operation_id = "set_pipeline",
+    request_body = PipelineDocumentRequest,
     tag = "pipelines",
     params(("id" = String, Path, description = "Repository id (ULID)")),
-    responses((status = 200, description = "The saved version"))
+    responses((status = 200, description = "The saved version", body = PipelineDto))
 )]
 pub(crate) async fn set(
     State(app): State<App>,
@@ -179,7 +182,7 @@ pub(crate) async fn delete(
     operation_id = "pipeline_history",
     tag = "pipelines",
     params(("id" = String, Path, description = "Repository id (ULID)")),
-    responses((status = 200, description = "Every version, newest first"))
+    responses((status = 200, description = "Every version, newest first", body = PipelineHistoryResponse))
 )]
 pub(crate) async fn history(
     State(app): State<App>,
@@ -198,9 +201,10 @@ pub(crate) async fn history(
     post,
     path = "/api/repositories/{id}/pipeline/restore",
     operation_id = "restore_pipeline",
+    request_body = RestorePipelineRequest,
     tag = "pipelines",
     params(("id" = String, Path, description = "Repository id (ULID)")),
-    responses((status = 200, description = "The new current version"))
+    responses((status = 200, description = "The new current version", body = PipelineDto))
 )]
 pub(crate) async fn restore(
     State(app): State<App>,

@@ -54,7 +54,7 @@ fn parse_filter(pairs: Vec<(String, String)>) -> Result<RepositoryFilter, FieldE
         ("provider" = Option<String>, Query, description = "github, gitlab or git"),
         ("state" = Option<String>, Query, description = "active, inactive, error or pending_setup"),
     ),
-    responses((status = 200, description = "Every repository that matches"))
+    responses((status = 200, description = "Every repository that matches", body = RepositoryListResponse))
 )]
 pub(crate) async fn list(
     State(app): State<App>,
@@ -75,8 +75,9 @@ pub(crate) async fn list(
     post,
     path = "/api/repositories",
     operation_id = "create_repository",
+    request_body = CreateRepositoryRequest,
     tag = "repositories",
-    responses((status = 201, description = "The repository was added"))
+    responses((status = 201, description = "The repository was added", body = RepositoryDto))
 )]
 pub(crate) async fn create(
     State(app): State<App>,
@@ -98,7 +99,7 @@ pub(crate) async fn create(
     operation_id = "get_repository",
     tag = "repositories",
     params(("id" = String, Path, description = "Repository id (ULID)")),
-    responses((status = 200, description = "The repository"))
+    responses((status = 200, description = "The repository", body = RepositoryDto))
 )]
 pub(crate) async fn get(
     State(app): State<App>,
@@ -113,9 +114,10 @@ pub(crate) async fn get(
     put,
     path = "/api/repositories/{id}",
     operation_id = "update_repository",
+    request_body = UpdateRepositoryRequest,
     tag = "repositories",
     params(("id" = String, Path, description = "Repository id (ULID)")),
-    responses((status = 200, description = "The updated repository"))
+    responses((status = 200, description = "The updated repository", body = RepositoryDto))
 )]
 pub(crate) async fn update(
     State(app): State<App>,
@@ -158,7 +160,7 @@ async fn set_active(app: &App, id: RepositoryId, active: bool) -> Result<Respons
     operation_id = "activate_repository",
     tag = "repositories",
     params(("id" = String, Path, description = "Repository id (ULID)")),
-    responses((status = 200, description = "The repository, active"))
+    responses((status = 200, description = "The repository, active", body = RepositoryDto))
 )]
 pub(crate) async fn activate(
     State(app): State<App>,
@@ -174,7 +176,7 @@ pub(crate) async fn activate(
     operation_id = "deactivate_repository",
     tag = "repositories",
     params(("id" = String, Path, description = "Repository id (ULID)")),
-    responses((status = 200, description = "The repository, inactive"))
+    responses((status = 200, description = "The repository, inactive", body = RepositoryDto))
 )]
 pub(crate) async fn deactivate(
     State(app): State<App>,
@@ -191,7 +193,7 @@ pub(crate) async fn deactivate(
     operation_id = "repository_webhook_url",
     tag = "repositories",
     params(("id" = String, Path, description = "Repository id (ULID)")),
-    responses((status = 200, description = "Where the forge should send deliveries"))
+    responses((status = 200, description = "Where the forge should send deliveries", body = WebhookUrlResponse))
 )]
 pub(crate) async fn webhook_url(
     State(app): State<App>,

@@ -38,7 +38,7 @@ async fn database_connected(app: &App) -> bool {
     path = "/api/health",
     operation_id = "health",
     tag = "system",
-    responses((status = 200, description = "Always 200 while oored answers; `status` says healthy or degraded"))
+    responses((status = 200, description = "Always 200 while oored answers; `status` says healthy or degraded", body = HealthResponse))
 )]
 pub(crate) async fn health(State(app): State<App>) -> Response {
     let connected = database_connected(&app).await;
@@ -71,7 +71,7 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
     path = "/api/version",
     operation_id = "version",
     tag = "system",
-    responses((status = 200, description = "The server's version and API version"))
+    responses((status = 200, description = "The server's version and API version", body = VersionResponse))
 )]
 pub(crate) async fn version() -> Response {
     json(
@@ -104,7 +104,7 @@ fn item(
     path = "/api/setup/status",
     operation_id = "setup_status",
     tag = "system",
-    responses((status = 200, description = "What is configured so far"))
+    responses((status = 200, description = "What is configured so far", body = SetupStatusResponse))
 )]
 pub(crate) async fn setup_status(State(app): State<App>) -> Response {
     let connected = database_connected(&app).await;

@@ -56,8 +56,8 @@ const REFUSED: &str = "webhook verification failed";
     tag = "webhooks",
     params(("repository_id" = String, Path, description = "The repository the hook was created for")),
     responses(
-        (status = 202, description = "Stored; it will be processed"),
-        (status = 200, description = "A ping, or a delivery seen before"),
+        (status = 202, description = "Stored; it will be processed", body = WebhookAcceptedResponse),
+        (status = 200, description = "A ping, or a delivery seen before", body = WebhookAcceptedResponse),
         (status = 401, description = "Verification failed; recorded as rejected"),
     )
 )]
@@ -78,8 +78,8 @@ pub(crate) async fn receive_github(
     tag = "webhooks",
     params(("repository_id" = String, Path, description = "The repository the hook was created for")),
     responses(
-        (status = 202, description = "Stored; it will be processed"),
-        (status = 200, description = "A delivery seen before"),
+        (status = 202, description = "Stored; it will be processed", body = WebhookAcceptedResponse),
+        (status = 200, description = "A delivery seen before", body = WebhookAcceptedResponse),
         (status = 401, description = "Verification failed; recorded as rejected"),
     )
 )]
@@ -318,7 +318,7 @@ fn parse_query(query: Vec<(String, String)>) -> Result<WebhookEventQuery, FieldE
         ("limit" = Option<u32>, Query, description = "Page size"),
         ("before" = Option<String>, Query, description = "The previous page's `next`"),
     ),
-    responses((status = 200, description = "One page of events, newest first"))
+    responses((status = 200, description = "One page of events, newest first", body = WebhookListResponse))
 )]
 pub(crate) async fn list(
     State(app): State<App>,
@@ -336,7 +336,7 @@ pub(crate) async fn list(
     operation_id = "get_webhook_event",
     tag = "webhooks",
     params(("id" = String, Path, description = "Webhook event id (ULID)")),
-    responses((status = 200, description = "The event with its headers, payload and builds"))
+    responses((status = 200, description = "The event with its headers, payload and builds", body = WebhookEventDetailDto))
 )]
 pub(crate) async fn get(
     State(app): State<App>,
@@ -354,7 +354,7 @@ pub(crate) async fn get(
     operation_id = "redeliver_webhook_event",
     tag = "webhooks",
     params(("id" = String, Path, description = "Webhook event id (ULID)")),
-    responses((status = 202, description = "Queued for processing again"))
+    responses((status = 202, description = "Queued for processing again", body = WebhookEventDto))
 )]
 pub(crate) async fn redeliver(
     State(app): State<App>,
