@@ -26,3 +26,8 @@ while read -r pkg bench; do
   echo "== $pkg / $bench"
   cargo bench --locked -q -p "$pkg" --bench "$bench"
 done <<< "$benches"
+
+# Last: the server figures against the baseline commit, in interleaved runs.
+sync
+sleep 2
+scripts/bench-compare.py

@@ -8,9 +8,17 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use base64::Engine as _;
+
 use super::{BuildStatusDto, LogStreamDto, StepStatusDto};
 use crate::domain::build::{Build, BuildStep};
-use crate::ports::{LogFile, LogStream};
+use crate::ports::{LogChunk, LogFile, LogStream};
+use crate::usecases::build::{FollowEvent, FollowStatus};
+
+/// The exact bytes of a chunk as the wire carries them: standard base64, padded.
+fn base64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
 
 /// `GET /api/builds/{id}/logs?step=N&stream=stdout|stderr&offset=B` (without `step`: the
 /// system log). `data` is the bytes as UTF-8 with invalid sequences replaced; the exact
@@ -27,6 +35,19 @@ pub struct LogChunkResponse {
     pub data_base64: String,
     /// True once the build has ended and nothing more will be written.
     pub complete: bool,
+}
+
+impl LogChunkResponse {
+    /// `chunk` as read; `complete` when the build ended and this is the end of the file.
+    pub fn new(chunk: &LogChunk, complete: bool) -> Self {
+        Self {
+            offset: chunk.offset,
+            next_offset: chunk.next_offset,
+            data: String::from_utf8_lossy(&chunk.data).into_owned(),
+            data_base64: base64(&chunk.data),
+            complete,
+        }
+    }
 }
 
 /// The `log` event of the stream: bytes of one log file.
@@ -48,6 +69,22 @@ pub struct LogEventDto {
 }
 
 impl LogEventDto {
+    /// The bytes of `chunk`, read from `file`.
+    pub fn new(file: LogFile, chunk: &LogChunk) -> Self {
+        let (step, stream) = match file {
+            LogFile::System => (None, LogStreamDto::System),
+            LogFile::Step { index, stream } => (Some(index), stream.into()),
+        };
+        Self {
+            step,
+            stream,
+            offset: chunk.offset,
+            next_offset: chunk.next_offset,
+            data: String::from_utf8_lossy(&chunk.data).into_owned(),
+            data_base64: base64(&chunk.data),
+        }
+    }
+
     /// The file these bytes belong to; `None` for a combination this version does not
     /// know (a stream a newer server added).
     pub fn file(&self) -> Option<LogFile> {
@@ -73,6 +110,24 @@ pub struct StatusEventDto {
     pub status: BuildStatusDto,
     /// Its steps by index (empty until the pipeline was resolved).
     pub steps: Vec<StepStatusEventDto>,
+}
+
+impl From<&FollowStatus> for StatusEventDto {
+    fn from(status: &FollowStatus) -> Self {
+        Self {
+            status: status.status.into(),
+            steps: status
+                .steps
+                .iter()
+                .map(|s| StepStatusEventDto {
+                    index: s.index,
+                    name: s.name.clone(),
+                    status: s.status.into(),
+                    exit_code: s.exit_code,
+                })
+                .collect(),
+        }
+    }
 }
 
 impl StatusEventDto {
@@ -138,6 +193,23 @@ pub enum LogStreamEvent {
     Status(StatusEventDto),
     /// `end`: the build ended; nothing follows.
     End(EndEventDto),
+}
+
+impl From<&FollowEvent> for LogStreamEvent {
+    /// What core's log follow decided to send, as the stream's wire event.
+    fn from(event: &FollowEvent) -> Self {
+        match event {
+            FollowEvent::Log { file, chunk } => Self::Log(LogEventDto::new(*file, chunk)),
+            FollowEvent::Status(status) => Self::Status(status.into()),
+            FollowEvent::End {
+                status,
+                error_message,
+            } => Self::End(EndEventDto {
+                status: (*status).into(),
+                error_message: error_message.clone(),
+            }),
+        }
+    }
 }
 
 impl LogStreamEvent {

@@ -217,35 +217,55 @@ fn plan_range(
     }
 }
 
-/// The headers both downloads share: type, length, disposition, ranges, ETag and, for a
-/// part, `Content-Range`.
-fn download_response(
-    body: Body,
-    (status, start, count): (StatusCode, u64, u64),
+/// What a download is: its headers (type, length, disposition, ranges, ETag and, for a
+/// part, `Content-Range`) and a body pumped from `source`, which is only started for a
+/// GET (a HEAD reads nothing).
+struct Download<'a> {
+    method: &'a Method,
+    range: (StatusCode, u64, u64),
     len: u64,
     content_type: &'static str,
     disposition: HeaderValue,
-    etag: &str,
-) -> Response {
-    let mut response = Response::new(body);
-    response.extensions_mut().insert(Uncompressed);
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(CONTENT_LENGTH, HeaderValue::from(count));
-    h.insert(CONTENT_DISPOSITION, disposition);
-    h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(tag) = HeaderValue::from_str(etag) {
-        h.insert(ETAG, tag);
+    etag: &'a str,
+}
+
+impl Download<'_> {
+    fn respond(self, source: impl Source) -> Response {
+        let Download {
+            method,
+            range: (status, start, count),
+            len,
+            content_type,
+            disposition,
+            etag,
+        } = self;
+        let body = if *method == Method::HEAD {
+            Body::empty()
+        } else {
+            let (tx, body) = channel_body(BUFFER);
+            tokio::spawn(pump(source, start, count, tx));
+            body
+        };
+        let mut response = Response::new(body);
+        response.extensions_mut().insert(Uncompressed);
+        *response.status_mut() = status;
+        let h = response.headers_mut();
+        h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        h.insert(CONTENT_LENGTH, HeaderValue::from(count));
+        h.insert(CONTENT_DISPOSITION, disposition);
+        h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Ok(tag) = HeaderValue::from_str(etag) {
+            h.insert(ETAG, tag);
+        }
+        if status == StatusCode::PARTIAL_CONTENT
+            && let Ok(range) =
+                HeaderValue::from_str(&format!("bytes {start}-{}/{len}", start + count - 1))
+        {
+            h.insert(CONTENT_RANGE, range);
+        }
+        response
     }
-    if status == StatusCode::PARTIAL_CONTENT
-        && let Ok(range) =
-            HeaderValue::from_str(&format!("bytes {start}-{}/{len}", start + count - 1))
-    {
-        h.insert(CONTENT_RANGE, range);
-    }
-    response
 }
 
 /// `GET /api/builds/{id}/artifacts/{artifact_id}`.
@@ -281,26 +301,19 @@ pub(crate) async fn download(
     };
     let etag = format!("\"{}\"", artifact.sha256);
     let range = plan_range(&headers, &etag, len)?;
-    let body = if method == Method::HEAD {
-        Body::empty()
-    } else {
-        let (tx, body) = channel_body(BUFFER);
-        let source = FileSource {
-            app: app.clone(),
-            build,
-            path: artifact.path.clone(),
-        };
-        tokio::spawn(pump(source, range.1, range.2, tx));
-        body
-    };
-    Ok(download_response(
-        body,
+    let download = Download {
+        method: &method,
         range,
         len,
-        content_type(&artifact.path),
-        content_disposition(&artifact.path),
-        &etag,
-    ))
+        content_type: content_type(&artifact.path),
+        disposition: content_disposition(&artifact.path),
+        etag: &etag,
+    };
+    Ok(download.respond(FileSource {
+        app: app.clone(),
+        build,
+        path: artifact.path,
+    }))
 }
 
 /// Something a download reads from, `want` bytes at a time.
@@ -392,26 +405,18 @@ pub(crate) async fn zip(
     let len = zip.len();
     let etag = format!("\"zip-{build}-{len}\"");
     let range = plan_range(&headers, &etag, len)?;
-    let disposition = content_disposition(zip.file_name());
-    let body = if method == Method::HEAD {
-        Body::empty()
-    } else {
-        let (tx, body) = channel_body(BUFFER);
-        let source = ZipSource {
-            app: app.clone(),
-            zip,
-        };
-        tokio::spawn(pump(source, range.1, range.2, tx));
-        body
-    };
-    Ok(download_response(
-        body,
+    let download = Download {
+        method: &method,
         range,
         len,
-        "application/zip",
-        disposition,
-        &etag,
-    ))
+        content_type: "application/zip",
+        disposition: content_disposition(zip.file_name()),
+        etag: &etag,
+    };
+    Ok(download.respond(ZipSource {
+        app: app.clone(),
+        zip,
+    }))
 }
 
 #[cfg(test)]

@@ -34,13 +34,9 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use base64::Engine as _;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Method, StatusCode};
-use oore_core::api::{
-    EndEventDto, LogChunkResponse, LogEventDto, LogOffsets, LogStreamDto, LogStreamEvent,
-    StatusEventDto, StepStatusEventDto,
-};
+use oore_core::api::{LogChunkResponse, LogOffsets, LogStreamEvent};
 use oore_core::domain::validation::{FieldError, FieldErrors};
 use oore_core::ids::BuildId;
 use oore_core::ports::{LogFile, LogStream};
@@ -179,13 +175,7 @@ pub(crate) async fn chunk(
     let complete = ended && chunk.next_offset >= file_len(&app, id, q.file).await;
     Ok(json(
         StatusCode::OK,
-        &LogChunkResponse {
-            offset: chunk.offset,
-            next_offset: chunk.next_offset,
-            data: String::from_utf8_lossy(&chunk.data).into_owned(),
-            data_base64: base64::engine::general_purpose::STANDARD.encode(&chunk.data),
-            complete,
-        },
+        &LogChunkResponse::new(&chunk, complete),
     ))
 }
 
@@ -301,53 +291,13 @@ async fn send_all(
 ) -> Result<(), Gone> {
     while !events.is_empty() {
         for event in &events {
-            let event = wire(event);
+            let event = LogStreamEvent::from(event);
             let sse = Event::default().event(event.name()).data(event.data());
             tx.send(sse).await.map_err(|_| Gone)?;
         }
         events = state.more().await;
     }
     Ok(())
-}
-
-/// A follow event as the wire type of the stream.
-fn wire(event: &FollowEvent) -> LogStreamEvent {
-    match event {
-        FollowEvent::Log { file, chunk } => {
-            let (step, stream) = match file {
-                LogFile::System => (None, LogStreamDto::System),
-                LogFile::Step { index, stream } => (Some(*index), (*stream).into()),
-            };
-            LogStreamEvent::Log(LogEventDto {
-                step,
-                stream,
-                offset: chunk.offset,
-                next_offset: chunk.next_offset,
-                data: String::from_utf8_lossy(&chunk.data).into_owned(),
-                data_base64: base64::engine::general_purpose::STANDARD.encode(&chunk.data),
-            })
-        }
-        FollowEvent::Status(status) => LogStreamEvent::Status(StatusEventDto {
-            status: status.status.into(),
-            steps: status
-                .steps
-                .iter()
-                .map(|s| StepStatusEventDto {
-                    index: s.index,
-                    name: s.name.clone(),
-                    status: s.status.into(),
-                    exit_code: s.exit_code,
-                })
-                .collect(),
-        }),
-        FollowEvent::End {
-            status,
-            error_message,
-        } => LogStreamEvent::End(EndEventDto {
-            status: (*status).into(),
-            error_message: error_message.clone(),
-        }),
-    }
 }
 
 #[cfg(test)]
