@@ -73,7 +73,10 @@ def bench_programs(checkout: Path, target_dir: Path):
 
 def figure(program: str, name: str, cwd: Path):
     pattern, _, _ = BENCHES[name]
-    out = run([program], cwd=cwd, capture_output=True).stdout
+    done = subprocess.run([program], cwd=cwd, capture_output=True, text=True)
+    out = done.stdout
+    if done.returncode != 0:
+        sys.exit(f"bench-compare: {program} failed ({done.returncode}):\n{out}\n{done.stderr[-3000:]}")
     match = pattern.search(out)
     if not match:
         sys.exit(f"bench-compare: no figure in the output of {program}:\n{out}")
@@ -91,6 +94,10 @@ def main():
     else:
         work.mkdir(parents=True, exist_ok=True)
         run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(checkout), rev])
+    # The benches read the shared fixtures beside the repository (`../shared`).
+    shared = work / "shared"
+    if not shared.exists() and (ROOT.parent / "shared").exists():
+        shared.symlink_to(ROOT.parent / "shared")
     print(f"== oore-server: baseline {rev[:10]} vs this checkout ({head[:10]}, working tree as it is), {pairs} interleaved pairs")
     old = bench_programs(checkout, work / "target")
     new = bench_programs(ROOT, ROOT / "target")
