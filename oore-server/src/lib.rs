@@ -12,8 +12,7 @@ mod workers;
 
 pub use app::App;
 pub use httpd::{
-    API_BODY_LIMIT, Access, Response, RouteInfo, X_REQUEST_ID, app_router, openapi_document,
-    route_table, serve,
+    API_BODY_LIMIT, Access, Response, RouteInfo, X_REQUEST_ID, openapi_document, route_table, serve,
 };
 pub use logging::{LoggingError, init_logging};
 pub use startup::{BindError, Server, StartupError, bind, build_services};

@@ -16,7 +16,15 @@
 //! variable). globset matches bytes: `?` and a set stand for one byte, so a name with
 //! non-ASCII characters is best matched with `*` (`v?` does not match `vé`).
 
-use globset::{ErrorKind, GlobBuilder, GlobMatcher};
+//!
+//! Validation only parses a pattern; compiling it into a matcher (a regex) costs tens of
+//! microseconds, so matchers of branch patterns are compiled once and kept
+//! ([`branch_matches`]; a pipeline has few patterns, and the cache is bounded).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use globset::{ErrorKind, Glob, GlobBuilder, GlobMatcher};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dialect {
@@ -25,14 +33,39 @@ enum Dialect {
 }
 
 /// The one place the dialect is configured. `strict` (validation) refuses an unclosed `[`.
-fn compile(pattern: &str, dialect: Dialect, strict: bool) -> Result<GlobMatcher, globset::Error> {
+fn parse(pattern: &str, dialect: Dialect, strict: bool) -> Result<Glob, globset::Error> {
     GlobBuilder::new(pattern)
         .literal_separator(dialect == Dialect::Path)
         .backslash_escape(true)
         .empty_alternates(true)
         .allow_unclosed_class(!strict)
         .build()
-        .map(|glob| glob.compile_matcher())
+}
+
+/// `pattern` compiled leniently (for matching).
+fn compile(pattern: &str, dialect: Dialect) -> Result<GlobMatcher, globset::Error> {
+    parse(pattern, dialect, false).map(|glob| glob.compile_matcher())
+}
+
+/// Compiled branch-pattern matchers kept between calls; cleared when it holds this many.
+const CACHED_MATCHERS: usize = 1024;
+
+/// The matcher of a branch pattern already rewritten into globset's syntax; `None` when
+/// globset refuses it even leniently (`[z-a]`).
+fn cached_branch_matcher(globset_pattern: String) -> Option<GlobMatcher> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<GlobMatcher>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(found) = lock().get(&globset_pattern) {
+        return found.clone();
+    }
+    let matcher = compile(&globset_pattern, Dialect::Branch).ok();
+    let mut cache = lock();
+    if cache.len() >= CACHED_MATCHERS {
+        cache.clear();
+    }
+    cache.insert(globset_pattern, matcher.clone());
+    matcher
 }
 
 /// What is wrong with a pattern globset refused, and what to do.
@@ -63,7 +96,7 @@ fn describe(error: &globset::Error) -> String {
 /// Checks a path glob (`build/**/*.apk`, `{a,b}/*.ipa`); returns what is wrong.
 pub fn check_path_glob(pattern: &str) -> Result<(), String> {
     check_common(pattern)?;
-    compile(pattern, Dialect::Path, true)
+    parse(pattern, Dialect::Path, true)
         .map(drop)
         .map_err(|e| describe(&e))
 }
@@ -71,7 +104,7 @@ pub fn check_path_glob(pattern: &str) -> Result<(), String> {
 /// Checks a branch or tag pattern; returns what is wrong.
 pub fn check_branch_pattern(pattern: &str) -> Result<(), String> {
     check_common(pattern)?;
-    compile(&branch_to_globset(pattern), Dialect::Branch, true)
+    parse(&branch_to_globset(pattern), Dialect::Branch, true)
         .map(drop)
         .map_err(|e| describe(&e))
 }
@@ -94,7 +127,7 @@ pub fn branch_matches(pattern: &str, name: &str) -> bool {
         return pattern == name;
     }
     // A pattern globset refuses even leniently (`[z-a]`) matches nothing.
-    compile(&branch_to_globset(pattern), Dialect::Branch, false).is_ok_and(|m| m.is_match(name))
+    cached_branch_matcher(branch_to_globset(pattern)).is_some_and(|m| m.is_match(name))
 }
 
 /// An fnmatch pattern in globset's syntax: `\`, `{` and `}` outside sets escaped, runs of
@@ -211,7 +244,7 @@ impl PathSegment {
         }
         if wild {
             // A set globset refuses (`[z-a]`) matches nothing.
-            PathSegment::Glob(SegmentGlob(compile(&glob, Dialect::Path, false).ok()))
+            PathSegment::Glob(SegmentGlob(compile(&glob, Dialect::Path).ok()))
         } else {
             PathSegment::Literal(literal)
         }

@@ -3,7 +3,7 @@
 //! codes (see `extract.rs`), and [`ApiError::render`] writes the JSON [`ErrorEnvelope`].
 //!
 //! `ApiError` implements [`IntoResponse`]: the response carries the status and headers at
-//! once and the error itself as an extension; the `render_errors` middleware (which knows
+//! once and the error itself as an extension; the `Edge` service (`edge.rs`, which knows
 //! the request id) then writes the envelope. Internal and unavailable errors keep their
 //! real cause in the server log (inside the request's span, so with its request id) and
 //! show the client a generic message that carries the request id.
@@ -347,7 +347,7 @@ impl ApiError {
 }
 
 impl IntoResponse for ApiError {
-    /// Status and headers now; the body is written by the `render_errors` middleware,
+    /// Status and headers now; the body is written by the `Edge` service (`edge.rs`),
     /// which knows the request id (module doc).
     fn into_response(self) -> axum::response::Response {
         let mut response = self.status.into_response();

@@ -2,16 +2,16 @@
 //! JSON envelope with today's codes:
 //!
 //! - [`ApiJson`] / [`OptionalJson`]: a JSON body of at most [`API_BODY_LIMIT`] bytes
-//!   (axum's `Bytes` extractor under `DefaultBodyLimit`; 413 while reading when the body
-//!   has no `Content-Length`), `Content-Type: application/json` or `+json` (415), serde's
-//!   line/column message (400 `invalid_json`);
+//!   (413 while reading when the body has no `Content-Length`; a declared one is refused
+//!   before by `layers::require_admin`), `Content-Type: application/json` or `+json`
+//!   (415), serde's line/column message (400 `invalid_json`);
 //! - [`Ids`]: the route's path parameters parsed as typed ids (400 `invalid_id`), already
 //!   percent-decoded by axum, so `%2F` stays inside its segment;
 //! - [`QueryPairs`]: the query string's `name=value` pairs, percent- and form-decoded by
 //!   `serde_urlencoded`, in order, for handlers that report every bad parameter by name.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, RawPathParamsRejection};
+use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
@@ -48,19 +48,22 @@ fn is_json(headers: &HeaderMap) -> bool {
         })
 }
 
-/// 413 for a body over the limit (axum's `DefaultBodyLimit`), else 400 `invalid_body`.
-fn body_rejection(rejection: BytesRejection) -> ApiError {
-    if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::payload_too_large(API_BODY_LIMIT)
-    } else {
-        ApiError::unreadable_body(rejection.body_text())
-    }
+/// At most [`API_BODY_LIMIT`] bytes of the body: 413 past it (read no further), 400
+/// `invalid_body` when it cannot be read.
+async fn body_bytes<S: Send + Sync>(request: Request, _: &S) -> Result<Bytes, ApiError> {
+    read_limited(request.into_body(), API_BODY_LIMIT).await
 }
 
-async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(request, state)
-        .await
-        .map_err(body_rejection)
+/// Reads at most `limit` bytes of `body`: 413 past it, never buffering more.
+pub(crate) async fn read_limited(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
+    use http_body_util::{BodyExt, LengthLimitError, Limited};
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ApiError::payload_too_large(limit))
+        }
+        Err(e) => Err(ApiError::unreadable_body(e)),
+    }
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -6,20 +6,26 @@
 //!    header (`PropagateRequestId`), in every error body, and in every log line of the
 //!    request (tower-http `Trace`: they all run inside one `request` span, which ends
 //!    with one "request finished" line);
-//! 2. [`render_errors`]: an [`ApiError`] answer (or axum's bare 405) gets its JSON
-//!    envelope with the request id;
-//! 3. response compression (gzip, br) for JSON and text assets only ([`Compressible`]);
-//! 4. [`options`]: `OPTIONS` answered from the route table (CORS preflight for
-//!    `OORE_DASHBOARD_ORIGIN`, else `Allow`); tower-http's `CorsLayer` then adds the CORS
-//!    headers to actual responses (it never allows credentials);
+//! 2. [`Edge`](super::edge::Edge): `OPTIONS` answered from the route table (CORS
+//!    preflight for `OORE_DASHBOARD_ORIGIN`, else `Allow`), and an [`ApiError`] answer (or
+//!    axum's bare 405) given its JSON envelope with the request id;
+//! 3. response compression (gzip, br) for JSON and text assets only ([`Compressible`]),
+//!    entered only by requests that send `Accept-Encoding` ([`CompressWhenAsked`]);
+//! 4. tower-http's `CorsLayer` adds the CORS headers to actual responses for
+//!    `OORE_DASHBOARD_ORIGIN` (never credentials);
 //! 5. a slot among [`MAX_IN_FLIGHT_REQUESTS`] and [`REQUEST_TIMEOUT`] until the
 //!    response head (tower's `GlobalConcurrencyLimit` and `Timeout`; a streamed body is
 //!    sent after both are released);
 //! 6. routing (axum): 404 from the fallback, 405 with `Allow`;
-//! 7. per route ([`super::routes`]): the admin token ([`require_admin`]) unless the
-//!    route is public, then 413 when `Content-Length` is over the route's limit
-//!    ([`BodyLimit`]), before anything reads the body;
+//! 7. per route ([`super::routes`]): the admin token and then 413 when
+//!    `Content-Length` is over the API limit ([`require_admin`]), before anything reads
+//!    the body; the receivers check `OORE_MAX_WEBHOOK_BYTES` themselves, first thing;
 //! 8. the handler; an error becomes the JSON envelope in step 2.
+//!
+//! The stack wraps the router once (not `Router::layer`, which wraps every route), as a
+//! plain type (no boxed service), because every layer costs every request: the webhook
+//! receivers answer thousands of deliveries a second. `benches/http_overhead.rs` measures
+//! what the stack costs; `make bench` compares it with the baseline commit.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,16 +34,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::{Next, from_fn_with_state, map_request};
+use axum::middleware::Next;
 use axum::response::IntoResponse;
-use http::header::{
-    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD, ALLOW, AUTHORIZATION, CONTENT_LENGTH,
-    CONTENT_RANGE, CONTENT_TYPE, ORIGIN, VARY,
-};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use oore_core::domain::secret::constant_time_eq;
 use oore_core::ports::IdGen;
+use tower::Service;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::compression::{CompressionLayer, Predicate, predicate::SizeAbove};
@@ -49,8 +52,10 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 use ulid::Ulid;
 
+use super::edge::EdgeLayer;
 use super::error::ApiError;
-use super::response::{Response, Uncompressed, empty};
+use super::extract::API_BODY_LIMIT;
+use super::response::{Response, Uncompressed};
 use super::routes::RouteInfo;
 use crate::app::App;
 
@@ -68,8 +73,22 @@ pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const COMPRESS_ABOVE: u64 = 256;
 
 /// Applies the whole stack of the module doc to `router`.
-pub(crate) fn apply(router: Router<App>, app: &App, routes: Vec<RouteInfo>) -> Router<App> {
-    let allowed = Arc::new(AllowedMethods::new(&routes));
+pub(crate) fn apply(
+    router: Router<App>,
+    app: &App,
+    routes: Vec<RouteInfo>,
+) -> impl Service<
+    http::Request<Body>,
+    Response = http::Response<
+        impl http_body::Body<Data = axum::body::Bytes, Error = impl Into<tower::BoxError>>
+        + Send
+        + 'static,
+    >,
+    Error = std::convert::Infallible,
+    Future = impl Send + 'static,
+> + Clone
++ Send
++ 'static {
     let cors = (!app.dashboard_origin().is_empty())
         .then(|| HeaderValue::from_str(app.dashboard_origin()).ok())
         .flatten()
@@ -78,25 +97,16 @@ pub(crate) fn apply(router: Router<App>, app: &App, routes: Vec<RouteInfo>) -> R
                 .allow_origin(AllowOrigin::exact(origin))
                 .expose_headers([X_REQUEST_ID, http::header::LOCATION])
         });
-    let timeout = ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-            ApiError::timeout()
-        }))
-        .timeout(REQUEST_TIMEOUT)
-        .layer(GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT_REQUESTS));
-    let preflight = Preflight {
-        allowed: Arc::clone(&allowed),
-        origin: app.dashboard_origin().to_owned(),
+    let edge = EdgeLayer {
+        allowed: Arc::new(AllowedMethods::new(&routes)),
+        origin: app.dashboard_origin().into(),
     };
     let ids = UlidRequestIds(Arc::clone(&app.services().ids));
-    router
-        .fallback(not_found)
-        .layer(timeout)
-        .layer(tower::util::option_layer(cors))
-        .layer(from_fn_with_state(preflight, options))
-        .layer(CompressionLayer::new().compress_when(Compressible))
-        .layer(from_fn_with_state(allowed, render_errors))
-        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
+    // Around the whole router once, outermost first (`Router::layer` would wrap every
+    // route, and every layer costs each request a little: `benches/http_overhead.rs`).
+    ServiceBuilder::new()
+        .map_request(drop_invalid_request_id)
+        .layer(SetRequestIdLayer::new(X_REQUEST_ID, ids))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -106,8 +116,17 @@ pub(crate) fn apply(router: Router<App>, app: &App, routes: Vec<RouteInfo>) -> R
                 .on_eos(())
                 .on_failure(()),
         )
-        .layer(SetRequestIdLayer::new(X_REQUEST_ID, ids))
-        .layer(map_request(drop_invalid_request_id))
+        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
+        .layer(edge)
+        .layer(CompressWhenAskedLayer)
+        .option_layer(cors)
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            ApiError::timeout()
+        }))
+        .timeout(REQUEST_TIMEOUT)
+        .layer(GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT_REQUESTS))
+        .map_response(IntoResponse::into_response)
+        .service(router.fallback(not_found).with_state(app.clone()))
 }
 
 /// Request ids are ULIDs from the server's id generator.
@@ -123,7 +142,7 @@ impl MakeRequestId for UlidRequestIds {
 }
 
 /// An incoming id that is not a ULID is dropped, so a fresh one is made.
-async fn drop_invalid_request_id(mut request: Request) -> Request {
+fn drop_invalid_request_id(mut request: Request) -> Request {
     let valid = request
         .headers()
         .get(&X_REQUEST_ID)
@@ -177,44 +196,24 @@ async fn not_found(method: Method, uri: http::Uri) -> ApiError {
     ApiError::unknown_route(&method, uri.path())
 }
 
-/// Writes the envelope of an [`ApiError`] answer, and turns axum's bare 405 into one.
-async fn render_errors(
-    State(allowed): State<Arc<AllowedMethods>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let id = request_id(request.headers()).to_owned();
-    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    let mut response = next.run(request).await;
-    let error = match response.extensions_mut().remove::<ApiError>() {
-        Some(error) => error,
-        None if response.status() == StatusCode::METHOD_NOT_ALLOWED => {
-            ApiError::method_not_allowed(&method, &path, &allowed.of(&path))
-        }
-        None => return response,
-    };
-    let mut rendered = error.render(&id);
-    // Headers set on the way out (CORS) stay.
-    for (name, value) in response.headers() {
-        if !rendered.headers().contains_key(name) && name != CONTENT_LENGTH && name != ALLOW {
-            rendered.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    rendered
-}
-
-/// `Authorization: Bearer <admin token>`, compared in constant time; 401 otherwise.
+/// The admin routes' gate: `Authorization: Bearer <admin token>`, compared in constant
+/// time (401 otherwise), then 413 when the declared `Content-Length` is over
+/// [`API_BODY_LIMIT`], before anything reads the body (a body without one is cut while
+/// it is read, by `DefaultBodyLimit`). The token comes first, so an unauthenticated
+/// caller learns nothing about sizes or ids.
 pub(crate) async fn require_admin(
     State(app): State<App>,
     request: Request,
     next: Next,
 ) -> Response {
-    if authorized(&app, request.headers()) {
-        next.run(request).await
-    } else {
+    if !authorized(&app, request.headers()) {
         tracing::warn!("rejected: missing or invalid admin token");
-        ApiError::unauthorized().into_response()
+        return ApiError::unauthorized().into_response();
     }
+    if declared_over(request.headers(), API_BODY_LIMIT) {
+        return ApiError::payload_too_large(API_BODY_LIMIT).into_response();
+    }
+    next.run(request).await
 }
 
 fn authorized(app: &App, headers: &HeaderMap) -> bool {
@@ -232,23 +231,13 @@ fn authorized(app: &App, headers: &HeaderMap) -> bool {
         )
 }
 
-/// A route's body limit: 413 when the declared `Content-Length` is over it, before
-/// anything reads the body (bodies without one are cut while reading).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLimit(pub(crate) usize);
-
-impl BodyLimit {
-    pub(crate) async fn check(State(limit): State<Self>, request: Request, next: Next) -> Response {
-        let declared = request
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        match declared {
-            Some(n) if n > limit.0 as u64 => ApiError::payload_too_large(limit.0).into_response(),
-            _ => next.run(request).await,
-        }
-    }
+/// Whether the declared `Content-Length` is over `limit`.
+pub(crate) fn declared_over(headers: &HeaderMap, limit: usize) -> bool {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
 }
 
 /// Which methods each path pattern of the route table serves.
@@ -283,56 +272,72 @@ impl AllowedMethods {
     }
 }
 
-/// State of [`options`].
-#[derive(Clone)]
-struct Preflight {
-    allowed: Arc<AllowedMethods>,
-    origin: String,
+/// tower-http's compression, entered only by requests that carry `Accept-Encoding`: the
+/// others (forges delivering webhooks, the CLI) skip its per-response work.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CompressWhenAskedLayer;
+
+impl<S: Clone> tower::Layer<S> for CompressWhenAskedLayer {
+    type Service = CompressWhenAsked<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CompressWhenAsked {
+            compress: CompressionLayer::new()
+                .compress_when(Compressible)
+                .layer(inner.clone()),
+            plain: inner,
+        }
+    }
 }
 
-/// `OPTIONS`: a CORS preflight from the dashboard origin gets the path's methods and
-/// the allowed headers; any other gets `Allow`. Needs no token (browsers send none with
-/// a preflight). Answered here rather than by `CorsLayer`, which would answer every
-/// preflight alike, also for paths that do not exist.
-async fn options(State(pre): State<Preflight>, request: Request, next: Next) -> Response {
-    if request.method() != Method::OPTIONS {
-        return next.run(request).await;
+/// See [`CompressWhenAskedLayer`].
+#[derive(Clone)]
+pub(crate) struct CompressWhenAsked<S> {
+    compress: tower_http::compression::Compression<S, Compressible>,
+    plain: S,
+}
+
+type Compressed<F> = futures_util::future::MapOk<
+    F,
+    fn(http::Response<tower_http::compression::CompressionBody<Body>>) -> Response,
+>;
+
+impl<S> Service<Request> for CompressWhenAsked<S>
+where
+    S: Service<Request, Response = Response> + Clone,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = futures_util::future::Either<
+        Compressed<
+            tower::util::Oneshot<tower_http::compression::Compression<S, Compressible>, Request>,
+        >,
+        tower::util::Oneshot<S, Request>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        // Each call drives the readiness of the service it picks (`oneshot`).
+        std::task::Poll::Ready(Ok(()))
     }
-    let path = request.uri().path();
-    let mut methods = pre.allowed.of(path);
-    if methods.is_empty() {
-        return ApiError::unknown_route(&Method::OPTIONS, path).into_response();
-    }
-    methods.push(Method::OPTIONS);
-    let list = methods
-        .iter()
-        .map(Method::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let list = HeaderValue::from_str(&list).unwrap_or_else(|_| HeaderValue::from_static("OPTIONS"));
-    let headers = request.headers();
-    let origin = headers
-        .get(ORIGIN)
-        .filter(|o| !pre.origin.is_empty() && o.as_bytes() == pre.origin.as_bytes())
-        .cloned();
-    let mut response = empty(StatusCode::NO_CONTENT);
-    let out = response.headers_mut();
-    match origin {
-        Some(origin) if headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD) => {
-            out.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            out.insert(ACCESS_CONTROL_ALLOW_METHODS, list);
-            out.insert(
-                ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("authorization, content-type, x-request-id"),
-            );
-            out.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-            out.append(VARY, HeaderValue::from_static("origin"));
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        use futures_util::TryFutureExt as _;
+        use tower::ServiceExt as _;
+        if request
+            .headers()
+            .contains_key(http::header::ACCEPT_ENCODING)
+        {
+            let boxed: fn(
+                http::Response<tower_http::compression::CompressionBody<Body>>,
+            ) -> Response = IntoResponse::into_response;
+            futures_util::future::Either::Left(self.compress.clone().oneshot(request).map_ok(boxed))
+        } else {
+            futures_util::future::Either::Right(self.plain.clone().oneshot(request))
         }
-        _ => {
-            out.insert(ALLOW, list);
-        }
     }
-    response
 }
 
 /// Compress JSON and text assets of a useful size; never artifacts, zips, byte ranges
@@ -356,17 +361,18 @@ impl Predicate for Compressible {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .unwrap_or_default();
-        let text = matches!(
-            essence.as_str(),
-            "application/json"
-                | "text/html"
-                | "text/css"
-                | "text/javascript"
-                | "application/javascript"
-                | "image/svg+xml"
-        );
+            .unwrap_or_default()
+            .trim();
+        let text = [
+            "application/json",
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "image/svg+xml",
+        ]
+        .iter()
+        .any(|t| essence.eq_ignore_ascii_case(t));
         text && SizeAbove::new(COMPRESS_ABOVE).should_compress(response)
     }
 }

@@ -9,10 +9,11 @@
 //! [`HEADER_READ_TIMEOUT`] is dropped, so slow clients cannot hold connections open)
 //! is not reachable through `axum::serve`.
 
+mod edge;
 mod error;
 mod extract;
 mod handlers;
-mod layers;
+pub(crate) mod layers;
 mod response;
 mod routes;
 
@@ -21,7 +22,6 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -41,11 +41,6 @@ use crate::app::App;
 /// A client that has not sent its request headers within this time is dropped.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The complete application: every route of the table under the middleware stack.
-pub fn app_router(app: &App) -> Router {
-    layers::apply(routes::router(app), app, route_table()).with_state(app.clone())
-}
-
 /// Serves `app` on `listener` until `shutdown` completes, then shuts down gracefully
 /// within `grace` (see the module doc).
 pub async fn serve(
@@ -54,7 +49,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) {
-    let router = app_router(&app);
+    let service = layers::apply(routes::router(&app), &app, route_table());
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -68,10 +63,10 @@ pub async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let router = router.clone();
+                    let app_service = service.clone();
                     let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
                         request.extensions_mut().insert(ConnectInfo(peer));
-                        router.clone().oneshot(request.map(axum::body::Body::new))
+                        app_service.clone().oneshot(request.map(axum::body::Body::new))
                     });
                     let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                     connections.spawn(async move {

@@ -26,7 +26,6 @@ use std::net::IpAddr;
 use axum::body::Body;
 use axum::extract::State;
 use http::StatusCode;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use oore_core::api::{
     WebhookAcceptedResponse, WebhookEventDetailDto, WebhookEventDto, WebhookListResponse,
 };
@@ -42,7 +41,8 @@ use oore_core::webhook::{DeliveryRequest, REJECTED_PAYLOAD_LIMIT};
 
 use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::extract::{Ids, Peer, QueryPairs, RawId};
+use crate::httpd::extract::{Ids, Peer, QueryPairs, RawId, read_limited};
+use crate::httpd::layers::declared_over;
 use crate::httpd::response::{Response, json};
 
 /// What every refused delivery is told.
@@ -92,17 +92,6 @@ pub(crate) async fn receive_gitlab(
     receive(&app, Provider::GitLab, peer, &raw_id, request).await
 }
 
-/// Reads at most `limit` bytes of `body`: 413 past it, never buffering more.
-async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(ApiError::payload_too_large(limit))
-        }
-        Err(e) => Err(ApiError::unreadable_body(e)),
-    }
-}
-
 async fn receive(
     app: &App,
     provider: Provider,
@@ -116,8 +105,12 @@ async fn receive(
         tracing::warn!(source_ip = ?ip, %provider, "webhook rate limit reached (OORE_WEBHOOK_RATE_LIMIT)");
         return Err(ApiError::rate_limited(wait));
     }
+    let max_body = hooks.settings().max_body;
+    if declared_over(request.headers(), max_body) {
+        return Err(ApiError::payload_too_large(max_body));
+    }
     let (parts, body) = request.into_parts();
-    let body = read_limited(body, hooks.settings().max_body).await?;
+    let body = read_limited(body, max_body).await?;
     let Ok(repository_id) = raw_id.parse::<RepositoryId>() else {
         // Not recorded: there is no repository to file it under, and scanners send these.
         tracing::warn!(source_ip = ?ip, %provider, path_id = raw_id, "webhook refused: the URL's repository id is not an id; the forge must use the URL `oore repo webhook-url` prints");
