@@ -13,6 +13,7 @@ use crate::services::Services;
 use crate::testing::{FakeExecution, FakeWorkspaces, RecordingSignals, block_on, services};
 use crate::usecases::repository::{AddRepository, add_repository, set_repository_active};
 
+use super::fixtures::repo;
 use super::*;
 
 fn settings() -> ExecutionSettings {
@@ -22,20 +23,6 @@ fn settings() -> ExecutionSettings {
         precedence: PipelinePrecedence::Database,
         base_env: vec![("PATH".into(), "/usr/bin:/bin".into())],
     }
-}
-
-fn repo(svc: &Services) -> Repository {
-    block_on(add_repository(
-        svc,
-        AddRepository {
-            provider: "git".into(),
-            owner: "local".into(),
-            name: "app".into(),
-            clone_url: Some("/srv/git/app.git".into()),
-            ..AddRepository::default()
-        },
-    ))
-    .unwrap()
 }
 
 /// Triggers a manual build and moves it to running, as the dispatcher would.
