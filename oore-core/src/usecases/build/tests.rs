@@ -11,7 +11,7 @@ use crate::pipeline::{Format, PipelinePrecedence};
 use crate::ports::{CollectOutcome, CollectedFile, FetchError, StepCommand, StepEnd};
 use crate::services::Services;
 use crate::testing::{FakeExecution, FakeWorkspaces, RecordingSignals, block_on, services};
-use crate::usecases::repository::{AddRepository, add_repository, set_repository_active};
+use crate::usecases::repository::set_repository_active;
 
 use super::fixtures::repo;
 use super::*;
