@@ -247,6 +247,14 @@ fn extractor_rejections_are_enveloped_with_their_codes() {
     // A path id that is not even UTF-8.
     let response = call(&server, "GET", "/api/builds/%FF%FE", &[]);
     assert_error(&response, 400, "invalid_id");
+    // `%2F` stays inside its segment: the route matches, the id is refused as a whole.
+    let response = call(&server, "GET", "/api/builds/abc%2Fdef", &[]);
+    let envelope = assert_error(&response, 400, "invalid_id");
+    assert!(
+        envelope.error.message.contains("abc/def"),
+        "{}",
+        envelope.error.message
+    );
     // Two ids, the second bad.
     let response = call(
         &server,
