@@ -41,7 +41,7 @@ struct Inline;
 impl BuildSignals for Inline {
     fn wake_dispatcher(&self) {}
 
-    fn cancel_running(&self, _: BuildId) -> bool {
+    fn cancel_running(&self, _: BuildId, _: oore_core::cancel::CancelReason) -> bool {
         false
     }
 }

@@ -12,8 +12,24 @@ use std::task::{Context, Poll, Waker};
 pub enum CancelReason {
     /// A user asked for it.
     User,
+    /// A newer build of the same branch and workflow replaced it
+    /// (`cancel_previous_builds`); the number of that build.
+    Superseded(u64),
     /// `oored` is shutting down; the build is recorded as interrupted.
     Shutdown,
+}
+
+impl CancelReason {
+    /// What a build cancelled for this reason says as its error message.
+    pub fn message(self) -> String {
+        match self {
+            Self::User => "cancelled by user".to_owned(),
+            Self::Superseded(number) => {
+                format!("cancelled: superseded by build #{number} (cancel_previous_builds)")
+            }
+            Self::Shutdown => "interrupted by server shutdown; trigger the build again".to_owned(),
+        }
+    }
 }
 
 #[derive(Default)]

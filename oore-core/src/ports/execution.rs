@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::cancel::CancelToken;
+use crate::cancel::{CancelReason, CancelToken};
 use crate::ids::BuildId;
 
 /// One step's process, fully described.
@@ -306,5 +306,5 @@ pub trait BuildSignals: Send + Sync {
 
     /// Asks the worker running `build` to stop it. Returns false when no worker in this
     /// process runs it (e.g. it was left running by a crash).
-    fn cancel_running(&self, build: BuildId) -> bool;
+    fn cancel_running(&self, build: BuildId, reason: CancelReason) -> bool;
 }

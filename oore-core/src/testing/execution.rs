@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::MemoryLogs;
-use crate::cancel::CancelToken;
+use crate::cancel::{CancelReason, CancelToken};
 use crate::ids::BuildId;
 use crate::ports::{
     ArtifactCollector, ArtifactError, BuildSignals, CollectOutcome, CollectRequest, FetchError,
@@ -148,7 +148,7 @@ impl BuildSignals for RecordingSignals {
         *lock(&self.wakes) += 1;
     }
 
-    fn cancel_running(&self, build: BuildId) -> bool {
+    fn cancel_running(&self, build: BuildId, _: CancelReason) -> bool {
         let owned = lock(&self.live).contains(&build);
         if owned {
             lock(&self.cancelled).push(build);

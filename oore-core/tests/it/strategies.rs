@@ -80,6 +80,14 @@ fn when() -> impl Strategy<Value = When> {
     })
 }
 
+/// A valid `working_directory`: relative, without `..`.
+fn relative_dir() -> impl Strategy<Value = String> {
+    text().prop_filter("a directory inside the repository", |dir| {
+        let dir = dir.trim();
+        !dir.starts_with(['/', '~']) && !dir.split(['/', '\\']).any(|part| part == "..")
+    })
+}
+
 fn script() -> impl Strategy<Value = Script> {
     prop_oneof![
         script_text().prop_map(Script::new),
@@ -87,7 +95,7 @@ fn script() -> impl Strategy<Value = Script> {
             option::of(text()),
             script_text(),
             any::<bool>(),
-            option::of(text()),
+            option::of(relative_dir()),
             option::of(1u32..=86_400),
             option::of(text()),
             option::of(when()),
@@ -174,7 +182,7 @@ fn workflow(id: String) -> impl Strategy<Value = Workflow> {
         option::of(text()),
         option::of(1u32..=1440),
         option::of(text()),
-        option::of(text()),
+        option::of(relative_dir()),
         vec(text(), 0..3),
         option::of(value()),
         environment(),

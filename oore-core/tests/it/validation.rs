@@ -137,6 +137,43 @@ fn glob_and_pattern_errors() {
 }
 
 #[test]
+fn working_directories_stay_inside_the_repository() {
+    let doc = "workflows:\n  a:\n    working_directory: '..'\n    scripts:\n      - script: ls\n        working_directory: /etc\n      - script: ls\n        working_directory: a/../../b\n      - script: ls\n        working_directory: app/android\n";
+    let errs = errors(doc, Y);
+    let found: Vec<(Option<u32>, Option<u32>, &str)> = errs
+        .iter()
+        .map(|e| (e.line, e.column, e.path.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Some(3), Some(24), "workflows.a.working_directory"),
+            (
+                Some(6),
+                Some(28),
+                "workflows.a.scripts[0].working_directory"
+            ),
+            (
+                Some(8),
+                Some(28),
+                "workflows.a.scripts[1].working_directory"
+            ),
+        ]
+    );
+    assert!(
+        errs[0].message.contains("goes up with `..`"),
+        "{}",
+        errs[0].message
+    );
+    assert!(
+        errs[1].message.contains("is absolute"),
+        "{}",
+        errs[1].message
+    );
+    assert!(errs[2].message.contains("use a path inside the repository"));
+}
+
+#[test]
 fn wrong_types() {
     let doc = "workflows:\n  a:\n    scripts: [x]\n    labels: 3\n    environment:\n      vars:\n        A: [1]\n    triggering:\n      cancel_previous_builds: maybe\n";
     let errs = errors(doc, Y);

@@ -108,10 +108,10 @@ impl BuildSignals for Dispatcher {
         self.wake.notify_one();
     }
 
-    fn cancel_running(&self, build: BuildId) -> bool {
+    fn cancel_running(&self, build: BuildId, reason: CancelReason) -> bool {
         match self.live().get(&build) {
             Some(token) => {
-                token.cancel(CancelReason::User);
+                token.cancel(reason);
                 true
             }
             None => false,

@@ -124,7 +124,7 @@ impl Decoder {
                     w.max_build_duration = self.bounded(v, &p, MAX_BUILD_MINUTES, "minutes");
                 }
                 "instance_type" => w.instance_type = self.string(v, &p),
-                "working_directory" => w.working_directory = self.string(v, &p),
+                "working_directory" => w.working_directory = self.relative_dir(v, &p),
                 "labels" => w.labels = self.strings(v, &p),
                 "inputs" => w.inputs = Some(v.to_value()),
                 "environment" => w.environment = self.environment(v, &p),
@@ -218,6 +218,31 @@ impl Decoder {
             }
         }
         out
+    }
+
+    /// A directory inside the repository (`working_directory`): relative, without `..`,
+    /// so a step can never be started outside the checkout. Checked here so that
+    /// `pipeline validate` says so at its line, instead of the build failing later.
+    pub(crate) fn relative_dir(&mut self, node: &Node, path: &str) -> Option<String> {
+        let dir = self.string(node, path)?;
+        let trimmed = dir.trim();
+        let problem = if trimmed.starts_with('/') || trimmed.starts_with('~') {
+            Some("is absolute")
+        } else if trimmed.split(['/', '\\']).any(|part| part == "..") {
+            Some("goes up with `..`")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            self.report.error(
+                node.pos,
+                path.to_owned(),
+                format!(
+                    "working directory '{trimmed}' {problem}; use a path inside the repository, relative to its root, such as `app` or `packages/core`"
+                ),
+            );
+        }
+        Some(dir)
     }
 
     /// A list of path globs, each checked.

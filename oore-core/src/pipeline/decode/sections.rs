@@ -292,7 +292,7 @@ impl Decoder {
                     _ => self.expected(v, &p, "a string of shell commands"),
                 },
                 "ignore_failure" => script.ignore_failure = self.boolean(v, &p).unwrap_or(false),
-                "working_directory" => script.working_directory = self.string(v, &p),
+                "working_directory" => script.working_directory = self.relative_dir(v, &p),
                 "timeout" => script.timeout = self.bounded(v, &p, MAX_STEP_SECONDS, "seconds"),
                 "test_report" => script.test_report = self.string(v, &p),
                 "when" => script.when = self.when(v, &p),

@@ -1,5 +1,6 @@
 //! Cancel a build (spec 6.5): pending ends at once; running is stopped by its worker.
 
+use crate::cancel::CancelReason;
 use crate::domain::build::{Build, BuildStatus, StepStatus};
 use crate::error::{ErrorClass, UseCaseError};
 use crate::ids::BuildId;
@@ -40,17 +41,18 @@ pub async fn cancel_build(
     signals: &dyn BuildSignals,
     id: BuildId,
 ) -> Result<Build, CancelBuildError> {
-    cancel_build_because(svc, signals, id, "cancelled by user").await
+    cancel_build_because(svc, signals, id, CancelReason::User).await
 }
 
-/// [`cancel_build`] recording `message` as the build's error (e.g. "superseded by build
-/// #12"). A build a live worker runs ends with the worker's own message.
+/// [`cancel_build`] for `reason`, whose message ("cancelled by user", "superseded by
+/// build #12") the build records, also when its live worker ends it.
 pub async fn cancel_build_because(
     svc: &Services,
     signals: &dyn BuildSignals,
     id: BuildId,
-    message: &str,
+    reason: CancelReason,
 ) -> Result<Build, CancelBuildError> {
+    let message = reason.message();
     loop {
         let build = svc
             .builds
@@ -59,7 +61,7 @@ pub async fn cancel_build_because(
             .ok_or(CancelBuildError::NotFound(id))?;
         let update = BuildUpdate {
             finished_at: Some(svc.clock.now()),
-            error_message: Some(message.to_owned()),
+            error_message: Some(message.clone()),
             ..BuildUpdate::default()
         };
         match build.status {
@@ -79,7 +81,7 @@ pub async fn cancel_build_because(
                 // It started meanwhile: go round again as a running build.
             }
             BuildStatus::Running => {
-                if signals.cancel_running(id) {
+                if signals.cancel_running(id, reason) {
                     return Ok(build);
                 }
                 if svc

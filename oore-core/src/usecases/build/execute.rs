@@ -111,12 +111,10 @@ impl Run<'_> {
 
     fn cancelled_outcome(&self) -> Outcome {
         match self.cancel.reason() {
-            Some(CancelReason::Shutdown) => {
-                Outcome::failure("interrupted by server shutdown; trigger the build again")
-            }
-            _ => Outcome {
+            Some(CancelReason::Shutdown) => Outcome::failure(CancelReason::Shutdown.message()),
+            reason => Outcome {
                 status: BuildStatus::Cancelled,
-                error: Some("cancelled by user".into()),
+                error: Some(reason.unwrap_or(CancelReason::User).message()),
             },
         }
     }
@@ -404,12 +402,24 @@ impl Run<'_> {
                 ));
                 continue;
             }
+            let mut step_env = env.clone();
+            if planned.publishing {
+                // Codemagic tells publishing scripts how the build went so far.
+                let status = if outcome.status == BuildStatus::Success {
+                    "success"
+                } else {
+                    "failure"
+                };
+                for key in ["CM_BUILD_STEP_STATUS", "FCI_BUILD_STEP_STATUS"] {
+                    step_env.push((key.to_owned(), status.to_owned()));
+                }
+            }
             let command = StepCommand {
                 build_id: self.build.id,
                 index: planned.step.index,
                 script: planned.script.clone(),
                 working_dir: workspace.join(&planned.working_dir),
-                env: env.clone(),
+                env: step_env,
                 timeout,
             };
             let mut running = planned.step.clone();

@@ -274,9 +274,10 @@ mod tests {
 
     #[test]
     fn working_directory_cannot_escape() {
-        let wf = workflow(
-            "workflows:\n  w:\n    scripts:\n      - script: ls\n        working_directory: ../etc\n",
-        );
+        // Validation refuses this now; a pipeline stored before that rule still must not
+        // start a step outside the checkout.
+        let mut wf = workflow("workflows:\n  w:\n    scripts:\n      - script: ls\n");
+        wf.scripts[0].working_directory = Some("../etc".into());
         let err = plan_steps(&wf, &build(), &mut || StepId::from_ulid(Ulid::nil())).unwrap_err();
         assert!(err.contains("inside the repository"), "{err}");
     }

@@ -182,6 +182,42 @@ fn a_failing_step_fails_the_build_skips_the_rest_but_runs_publishing() {
         build.error_message.as_deref(),
         Some("step 0 exited with code 3")
     );
+    // Publishing scripts are told how the build went, as on Codemagic.
+    let commands = fx.runner.commands.lock().unwrap();
+    let status_of = |index: u32| {
+        let command = commands.iter().find(|c| c.index == index).unwrap();
+        command
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "CM_BUILD_STEP_STATUS")
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(status_of(2).as_deref(), Some("failure"));
+    assert_eq!(status_of(0), None, "only publishing scripts get it");
+}
+
+#[test]
+fn publishing_scripts_of_a_passing_build_see_success() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    fx.workspaces.files.lock().unwrap().insert(
+        "codemagic.yaml".into(),
+        "workflows:\n  w:\n    scripts:\n      - echo ok\n    publishing:\n      scripts:\n        - echo notify\n".into(),
+    );
+    let id = start(&svc, &repo, TriggerBuild::default());
+    assert_eq!(run(&svc, &fx, id), BuildStatus::Success);
+    let commands = fx.runner.commands.lock().unwrap();
+    let publish = commands.iter().find(|c| c.index == 1).unwrap();
+    for key in ["CM_BUILD_STEP_STATUS", "FCI_BUILD_STEP_STATUS"] {
+        assert!(
+            publish
+                .env
+                .contains(&(key.to_owned(), "success".to_owned())),
+            "{key}"
+        );
+    }
 }
 
 #[test]
@@ -458,6 +494,26 @@ fn cancelling_a_running_build_cancels_the_step_and_skips_the_rest() {
                 (1, StepStatus::Skipped, None)
             ],
         "{got:?}"
+    );
+}
+
+#[test]
+fn a_superseded_running_build_says_which_build_replaced_it() {
+    let svc = services();
+    let repo = repo(&svc);
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+    fx.workspaces.files.lock().unwrap().insert(
+        "oore.yaml".into(),
+        "workflows:\n  w:\n    scripts: [wait]\n".into(),
+    );
+    let id = start(&svc, &repo, TriggerBuild::default());
+    let token = CancelToken::new();
+    token.cancel(CancelReason::Superseded(7));
+    let status = block_on(execute_build(&svc, &fx.ports(), &settings(), id, &token)).unwrap();
+    assert_eq!(status, BuildStatus::Cancelled);
+    assert_eq!(
+        stored(&svc, id).error_message.as_deref(),
+        Some("cancelled: superseded by build #7 (cancel_previous_builds)")
     );
 }
 

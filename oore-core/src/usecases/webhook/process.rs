@@ -8,6 +8,7 @@
 //! `received` a little longer is safe: preparing it again finds its builds instead of
 //! creating new ones.
 
+use crate::cancel::CancelReason;
 use crate::domain::build::{Build, BuildStatus};
 use crate::domain::repository::Repository;
 use crate::domain::webhook::{WebhookEvent, WebhookEventStatus};
@@ -306,13 +307,10 @@ async fn cancel_superseded(
             None => break,
         }
     }
-    let message = format!(
-        "cancelled: superseded by build #{} (cancel_previous_builds)",
-        newer.number
-    );
+    let reason = CancelReason::Superseded(newer.number);
     let mut cancelled = Vec::new();
     for id in older {
-        match cancel_build_because(svc, signals, id, &message).await {
+        match cancel_build_because(svc, signals, id, reason).await {
             Ok(_) => cancelled.push(id),
             // It ended meanwhile, or vanished: nothing left to cancel.
             Err(CancelBuildError::AlreadyFinished(..) | CancelBuildError::NotFound(_)) => {}
