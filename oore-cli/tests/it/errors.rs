@@ -103,10 +103,11 @@ fn not_found_with_hint() {
         // The hint is printed unless the server's message already gives it.
         assert_eq!(run.stderr.matches("`oore repo list`").count(), 1, "{run}");
     }
-    // A malformed id gets the same hint.
+    // A malformed reference says what is accepted and where to find one.
     cli.run(&["repo", "show", "not-an-id"])
         .code(1)
-        .stderr_has("hint: list repository ids");
+        .stderr_has("'not-an-id' is not a repository reference")
+        .stderr_has("`oore repo list`");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! webhook URL to paste into the forge, and resolving what a user typed to name one.
 
 mod add;
+mod default_branch;
 mod get;
 mod list;
 mod remove;
@@ -11,6 +12,7 @@ mod update;
 mod webhook_url;
 
 pub use add::{AddRepository, AddRepositoryError, add_repository};
+pub use default_branch::fill_default_branch;
 pub use get::{GetRepositoryError, get_repository};
 pub use list::{ListRepositoriesError, list_repositories};
 pub use remove::{RemoveRepositoryError, remove_repository};

@@ -290,8 +290,9 @@ pub(crate) async fn download(
     State(app): State<App>,
     method: Method,
     headers: HeaderMap,
-    BuildRef(build): BuildRef,
+    // The artifact id is checked before the build is looked up.
     Ids(Second(artifact_id)): Ids<Second<ArtifactId>>,
+    BuildRef(build): BuildRef,
 ) -> Result<Response, ApiError> {
     let build = build.id;
     let artifact = get_build_artifact(app.services(), build, artifact_id).await?;

@@ -13,8 +13,8 @@ use oore_core::domain::validation::{FieldError, FieldErrors};
 use oore_core::ids::RepositoryId;
 use oore_core::ports::RepositoryFilter;
 use oore_core::usecases::repository::{
-    add_repository, list_repositories, remove_repository, set_repository_active, update_repository,
-    webhook_setup,
+    add_repository, fill_default_branch, list_repositories, remove_repository,
+    set_repository_active, update_repository, webhook_setup,
 };
 
 use crate::app::App;
@@ -70,7 +70,8 @@ pub(crate) async fn list(
     ))
 }
 
-/// `POST /api/repositories`: 201 with the repository and its `Location`.
+/// `POST /api/repositories`: 201 with the repository and its `Location`. Without a
+/// `default_branch`, a repository on this machine gets the branch its `HEAD` names.
 #[utoipa::path(
     post,
     path = "/api/repositories",
@@ -83,7 +84,9 @@ pub(crate) async fn create(
     State(app): State<App>,
     ApiJson(body): ApiJson<CreateRepositoryRequest>,
 ) -> Result<Response, ApiError> {
-    let repo = add_repository(app.services(), body.into()).await?;
+    let mut input = body.into();
+    fill_default_branch(app.sources(), &mut input).await?;
+    let repo = add_repository(app.services(), input).await?;
     tracing::info!(repository_id = %repo.id, provider = %repo.provider, full_name = %repo.full_name(), "repository added");
     let mut response = dto(StatusCode::CREATED, &repo);
     if let Ok(location) = HeaderValue::from_str(&format!("/api/repositories/{}", repo.id)) {
