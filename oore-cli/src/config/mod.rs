@@ -38,6 +38,10 @@ pub(crate) struct Profile {
     /// The admin token, if stored.
     #[serde(default)]
     pub(crate) admin_token: Option<AdminToken>,
+    /// A PEM file of CA certificates to trust for `https://` instead of the system's
+    /// (`OORE_CA_BUNDLE` overrides it).
+    #[serde(default)]
+    pub(crate) ca_bundle: Option<String>,
 }
 
 impl Config {
@@ -67,6 +71,9 @@ impl Config {
                 fields.insert("server", Value::from(profile.server.to_string()));
                 if let Some(token) = &profile.admin_token {
                     fields.insert("admin_token", Value::from(token.expose()));
+                }
+                if let Some(bundle) = &profile.ca_bundle {
+                    fields.insert("ca_bundle", Value::from(bundle.as_str()));
                 }
                 (name.as_str(), Value::Map(fields))
             })
@@ -280,6 +287,7 @@ mod tests {
         Profile {
             server: ServerUrl::new(server).unwrap(),
             admin_token: token.map(|t| AdminToken::new(t).unwrap()),
+            ca_bundle: None,
         }
     }
 

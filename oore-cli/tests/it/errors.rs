@@ -200,14 +200,6 @@ fn usage_errors_exit_1() {
 }
 
 #[test]
-fn https_is_refused_with_a_clear_message() {
-    let cli = Cli::new();
-    cli.run(&["--server", "https://ci.example", "health"])
-        .code(2)
-        .stderr_has("no TLS support");
-}
-
-#[test]
 fn invalid_config_file() {
     let cli = Cli::new();
     let path = cli.config_path();

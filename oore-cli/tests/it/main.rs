@@ -1,6 +1,7 @@
 //! Integration tests: the real `oore` binary against a real `oored`
 //! (`oore_testkit::TestServer`), each in its own temp HOME and `OORE_CONFIG`.
 
+mod artifacts;
 mod build;
 mod config;
 mod errors;
@@ -11,4 +12,5 @@ mod references;
 mod repo;
 mod support;
 mod system;
+mod tls;
 mod webhook;

@@ -3,10 +3,11 @@
 //! [`render`], log reading and escaping in [`logs`], downloads in [`artifacts`].
 
 mod artifacts;
+mod download;
+mod fetch;
 mod logs;
 pub(crate) mod render;
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,8 +23,7 @@ use crate::commands::list_query::ListQuery;
 use crate::error::CliError;
 use crate::resolve::Auth;
 use crate::table::sanitize;
-use artifacts::{Downloader, Fetched};
-use render::{artifact_table, build_table, details, duration, short_commit, size, step_table};
+use render::{build_table, details, duration, short_commit, step_table};
 
 /// What to try after an unknown or malformed build id.
 const ID_HINT: &str = "list builds with `oore build list`";
@@ -209,15 +209,18 @@ struct LogsCmd {
 #[argh(
     subcommand,
     name = "artifacts",
-    note = "Downloads keep the artifacts' relative paths, are checked against their SHA-256, and resume where an interrupted run stopped (the partial file is <name>.part)."
+    note = "Downloads keep the artifacts' relative paths, are checked against their SHA-256, and resume where an interrupted run stopped (the partial file is <name>.part). An artifact whose file is gone from the server is reported and skipped, and the command exits 1 after the others. --zip saves the server's build-N-artifacts.zip, checked against its length, and resumes the same way."
 )]
 struct ArtifactsCmd {
     /// build: id, short id or owner/name#NUMBER
     #[argh(positional)]
     id: String,
-    /// download every artifact
+    /// download every artifact (going on past files gone from the server, then failing)
     #[argh(switch)]
     download: bool,
+    /// download them all as one zip (resumable too)
+    #[argh(switch)]
+    zip: bool,
     /// directory to download into (default: the current directory)
     #[argh(option, arg_name = "dir")]
     output: Option<PathBuf>,
@@ -525,70 +528,27 @@ fn logs(cmd: LogsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn artifacts(cmd: ArtifactsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    if cmd.output.is_some() && !cmd.download {
+    if cmd.output.is_some() && !cmd.download && !cmd.zip {
         return Err(CliError::Usage(
-            "--output only applies with --download".to_owned(),
+            "--output only applies with --download or --zip".to_owned(),
+        ));
+    }
+    if cmd.download && cmd.zip {
+        return Err(CliError::Usage(
+            "pass either --download (each file) or --zip (one archive), not both".to_owned(),
         ));
     }
     let target = ctx.target(Auth::Required)?;
     let client = ApiClient::new(target.clone());
     let id = resolve_build_id(&client, &cmd.id)?;
     let list: ArtifactListResponse = client.get(&paths::build_artifacts(&id))?;
-    let json = ctx.out.is_json();
-    if !json {
-        if list.artifacts.is_empty() {
-            ctx.out.text(&format!("build {id} has no artifacts"))?;
-        } else {
-            ctx.out.table(&artifact_table(&list.artifacts))?;
-        }
-    }
-    if cmd.download && !list.artifacts.is_empty() {
-        // Check every path before writing anything.
-        for artifact in &list.artifacts {
-            artifacts::safe_relative_path(&artifact.path).map_err(CliError::Usage)?;
-        }
-        let dir = cmd.output.unwrap_or_else(|| PathBuf::from("."));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| CliError::Usage(format!("cannot create {}: {e}", dir.display())))?;
-        let downloader = Downloader::new(target, std::io::stderr().is_terminal());
-        if !json {
-            ctx.out.text("")?;
-        }
-        for artifact in &list.artifacts {
-            let fetched = downloader.fetch(&id, artifact, &dir, ctx.out)?;
-            if json {
-                continue;
-            }
-            let path = sanitize(&artifact.path);
-            let line = match fetched {
-                Fetched::Downloaded => {
-                    format!(
-                        "downloaded {path} ({}, sha256 verified)",
-                        size(artifact.size)
-                    )
-                }
-                Fetched::Resumed { from } => format!(
-                    "resumed {path} at {} ({}, sha256 verified)",
-                    size(from),
-                    size(artifact.size)
-                ),
-                Fetched::UpToDate => format!("{path} is already there (sha256 verified)"),
-            };
-            ctx.out.text(&line)?;
-        }
-        if !json {
-            let n = list.artifacts.len();
-            ctx.out.text(&format!(
-                "{n} artifact{} in {}",
-                if n == 1 { "" } else { "s" },
-                dir.display()
-            ))?;
-        }
-    }
-    if json {
-        ctx.out.json(&list)?;
-    }
-    Ok(())
+    let request = fetch::ArtifactsRequest {
+        id,
+        download: cmd.download,
+        zip: cmd.zip,
+        output: cmd.output,
+    };
+    fetch::run(request, &list, target, ctx.out)
 }
 
 /// One build with its steps.
