@@ -167,6 +167,11 @@ impl ApiClient {
     pub(crate) fn transport_error(&self, error: &ureq::Error) -> CliError {
         transport_error(&self.target, error)
     }
+
+    /// The server and token this client talks to.
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
 }
 
 /// The HTTP methods the API uses.

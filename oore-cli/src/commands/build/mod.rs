@@ -7,6 +7,7 @@ mod download;
 mod fetch;
 mod logs;
 pub(crate) mod render;
+mod stream;
 
 use std::path::PathBuf;
 use std::time::Duration;
