@@ -172,6 +172,9 @@ pub(crate) fn run(cli: Cli, env: Env, out: &mut Output) -> Result<(), CliError> 
         server: cli.server,
         admin_token,
     };
+    if cli.wide {
+        out.set_width(None);
+    }
     let mut ctx = Ctx {
         overrides,
         json: cli.json,

@@ -191,3 +191,38 @@ fn removing_a_repository_asks_and_says_what_becomes_of_its_running_builds() {
         .remove(0);
     cli.run(&["build", "cancel", &build.id]).ok();
 }
+
+#[test]
+fn long_branch_names_are_cut_to_the_terminal_width_unless_wide() {
+    let (server, mut cli, source) = setup();
+    let branch = format!("feature/{}", "x".repeat(192));
+    source.git(&["branch", &branch]);
+    add(&cli, "git", "me", "app1", &source.url());
+    cli.run(&["build", "trigger", "me/app1", "--branch", &branch, "--wait"])
+        .ok();
+    cli.env("COLUMNS", "100");
+    let run = cli.run(&["build", "list"]).ok().stdout_has("…");
+    for line in run.stdout.lines() {
+        assert!(line.chars().count() <= 100, "{line:?}\n{run}");
+    }
+    cli.run(&["build", "list", "--wide"])
+        .ok()
+        .stdout_has(&branch);
+    cli.run(&["--wide", "build", "list"])
+        .ok()
+        .stdout_has(&branch);
+    // Not a terminal and no COLUMNS: nothing is cut.
+    let plain = Cli::new();
+    let url = server.url();
+    plain
+        .run(&[
+            "--server",
+            &url,
+            "--token",
+            server.admin_token(),
+            "build",
+            "list",
+        ])
+        .ok()
+        .stdout_has(&branch);
+}

@@ -109,8 +109,18 @@ fn setup_is_complete_exactly_when_every_required_item_is_done_and_names_only_rea
         .ok()
         .stdout_has("setup incomplete: 1 required item left: Repositories");
     cli.run(&[
-        "repo", "add", "--provider", "git", "--owner", "me", "--repo", "app", "--clone-url",
-        "/srv/git/app", "--default-branch", "main",
+        "repo",
+        "add",
+        "--provider",
+        "git",
+        "--owner",
+        "me",
+        "--repo",
+        "app",
+        "--clone-url",
+        "/srv/git/app",
+        "--default-branch",
+        "main",
     ])
     .ok();
     let done = cli.run(&["setup"]).ok().stdout_has("setup complete");
@@ -119,7 +129,11 @@ fn setup_is_complete_exactly_when_every_required_item_is_done_and_names_only_rea
     for run in [&fresh, &done] {
         // Optional items are never shown as missing, and no hint names a command that
         // does not exist.
-        for line in run.stdout.lines().filter(|l| l.starts_with("GitHub") || l.starts_with("GitLab")) {
+        for line in run
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("GitHub") || l.starts_with("GitLab"))
+        {
             assert!(line.contains("–") && line.contains("optional"), "{line}");
         }
         for missing in ["oore github", "oore gitlab"] {

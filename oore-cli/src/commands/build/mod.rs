@@ -133,6 +133,9 @@ struct ListCmd {
     /// oldest first
     #[argh(switch)]
     oldest_first: bool,
+    /// print long cells (branches, errors) whole instead of cutting them to fit
+    #[argh(switch)]
+    wide: bool,
     /// print the API's JSON
     #[argh(switch)]
     json: bool,
@@ -367,6 +370,9 @@ fn report_end(build: &BuildDto, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
+    if cmd.wide {
+        ctx.out.set_width(None);
+    }
     let query = list_query(&cmd);
     let page: BuildListResponse = ctx.client()?.get(&query.path(paths::builds()))?;
     if ctx.out.is_json() {

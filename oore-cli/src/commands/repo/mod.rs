@@ -69,6 +69,9 @@ struct ListCmd {
     /// only this state: active, inactive, error or pending_setup
     #[argh(option)]
     state: Option<String>,
+    /// print long cells whole instead of cutting them to fit the terminal
+    #[argh(switch)]
+    wide: bool,
     /// print the API's JSON
     #[argh(switch)]
     json: bool,
@@ -251,6 +254,9 @@ pub(crate) fn run(cmd: RepoCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
+    if cmd.wide {
+        ctx.out.set_width(None);
+    }
     let query: Vec<(&str, &str)> = [("provider", &cmd.provider), ("state", &cmd.state)]
         .into_iter()
         .filter_map(|(name, value)| Some((name, value.as_deref()?)))
