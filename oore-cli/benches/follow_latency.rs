@@ -6,6 +6,7 @@
 //! no process per line) 80 times, 50 ms apart; the real `oore` binary follows it over
 //! the server's event stream, and each line's latency is the time it reached this
 //! program through `oore`'s standard output minus the time the step wrote it.
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
