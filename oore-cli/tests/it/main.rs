@@ -6,6 +6,7 @@ mod build;
 mod config;
 mod errors;
 mod failures;
+mod follow;
 mod local_repo;
 mod pipeline;
 mod references;
