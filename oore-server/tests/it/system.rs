@@ -72,8 +72,7 @@ fn setup_status_walks_through_the_checklist() {
     );
     assert!(!status.complete);
 
-    let body =
-        json!({"provider": "git", "owner": "me", "name": "tool", "clone_url": "/srv/tool.git"});
+    let body = json!({"provider": "git", "owner": "me", "name": "tool", "clone_url": "/srv/tool.git", "default_branch": "main"});
     assert_eq!(
         server.send("POST", "/api/repositories", Some(&body)).status,
         201
