@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oore_core::domain::secret::SecretString;
-use oore_core::ports::{ArtifactFiles, BuildLogs, BuildSignals};
+use oore_core::ports::{ArtifactFiles, BuildLogs, BuildSignals, SourceFetcher};
 use oore_core::services::Services;
 
 use crate::config::Config;
@@ -25,6 +25,7 @@ struct Inner {
     logs: Arc<dyn BuildLogs>,
     artifacts: Arc<dyn ArtifactFiles>,
     webhooks: Arc<Webhooks>,
+    sources: Arc<dyn SourceFetcher>,
     base_url: String,
     admin_token: SecretString,
     dashboard_origin: String,
@@ -35,7 +36,8 @@ struct Inner {
 impl App {
     /// The API over `services`, with the HTTP-relevant settings of `config`; builds are
     /// signalled through `dispatcher`, their logs read from `logs` and their artifacts
-    /// from `artifacts`; webhook deliveries are stored through `webhooks`.
+    /// from `artifacts`; webhook deliveries are stored through `webhooks`; `sources`
+    /// reads a local repository's default branch when one is added.
     pub(crate) fn new(
         config: &Config,
         services: Services,
@@ -43,6 +45,7 @@ impl App {
         logs: Arc<dyn BuildLogs>,
         artifacts: Arc<dyn ArtifactFiles>,
         webhooks: Arc<Webhooks>,
+        sources: Arc<dyn SourceFetcher>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -51,6 +54,7 @@ impl App {
                 logs,
                 artifacts,
                 webhooks,
+                sources,
                 base_url: config.base_url.clone(),
                 admin_token: config.admin_token.clone(),
                 dashboard_origin: config.dashboard_origin.clone(),
@@ -88,6 +92,11 @@ impl App {
     /// Stored artifact files (`OORE_LOGS_DIR/artifacts/<build_id>/<path>`).
     pub(crate) fn artifacts(&self) -> &dyn ArtifactFiles {
         &*self.inner.artifacts
+    }
+
+    /// Repository sources (`git`), for reading a local repository's default branch.
+    pub(crate) fn sources(&self) -> &dyn SourceFetcher {
+        &*self.inner.sources
     }
 
     /// The webhook receivers' settings, writer and worker wake-up.

@@ -151,6 +151,7 @@ impl Server {
                 writer,
                 Arc::clone(&wake),
             )),
+            Arc::clone(&exec.ports.fetcher),
         );
         let events = EventWorker {
             services: services.clone(),

@@ -98,7 +98,10 @@ fn item(
 }
 
 /// `GET /api/setup/status`: the checklist of spec 14.1. Encryption and the admin token
-/// are always configured in a running server (startup refuses otherwise).
+/// are always configured in a running server (startup refuses otherwise). `complete`
+/// means every required item is done: encryption, admin token, database and at least one
+/// repository; GitHub and GitLab are optional (plain git repositories need neither), so
+/// they never decide it. Details only name commands that exist.
 #[utoipa::path(
     get,
     path = "/api/setup/status",
@@ -167,13 +170,13 @@ pub(crate) async fn setup_status(State(app): State<App>) -> Response {
             SetupItemKeyDto::GitHub,
             "GitHub App",
             false,
-            "not configured: run `oore github setup`",
+            "not configured (optional): GitHub App setup is not available in this version; add GitHub repositories by hand with `oore repo add --provider github`",
         ),
         item(
             SetupItemKeyDto::GitLab,
             "GitLab",
             false,
-            "not configured: run `oore gitlab setup`",
+            "not configured (optional): GitLab setup is not available in this version; add GitLab repositories by hand with `oore repo add --provider gitlab`",
         ),
         repositories_item,
     ];
