@@ -157,28 +157,36 @@ fn run(args: RunArgs) -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Listen for the signals before anything else, so that a SIGTERM during startup is a
+    // graceful stop, not the default disposition's kill.
+    let shutdown = shutdown_signal();
     let server = Server::open(&config).await?;
     let listener = bind(config.bind_address).await?;
-    server.serve(listener, shutdown_signal()).await;
+    server.serve(listener, shutdown).await;
     Ok(())
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Registers the SIGTERM and SIGINT handlers now; the returned future completes on the
+/// first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let term = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        let wait = |stream: std::io::Result<tokio::signal::unix::Signal>, name: &'static str| async move {
+            match stream {
+                Ok(mut stream) => {
+                    stream.recv().await;
+                }
+                Err(e) => {
+                    tracing::warn!("cannot listen for {name} ({e})");
+                    std::future::pending::<()>().await;
+                }
             }
-            Err(e) => {
-                tracing::warn!("cannot listen for SIGTERM ({e}); stop with Ctrl-C");
-                std::future::pending::<()>().await;
-            }
+        };
+        tokio::select! {
+            () = wait(term, "SIGTERM") => tracing::info!("SIGTERM received: shutting down"),
+            () = wait(int, "SIGINT") => tracing::info!("SIGINT received: shutting down"),
         }
-    };
-    tokio::select! {
-        () = term => tracing::info!("SIGTERM received: shutting down"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received: shutting down"),
     }
 }
