@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub mod artifacts;
+mod beneath;
 mod build_dirs;
+pub mod build_user;
 pub mod crypto;
 mod fs_error;
 pub mod git;

@@ -166,6 +166,7 @@ pub(crate) fn quick() -> GitConfig {
         backoff: Duration::from_millis(10),
         timeout: Duration::from_secs(60),
         local_clone: true,
+        owner: None,
     }
 }
 
@@ -534,6 +535,7 @@ async fn a_fetch_past_the_timeout_is_stopped() {
         backoff: Duration::from_millis(10),
         timeout: Duration::from_millis(1500),
         local_clone: true,
+        owner: None,
     });
     let started = Instant::now();
     let err = fetch(&s, |_| {}, &url).await.unwrap_err();

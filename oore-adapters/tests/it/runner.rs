@@ -11,6 +11,7 @@ use oore_core::cancel::{CancelReason, CancelToken};
 use oore_core::ids::BuildId;
 use oore_core::ports::{
     BuildLogs, LogFile, LogStream, LogUpdate, RunError, StepCommand, StepEnd, StepRunner,
+    Unrecorded,
 };
 
 use crate::{eventually, new_build};
@@ -49,6 +50,7 @@ impl Fixture {
         let logs = FsBuildLogs::new(dir.path().join("logs"), cap);
         let config = RunnerConfig {
             cancel_grace: GRACE,
+            script_root: dir.path().join("private"),
             ..RunnerConfig::default()
         };
         let runner = ProcessRunner::new(logs.clone(), config);
@@ -85,7 +87,7 @@ impl Fixture {
 
     async fn run(&self, script: &str) -> Result<StepEnd, RunError> {
         self.runner
-            .run(&self.step(script), &CancelToken::new())
+            .run(&self.step(script), &CancelToken::new(), &Unrecorded)
             .await
     }
 
@@ -172,7 +174,7 @@ async fn the_environment_is_exactly_the_one_given() {
     step.env.push(("DUP".into(), "first".into()));
     step.env.push(("DUP".into(), "second".into()));
     assert_eq!(
-        f.runner.run(&step, &CancelToken::new()).await,
+        f.runner.run(&step, &CancelToken::new(), &Unrecorded).await,
         Ok(StepEnd::Exited(0))
     );
     let text = String::from_utf8(f.output(STDOUT0).await).unwrap();
@@ -198,7 +200,7 @@ async fn a_missing_working_directory_is_a_spawn_error() {
     let f = Fixture::new();
     let mut step = f.step("true");
     step.working_dir = f.work.join("nope");
-    match f.runner.run(&step, &CancelToken::new()).await {
+    match f.runner.run(&step, &CancelToken::new(), &Unrecorded).await {
         Err(RunError::Spawn { index: 0, message }) => {
             assert!(message.contains("does not exist"), "{message}");
             assert!(message.contains("nope"), "{message}");
@@ -213,7 +215,9 @@ async fn a_cancelled_token_does_not_start_the_step() {
     let cancel = CancelToken::new();
     cancel.cancel(CancelReason::Shutdown);
     assert_eq!(
-        f.runner.run(&f.step("touch ran"), &cancel).await,
+        f.runner
+            .run(&f.step("touch ran"), &cancel, &Unrecorded)
+            .await,
         Ok(StepEnd::Cancelled)
     );
     assert!(!f.work.join("ran").exists());
@@ -226,7 +230,7 @@ async fn output_is_readable_while_the_step_runs() {
         f.step("echo first-line; while [ ! -e release ]; do sleep 0.02; done; echo >&2 done");
     let task = {
         let runner = f.runner.clone();
-        tokio::spawn(async move { runner.run(&step, &CancelToken::new()).await })
+        tokio::spawn(async move { runner.run(&step, &CancelToken::new(), &Unrecorded).await })
     };
     let (logs, build) = (f.logs.clone(), f.build);
     let deadline = Instant::now() + Duration::from_secs(10);

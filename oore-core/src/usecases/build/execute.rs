@@ -15,7 +15,7 @@ use crate::pipeline::{
 };
 use crate::ports::{
     BuildUpdate, CollectRequest, FetchError, FetchRequest, RunError, StepCommand, StepEnd,
-    StoreError,
+    StepProcess, StepStarted, StoreError,
 };
 use crate::services::{ExecutionPorts, Services};
 
@@ -92,6 +92,31 @@ pub async fn execute_build(
     };
     let outcome = run.drive().await?;
     run.finish(outcome).await
+}
+
+/// Records a started step's processes on its row, so a restart after a crash can stop
+/// them (`recover_builds`).
+struct RecordProcess<'r, 'a> {
+    run: &'r Run<'a>,
+    step: StepId,
+}
+
+#[async_trait::async_trait]
+impl StepStarted for RecordProcess<'_, '_> {
+    async fn started(&self, process: &StepProcess) {
+        let run = self.run;
+        let recorded = run
+            .svc
+            .builds
+            .record_step_process(run.build.id, self.step, process)
+            .await;
+        if let Err(e) = recorded {
+            run.log(&format!(
+                "warning: could not record the step's processes ({e}); if oored crashes now, the next start finds them by the build's marker only"
+            ))
+            .await;
+        }
+    }
 }
 
 struct Run<'a> {
@@ -422,7 +447,11 @@ impl Run<'_> {
             let i = planned.step.index;
             self.log(&format!("step {i} ({}) started", planned.step.name))
                 .await;
-            let result = self.ports.runner.run(&command, self.cancel).await;
+            let record = RecordProcess {
+                run: self,
+                step: planned.step.id,
+            };
+            let result = self.ports.runner.run(&command, self.cancel, &record).await;
             let step_outcome = match result {
                 Ok(StepEnd::Exited(0)) => (StepStatus::Success, Some(0), None),
                 Ok(StepEnd::Exited(code)) => (

@@ -25,7 +25,7 @@ pub use query::{
     BuildQueryError, BuildView, get_build, get_build_artifact, list_build_artifacts,
     list_build_steps, list_builds, read_build_log,
 };
-pub use recover::{RecoveryReport, fail_overdue_builds, recover_builds};
+pub use recover::{InterruptedBuild, RecoveryReport, fail_overdue_builds, recover_builds};
 pub use retention::{PruneReport, RetentionRule, build_created_at, prune_build_directories};
 pub use trigger::{TriggerBuild, TriggerBuildError, trigger_build};
 pub use unfinished::fail_unfinished_build;
