@@ -9,6 +9,7 @@ mod fs_error;
 pub mod git;
 pub mod lock;
 pub mod logs;
+pub mod process_env;
 pub mod runner;
 pub mod services;
 pub mod sqlite;

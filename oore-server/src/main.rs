@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use argh::FromArgs;
 use oore_server::config::{Config, check_readable_file, merge_sources, read_env_file};
 use oore_server::init::{DEFAULT_DATA_DIR, DEFAULT_ENV_FILE, InitOptions};
+use oore_server::isolation::{self, StepsRunAs};
 use oore_server::{Server, bind, init_logging};
 
 /// Oore CI server daemon.
@@ -125,6 +126,16 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    // The settings are read: no step (or anything else) may find them in this process's
+    // environment, not even in /proc/<pid>/environ.
+    // SAFETY: no thread has been started yet; the runtime is built below.
+    let scrubbed = unsafe { isolation::scrub_environment() };
+    let euid = oore_adapters::build_user::effective_uid();
+    let runs_as = StepsRunAs::resolve(config.build_user.as_deref(), euid).ok();
+    if runs_as.as_ref().is_some_and(|r| r.build_user().is_some()) {
+        // Root with a build user: what oored creates (database, logs) is root's alone.
+        oore_adapters::process_env::private_umask();
+    }
     if let Err(e) = init_logging(config.log_format, &config.log_filter) {
         report(&e);
         return ExitCode::FAILURE;
@@ -136,6 +147,21 @@ fn run(args: RunArgs) -> ExitCode {
     }
     for warning in file.warnings.iter().chain(&warnings) {
         tracing::warn!("{warning}");
+    }
+    if scrubbed > 0 {
+        tracing::debug!("{scrubbed} setting(s) removed from oored's own environment");
+    }
+    if let Some(runs_as) = &runs_as
+        && file_was_read
+    {
+        match isolation::prepare_env_file(&env_file, runs_as) {
+            Ok(Some(change)) => tracing::info!("{change}"),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -20,9 +20,10 @@ fn oored() -> Command {
     command
 }
 
-/// `oored run` settings for a data directory inside `dir`, bound to a free port.
-fn run_env(dir: &Path) -> Vec<(&'static str, String)> {
-    vec![
+/// `oored run` settings for a data directory inside `dir`, bound to a free port (and,
+/// as root, `OORE_BUILD_USER=root`, which root needs to start).
+pub(crate) fn run_env(dir: &Path) -> Vec<(&'static str, String)> {
+    let mut env = vec![
         ("ENCRYPTION_KEY", KEY.to_owned()),
         ("OORE_ADMIN_TOKEN", TOKEN.to_owned()),
         (
@@ -39,7 +40,11 @@ fn run_env(dir: &Path) -> Vec<(&'static str, String)> {
         ),
         ("OORE_BIND_ADDRESS", "127.0.0.1:0".to_owned()),
         ("OORE_SHUTDOWN_GRACE_SECS", "2".to_owned()),
-    ]
+    ];
+    if oore_adapters::build_user::effective_uid() == 0 {
+        env.push(("OORE_BUILD_USER", "root".to_owned()));
+    }
+    env
 }
 
 /// Runs `oored run` to completion with `env`, an empty env file, and returns its output.
