@@ -65,6 +65,12 @@ pub use launch::{AsServer, DropPrivileges, LoginSession, StepLauncher, launcher_
 use stop::Leader;
 pub use sys::become_subreaper;
 
+/// When process `pid` started, in the form [`StepProcess::started`] records (`None` when
+/// it is gone or the system cannot tell).
+pub fn process_start(pid: u32) -> Option<String> {
+    sys::process_start(sys::Pid::try_from(pid).ok()?)
+}
+
 /// The environment entry that marks a step process (the caller's env already has it).
 pub(crate) const MARKER_VAR: &str = "OORE_BUILD_ID";
 

@@ -26,9 +26,11 @@ pub(crate) fn write(
     owner: Option<(u32, u32)>,
 ) -> io::Result<PathBuf> {
     let dir = root.join(build);
+    // The user steps run as reaches its script by name, and lists nothing.
+    let mode = if owner.is_some() { 0o711 } else { 0o700 };
     std::fs::DirBuilder::new()
         .recursive(true)
-        .mode(0o700)
+        .mode(mode)
         .create(&dir)?;
     let dirfd = rustix::fs::open(
         &dir,

@@ -16,6 +16,10 @@ use oore_core::ports::{
 
 use crate::{eventually, new_build};
 
+mod accounts;
+#[cfg(target_os = "linux")]
+mod recovery;
+mod scripts;
 #[cfg(target_os = "linux")]
 mod trees;
 
@@ -43,16 +47,22 @@ impl Fixture {
     }
 
     fn with_cap(cap: u64) -> Self {
+        Self::with_config(cap, |_, _| {})
+    }
+
+    /// A fixture whose runner config `adjust` changes (given the temporary directory).
+    fn with_config(cap: u64, adjust: impl FnOnce(&Path, &mut RunnerConfig)) -> Self {
         become_subreaper().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let work = dir.path().join("work");
         std::fs::create_dir(&work).unwrap();
         let logs = FsBuildLogs::new(dir.path().join("logs"), cap);
-        let config = RunnerConfig {
+        let mut config = RunnerConfig {
             cancel_grace: GRACE,
             script_root: dir.path().join("private"),
             ..RunnerConfig::default()
         };
+        adjust(dir.path(), &mut config);
         let runner = ProcessRunner::new(logs.clone(), config);
         Self {
             _dir: dir,
