@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use oore_testkit::http::{get, request};
 
-const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-const TOKEN: &str = "binary-test-admin-token-0123456789";
+pub(crate) const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+pub(crate) const TOKEN: &str = "binary-test-admin-token-0123456789";
 const DEADLINE: Duration = Duration::from_secs(30);
 
-fn oored() -> Command {
+pub(crate) fn oored() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_oored"));
     command.env_clear().stdin(Stdio::null());
     command
@@ -80,14 +80,14 @@ fn wait_output(mut child: Child) -> Output {
 }
 
 /// A running `oored run`, with its stderr collected by a reader thread.
-struct Daemon {
-    child: Child,
+pub(crate) struct Daemon {
+    pub(crate) child: Child,
     log: Arc<Mutex<String>>,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Daemon {
-    fn start(env_file: &Path, env: &[(&str, String)]) -> Daemon {
+    pub(crate) fn start(env_file: &Path, env: &[(&str, String)]) -> Daemon {
         let mut command = oored();
         command
             .arg("run")
@@ -120,12 +120,12 @@ impl Daemon {
         daemon
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// Waits until a log line contains `needle` and returns it.
-    fn wait_for_log(&mut self, needle: &str) -> String {
+    pub(crate) fn wait_for_log(&mut self, needle: &str) -> String {
         let started = Instant::now();
         loop {
             if let Some(line) = self.log().lines().find(|l| l.contains(needle)) {
@@ -146,7 +146,7 @@ impl Daemon {
         }
     }
 
-    fn terminate(&mut self) -> ExitStatus {
+    pub(crate) fn terminate(&mut self) -> ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -176,7 +176,7 @@ impl Drop for Daemon {
     }
 }
 
-fn env_file_with(dir: &Path, env: &[(&str, String)]) -> PathBuf {
+pub(crate) fn env_file_with(dir: &Path, env: &[(&str, String)]) -> PathBuf {
     let path = dir.join("oore.env");
     let text: String = env.iter().map(|(k, v)| format!("{k}=\"{v}\"\n")).collect();
     std::fs::write(&path, text).unwrap();
