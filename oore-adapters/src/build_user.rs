@@ -154,12 +154,34 @@ fn passwd(
     }
 }
 
+/// A group id as `getgrouplist` takes it: `int` on Apple's systems, `gid_t` elsewhere.
+#[cfg(target_vendor = "apple")]
+type Gid = libc::c_int;
+#[cfg(not(target_vendor = "apple"))]
+type Gid = libc::gid_t;
+
+#[cfg(target_vendor = "apple")]
+fn to_gid(g: u32) -> Gid {
+    g as Gid
+}
+
+#[cfg(not(target_vendor = "apple"))]
+fn to_gid(g: u32) -> Gid {
+    g
+}
+
+#[cfg(target_vendor = "apple")]
+fn from_gid(g: Gid) -> u32 {
+    g as u32
+}
+
+#[cfg(not(target_vendor = "apple"))]
+fn from_gid(g: Gid) -> u32 {
+    g
+}
+
 /// Every group `name` belongs to, `gid` first (`getgrouplist`).
 fn group_list(name: &CStr, gid: u32) -> io::Result<Vec<u32>> {
-    #[cfg(target_vendor = "apple")]
-    type Gid = libc::c_int;
-    #[cfg(not(target_vendor = "apple"))]
-    type Gid = libc::gid_t;
     let mut count: libc::c_int = 32;
     loop {
         let mut groups: Vec<Gid> = vec![0; usize::try_from(count).unwrap_or(32)];
@@ -167,7 +189,7 @@ fn group_list(name: &CStr, gid: u32) -> io::Result<Vec<u32>> {
         // SAFETY: `groups` is writable for `n` entries and `n` says so; the name is
         // NUL-terminated.
         let ret =
-            unsafe { libc::getgrouplist(name.as_ptr(), gid as Gid, groups.as_mut_ptr(), &mut n) };
+            unsafe { libc::getgrouplist(name.as_ptr(), to_gid(gid), groups.as_mut_ptr(), &mut n) };
         if ret == -1 {
             if n <= count || count >= 65_536 {
                 // Some systems do not report the size needed: grow by ourselves.
@@ -183,7 +205,7 @@ fn group_list(name: &CStr, gid: u32) -> io::Result<Vec<u32>> {
         groups.truncate(usize::try_from(n).unwrap_or(0));
         let mut out: Vec<u32> = vec![gid];
         for g in groups {
-            let g = g as u32;
+            let g = from_gid(g);
             if !out.contains(&g) {
                 out.push(g);
             }

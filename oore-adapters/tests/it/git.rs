@@ -618,3 +618,45 @@ async fn a_broken_submodule_is_a_warning() {
         );
     }
 }
+
+/// A repository cannot make git (which may run as root) copy a directory of this
+/// machine into the workspace through `.gitmodules`.
+#[tokio::test]
+async fn a_submodule_naming_a_local_directory_is_not_cloned() {
+    let private = Repo::new();
+    let secret_sha = private.commit("secret.txt", "not for builds");
+    let repo = Repo::new();
+    repo.commit("app.txt", "one");
+    for url in [
+        private.dir.path().display().to_string(),
+        format!("file://{}", private.dir.path().display()),
+    ] {
+        std::fs::write(
+            repo.dir.path().join(".gitmodules"),
+            format!("[submodule \"lib\"]\n\tpath = lib\n\turl = {url}\n"),
+        )
+        .unwrap();
+        repo.git(&["add", ".gitmodules"]);
+        repo.git(&[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{secret_sha},lib"),
+        ]);
+        repo.git(&["commit", "-q", "-m", "a local submodule"]);
+        for config in [transport(), quick()] {
+            let s = setup(config);
+            fetch(&s, |r| r.branch = Some("main".into()), &repo.url())
+                .await
+                .unwrap();
+            assert!(!s.dest.join("lib/secret.txt").exists(), "{url}");
+            let lines = s.logs.lines();
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with("warning: submodules were not fetched")),
+                "{lines:#?}"
+            );
+        }
+    }
+}

@@ -181,7 +181,10 @@ async fn steps_of_an_older_database_gain_the_process_columns() {
     }
 
     let store = open(&path);
-    assert_eq!(store.list_steps(build.id).await.unwrap(), [step.clone()]);
+    assert_eq!(
+        store.list_steps(build.id).await.unwrap(),
+        std::slice::from_ref(&step)
+    );
     assert_eq!(store.step_processes(build.id).await.unwrap(), []);
     let process = StepProcess {
         pid: 4242,
