@@ -40,6 +40,10 @@ struct InitArgs {
     /// env file to write (default /etc/oore/oore.env)
     #[argh(option)]
     env_file: Option<PathBuf>,
+    /// account build steps run as (default oore-build when run as root; never root or
+    /// a person's account)
+    #[argh(option)]
+    build_user: Option<String>,
 }
 
 /// Run the server in the foreground.
@@ -80,6 +84,7 @@ fn init(args: InitArgs) -> ExitCode {
         data_dir: args.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
         log_dir: args.log_dir,
         force: args.force,
+        build_user: args.build_user,
     };
     match oore_server::init::init(&options) {
         Ok(done) => {
@@ -89,13 +94,43 @@ fn init(args: InitArgs) -> ExitCode {
             println!();
             println!("admin token: {}", done.admin_token);
             println!();
+            let mut step = 1;
             println!("next steps:");
-            println!("  1. start the server:     oored run --env-file {env_file}");
+            match &done.build_user {
+                Some((name, true)) => {
+                    println!("build steps will run as {name} (OORE_BUILD_USER), which exists.");
+                }
+                Some((name, false)) => {
+                    println!(
+                        "  {step}. create the account build steps run as (OORE_BUILD_USER={name}):"
+                    );
+                    if cfg!(target_os = "macos") {
+                        println!(
+                            "       sudo sysadminctl -addUser {name} -home /Users/{name}  (then see docs/macos-checklist.md)"
+                        );
+                    } else {
+                        println!(
+                            "       sudo useradd --system --create-home --home-dir /var/lib/{name} --shell /bin/bash {name}"
+                        );
+                    }
+                    step += 1;
+                }
+                None => {
+                    println!(
+                        "build steps will run as the user who runs oored and can read this file and the database;"
+                    );
+                    println!(
+                        "run oored as root with OORE_BUILD_USER (see `oored init --help`) to keep them out."
+                    );
+                }
+            }
+            println!("  {step}. start the server:     oored run --env-file {env_file}");
             println!(
-                "  2. point the CLI at it:  oore config init --server http://localhost:8080 --token {}",
+                "  {}. point the CLI at it:  oore config init --server http://localhost:8080 --token {}",
+                step + 1,
                 done.admin_token
             );
-            println!("  3. check it:             oore health");
+            println!("  {}. check it:             oore health", step + 2);
             ExitCode::SUCCESS
         }
         Err(e) => {

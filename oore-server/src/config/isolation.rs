@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use super::vars::lookup;
 
 /// `OORE_BUILD_USER`: a login name (POSIX portable characters, up to 32).
-pub(super) fn user_name(v: &str) -> Result<String, String> {
+pub(crate) fn user_name(v: &str) -> Result<String, String> {
     let ok = (1..=32).contains(&v.len())
         && v.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && v.trim_end_matches('$')

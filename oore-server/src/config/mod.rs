@@ -27,6 +27,7 @@ pub use env_file::{EnvFile, EnvFileError, EnvFileLineError, parse_env_file, read
 pub use vars::merge_sources;
 
 pub(crate) use env_file::quote_value;
+pub(crate) use isolation::user_name as check_user_name;
 pub(crate) use vars::VARS;
 
 use values::Reader;

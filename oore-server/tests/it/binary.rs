@@ -229,6 +229,15 @@ fn init_writes_a_private_env_file_and_refuses_to_overwrite_it() {
         "{stdout}"
     );
     assert!(stdout.contains("oore config init --server"), "{stdout}");
+    if oore_adapters::build_user::effective_uid() == 0 {
+        // As root: a dedicated account for build steps, never root or the invoking user.
+        assert!(text.contains("\nOORE_BUILD_USER=oore-build\n"), "{text}");
+        assert!(
+            stdout.contains("useradd --system")
+                || stdout.contains("build steps will run as oore-build"),
+            "{stdout}"
+        );
+    }
     assert_eq!(
         value("DATABASE_URL"),
         dir.path().join("data/oore.db").to_string_lossy()
