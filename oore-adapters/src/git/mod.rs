@@ -59,7 +59,6 @@ mod local;
 mod ownership;
 mod url;
 
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,16 +170,7 @@ impl SourceFetcher for GitFetcher {
         };
         let sha = session.fetch().await?;
         if let Some((uid, gid)) = self.config.owner {
-            let dest = request.dest.clone();
-            tokio::task::spawn_blocking(move || ownership::hand_over(&dest, uid, gid))
-                .await
-                .map_err(io::Error::other)
-                .flatten()
-                .map_err(|e| {
-                    FetchError::Other(format!(
-                        "cannot give the checkout to the build user (uid {uid}): {e}; check that oored runs as root and OORE_WORKSPACES_DIR is on a local file system"
-                    ))
-                })?;
+            ownership::give(&request.dest, uid, gid).await?;
         }
         Ok(sha)
     }

@@ -16,6 +16,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
+use oore_core::ports::FetchError;
 use rustix::fs::{AtFlags, Gid, Mode, OFlags, Uid};
 
 use crate::beneath::{Kind, entries};
@@ -23,8 +24,22 @@ use crate::beneath::{Kind, entries};
 /// Deepest nesting walked.
 const MAX_DEPTH: usize = 1024;
 
+/// [`hand_over`] on a blocking thread, its failure said for the build's error.
+pub(super) async fn give(dir: &Path, uid: u32, gid: u32) -> Result<(), FetchError> {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || hand_over(&dir, uid, gid))
+        .await
+        .map_err(io::Error::other)
+        .flatten()
+        .map_err(|e| {
+            FetchError::Other(format!(
+                "cannot give the checkout to the build user (uid {uid}): {e}; check that oored runs as root and OORE_WORKSPACES_DIR is on a local file system"
+            ))
+        })
+}
+
 /// Gives everything under `dir` (and `dir`) to `uid`:`gid` (module doc).
-pub(super) fn hand_over(dir: &Path, uid: u32, gid: u32) -> io::Result<()> {
+fn hand_over(dir: &Path, uid: u32, gid: u32) -> io::Result<()> {
     let top = open_dir(dir)?;
     let owner = (Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)));
     walk(&top, owner, 0)?;

@@ -15,11 +15,12 @@ use crate::pipeline::{
 };
 use crate::ports::{
     BuildUpdate, CollectRequest, FetchError, FetchRequest, RunError, StepCommand, StepEnd,
-    StepProcess, StepStarted, StoreError,
+    StoreError,
 };
 use crate::services::{ExecutionPorts, Services};
 
 use super::plan::{EnvContext, PlannedStep, merge_env, plan_steps, step_environment};
+use super::record_process::RecordProcess;
 
 /// Limits and defaults for running builds, from `oored`'s configuration.
 #[derive(Debug, Clone)]
@@ -92,31 +93,6 @@ pub async fn execute_build(
     };
     let outcome = run.drive().await?;
     run.finish(outcome).await
-}
-
-/// Records a started step's processes on its row, so a restart after a crash can stop
-/// them (`recover_builds`).
-struct RecordProcess<'r, 'a> {
-    run: &'r Run<'a>,
-    step: StepId,
-}
-
-#[async_trait::async_trait]
-impl StepStarted for RecordProcess<'_, '_> {
-    async fn started(&self, process: &StepProcess) {
-        let run = self.run;
-        let recorded = run
-            .svc
-            .builds
-            .record_step_process(run.build.id, self.step, process)
-            .await;
-        if let Err(e) = recorded {
-            run.log(&format!(
-                "warning: could not record the step's processes ({e}); if oored crashes now, the next start finds them by the build's marker only"
-            ))
-            .await;
-        }
-    }
 }
 
 struct Run<'a> {
@@ -448,7 +424,9 @@ impl Run<'_> {
             self.log(&format!("step {i} ({}) started", planned.step.name))
                 .await;
             let record = RecordProcess {
-                run: self,
+                svc: self.svc,
+                logs: self.ports.logs.as_ref(),
+                build: self.build.id,
                 step: planned.step.id,
             };
             let result = self.ports.runner.run(&command, self.cancel, &record).await;

@@ -6,6 +6,7 @@ mod execute;
 mod follow;
 mod plan;
 mod query;
+mod record_process;
 mod recover;
 mod retention;
 mod trigger;
