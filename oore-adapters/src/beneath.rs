@@ -117,8 +117,48 @@ impl Root {
         Ok(File::from(fd))
     }
 
+    /// [`open_file`](Self::open_file), resolved component by component so that every
+    /// directory passed through on the way (the root, and those reached through links,
+    /// included) is shown to `may_search` (`uid`, `gid`, `mode`) first: a refusal is
+    /// `PermissionDenied`. Used to open only what another user could reach.
+    pub(crate) fn open_file_searching(
+        &self,
+        relative: &Path,
+        may_search: &dyn Fn(u32, u32, u32) -> bool,
+    ) -> Result<File, BeneathError> {
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let fd = self.walk_checked(relative, flags, Some(may_search))?;
+        Ok(File::from(fd))
+    }
+
     /// The component-by-component resolution (module doc).
     fn walk(&self, relative: &Path, flags: OFlags) -> Result<OwnedFd, BeneathError> {
+        self.walk_checked(relative, flags, None)
+    }
+
+    fn walk_checked(
+        &self,
+        relative: &Path,
+        flags: OFlags,
+        may_search: Option<&dyn Fn(u32, u32, u32) -> bool>,
+    ) -> Result<OwnedFd, BeneathError> {
+        let check = |dir: &OwnedFd| -> Result<(), BeneathError> {
+            let Some(may_search) = may_search else {
+                return Ok(());
+            };
+            let meta = File::from(dir.try_clone().map_err(BeneathError::Io)?)
+                .metadata()
+                .map_err(BeneathError::Io)?;
+            use std::os::unix::fs::MetadataExt;
+            if may_search(meta.uid(), meta.gid(), meta.mode()) {
+                Ok(())
+            } else {
+                Err(BeneathError::Io(io::Error::from(
+                    io::ErrorKind::PermissionDenied,
+                )))
+            }
+        };
+        check(&self.fd)?;
         let mut stack: Vec<OwnedFd> = Vec::new();
         let mut queue = components(relative)?;
         let mut links = 0;
@@ -164,6 +204,7 @@ impl Root {
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                 Mode::empty(),
             )?;
+            check(&next)?;
             stack.push(next);
         }
         // Ended on a directory reached through `..` or a link: open it.

@@ -306,34 +306,6 @@ impl Collection {
         )
     }
 
-    /// Whether the build user may search every directory from `root` down to the parent
-    /// of `relative` (always, without a build user).
-    fn reachable(&self, root: &Root, relative: &Path) -> bool {
-        let Some(user) = &self.reader else {
-            return true;
-        };
-        let mut dir = PathBuf::new();
-        let parents: Vec<_> = relative
-            .parent()
-            .map(|p| p.components().collect())
-            .unwrap_or_default();
-        for next in std::iter::once(None).chain(parents.into_iter().map(Some)) {
-            if let Some(part) = next {
-                dir.push(part);
-            }
-            let Ok(fd) = root.open_beneath(&dir, rustix::fs::OFlags::RDONLY) else {
-                return false;
-            };
-            let Ok(meta) = File::from(fd).metadata() else {
-                return false;
-            };
-            if !user.may_search(meta.uid(), meta.gid(), meta.mode()) {
-                return false;
-            }
-        }
-        true
-    }
-
     /// Collects a matched path (a file, or a directory recursively). True if it matched
     /// something, even when that was skipped with a warning.
     fn take(
@@ -343,7 +315,13 @@ impl Collection {
         strip: &Path,
     ) -> Result<bool, ArtifactError> {
         let shown = normalize(&root.path().join(relative));
-        let file = match root.open_file(relative) {
+        // With a build user: only along directories it could search itself.
+        let opened = match &self.reader {
+            Some(user) => root
+                .open_file_searching(relative, &|uid, gid, mode| user.may_search(uid, gid, mode)),
+            None => root.open_file(relative),
+        };
+        let file = match opened {
             Ok(file) => file,
             Err(BeneathError::Escapes) => {
                 let message = self.escape_warning(root, &shown);
@@ -355,6 +333,14 @@ impl Collection {
                     || e.raw_os_error() == Some(libc::ENOTDIR) =>
             {
                 return Ok(false);
+            }
+            Err(BeneathError::Io(e)) if e.kind() == io::ErrorKind::PermissionDenied => {
+                let user = self.reader.as_ref().map_or("oored", |u| u.name.as_str());
+                self.warn(format!(
+                    "skipped {}: the build user {user} may not read it",
+                    shown.display()
+                ));
+                return Ok(true);
             }
             Err(BeneathError::Io(e)) => {
                 self.warn(format!("skipped {}: {e}", shown.display()));
@@ -398,7 +384,7 @@ impl Collection {
                 .reader
                 .as_ref()
                 .is_none_or(|u| u.may_read(meta.uid(), meta.gid(), meta.mode()));
-            if !readable || !self.reachable(root, relative) {
+            if !readable {
                 let user = self.reader.as_ref().map_or("", |u| u.name.as_str());
                 self.warn(format!(
                     "skipped {}: the build user {user} may not read it",
