@@ -55,7 +55,7 @@ struct RunArgs {
     env_file: Option<PathBuf>,
 }
 
-/// Invalid settings.
+/// Invalid settings (also an unusable `OORE_BUILD_USER`).
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
@@ -166,8 +166,14 @@ fn run(args: RunArgs) -> ExitCode {
     // SAFETY: no thread has been started yet; the runtime is built below.
     let scrubbed = unsafe { isolation::scrub_environment() };
     let euid = oore_adapters::build_user::effective_uid();
-    let runs_as = StepsRunAs::resolve(config.build_user.as_deref(), euid).ok();
-    if runs_as.as_ref().is_some_and(|r| r.build_user().is_some()) {
+    let runs_as = match StepsRunAs::resolve(config.build_user.as_deref(), euid) {
+        Ok(runs_as) => runs_as,
+        Err(e) => {
+            report(&e);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if runs_as.build_user().is_some() {
         // Root with a build user: what oored creates (database, logs) is root's alone.
         oore_adapters::process_env::private_umask();
     }
@@ -186,10 +192,8 @@ fn run(args: RunArgs) -> ExitCode {
     if scrubbed > 0 {
         tracing::debug!("{scrubbed} setting(s) removed from oored's own environment");
     }
-    if let Some(runs_as) = &runs_as
-        && file_was_read
-    {
-        match isolation::prepare_env_file(&env_file, runs_as) {
+    if file_was_read {
+        match isolation::prepare_env_file(&env_file, &runs_as) {
             Ok(Some(change)) => tracing::info!("{change}"),
             Ok(None) => {}
             Err(e) => {

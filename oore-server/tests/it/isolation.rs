@@ -287,7 +287,7 @@ fn running_as_root_needs_a_build_user_and_root_must_be_named() {
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();
-    assert!(!output.status.success());
+    assert_eq!(output.status.code(), Some(2), "a settings problem");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("oored runs as root, so build steps need an account of their own")
