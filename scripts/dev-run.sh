@@ -25,6 +25,11 @@ cat <<MSG
     $bin/oore repo list
 
 MSG
+if [ "$(id -u)" = 0 ]; then
+  # As root oored needs a build user; a development server runs builds as root on
+  # purpose (it warns at start). Set OORE_BUILD_USER to try a real build account.
+  export OORE_BUILD_USER="${OORE_BUILD_USER:-root}"
+fi
 export OORE_BIND_ADDRESS="$DEV_ADDR"
 export OORE_BASE_URL="${OORE_BASE_URL:-http://$DEV_ADDR}"
 exec "$bin/oored" run --env-file "$env_file"

@@ -11,7 +11,9 @@ use oore_adapters::logs::FsBuildLogs;
 use oore_adapters::runner::{ProcessRunner, RunnerConfig};
 use oore_core::cancel::CancelToken;
 use oore_core::ids::BuildId;
-use oore_core::ports::{BuildLogs, LogFile, LogStream, StepCommand, StepEnd, StepRunner};
+use oore_core::ports::{
+    BuildLogs, LogFile, LogStream, StepCommand, StepEnd, StepRunner, Unrecorded,
+};
 
 const SIZE: u64 = 1 << 30;
 const RUNS: usize = 5;
@@ -25,7 +27,11 @@ fn main() {
         .expect("a tokio runtime");
     let dir = tempfile::tempdir().expect("a temporary directory");
     let logs = FsBuildLogs::new(dir.path().join("logs"), 2 * SIZE);
-    let runner = ProcessRunner::new(logs.clone(), RunnerConfig::default());
+    let config = RunnerConfig {
+        script_root: dir.path().join("scripts"),
+        ..RunnerConfig::default()
+    };
+    let runner = ProcessRunner::new(logs.clone(), config);
     let cmd = format!("head -c {SIZE} /dev/zero");
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
 
@@ -45,7 +51,7 @@ fn main() {
             timeout: Duration::from_secs(300),
         };
         let started = Instant::now();
-        let end = runtime.block_on(runner.run(&step, &CancelToken::new()));
+        let end = runtime.block_on(runner.run(&step, &CancelToken::new(), &Unrecorded));
         oore.push(started.elapsed());
         assert_eq!(end, Ok(StepEnd::Exited(0)));
         let files = runtime

@@ -89,10 +89,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let svc = sqlite_services(store, &EncryptionKey::generate());
     let logs = FsBuildLogs::new(data.path().join("logs"), 50 * 1024 * 1024);
     let shared_logs: Arc<dyn BuildLogs> = Arc::new(logs.clone());
+    let workspaces = FsWorkspaces::new(data.path().join("workspaces"));
+    let runner_config = RunnerConfig {
+        script_root: workspaces.private_root(),
+        ..RunnerConfig::default()
+    };
     let ports = ExecutionPorts {
-        runner: Arc::new(ProcessRunner::new(logs.clone(), RunnerConfig::default())),
+        runner: Arc::new(ProcessRunner::new(logs.clone(), runner_config)),
         logs: shared_logs.clone(),
-        workspaces: Arc::new(FsWorkspaces::new(data.path().join("workspaces"))),
+        workspaces: Arc::new(workspaces),
         fetcher: Arc::new(GitFetcher::new(shared_logs, GitConfig::default())),
         artifacts: Arc::new(FsArtifacts::new(data.path().join("logs/artifacts"))),
     };

@@ -8,7 +8,16 @@
 //! ```
 //!
 //! `CM_ENV` lives outside the checkout so `git status`, artifact globs such as `**/*` and
-//! the repository's own files never see it, and so a checkout cannot plant one.
+//! the repository's own files never see it, and so a checkout cannot plant one. The
+//! runner writes each step's script beside it (`step-<n>.sh`).
+//!
+//! **With a build user** ([`FsWorkspaces::with_owner`]: `oored` runs as root, steps as
+//! `OORE_BUILD_USER`) the workspaces directory and `.meta` are searchable by others
+//! (0711) but not listable, `.meta/<build_id>` stays root's (0711: the build user reaches
+//! its files by name but cannot add, remove or swap any), `cm_env` is given to the build
+//! user (0600), and the checkout is handed over by the git adapter once cloned. Files of
+//! the checkout are read beneath the workspace (`read_text`: no link out of it is
+//! followed) and `cm_env` without following a link.
 //!
 //! **`CM_ENV` format.** Codemagic-compatible: steps append lines with
 //! `echo "KEY=value" >> $CM_ENV`. Each line `KEY=value` sets `KEY` (a name of letters,
@@ -37,6 +46,7 @@ use oore_core::ports::{
     BuildDirectories, RetentionError, StoredBuildDir, WorkspaceError, Workspaces,
 };
 
+use crate::beneath::{BeneathError, Root};
 use crate::build_dirs::{self, build_dirs};
 use crate::fs_error;
 
@@ -54,6 +64,8 @@ const SETTING: &str = "OORE_WORKSPACES_DIR";
 #[derive(Debug, Clone)]
 pub struct FsWorkspaces {
     root: PathBuf,
+    /// The build user's uid and gid, when steps run as another user than `oored`.
+    owner: Option<(u32, u32)>,
 }
 
 impl FsWorkspaces {
@@ -61,7 +73,20 @@ impl FsWorkspaces {
     /// absolute against the current directory, so `CM_ENV` stays valid when a step `cd`s.
     pub fn new(workspaces_dir: PathBuf) -> Self {
         let root = std::path::absolute(&workspaces_dir).unwrap_or(workspaces_dir);
-        Self { root }
+        Self { root, owner: None }
+    }
+
+    /// Steps run as `uid`:`gid`, not as `oored` (module doc).
+    #[must_use]
+    pub fn with_owner(mut self, uid: u32, gid: u32) -> Self {
+        self.owner = Some((uid, gid));
+        self
+    }
+
+    /// The root of the builds' private directories (`<workspaces_dir>/.meta`): the
+    /// runner writes step scripts into `<it>/<build_id>/`.
+    pub fn private_root(&self) -> PathBuf {
+        self.root.join(META_DIR)
     }
 
     /// The workspaces directory.
@@ -91,7 +116,8 @@ async fn run<T: Send + 'static>(
 impl Workspaces for FsWorkspaces {
     async fn create(&self, build: BuildId) -> Result<PathBuf, WorkspaceError> {
         let (root, dir, meta) = (self.root.clone(), self.path(build), self.meta_dir(build));
-        run(move || create_blocking(&root, &dir, &meta).map(|()| dir)).await
+        let owner = self.owner;
+        run(move || create_blocking(&root, &dir, &meta, owner).map(|()| dir)).await
     }
 
     async fn read_text(
@@ -171,23 +197,41 @@ impl BuildDirectories for FsWorkspaces {
     }
 }
 
-fn create_blocking(root: &Path, dir: &Path, meta: &Path) -> Result<(), WorkspaceError> {
+fn create_blocking(
+    root: &Path,
+    dir: &Path,
+    meta: &Path,
+    owner: Option<(u32, u32)>,
+) -> Result<(), WorkspaceError> {
+    use std::os::unix::fs::PermissionsExt;
     let err = |what: &str, path: &Path, e: io::Error| {
         WorkspaceError(fs_error::describe(what, path, &e, root, SETTING))
+    };
+    let set_mode = |path: &Path, mode: u32| {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(|e| err("set the permissions of", path, e))
     };
     fs::create_dir_all(root).map_err(|e| err("create", root, e))?;
     force_remove_dir(dir).map_err(|e| err("remove the old workspace", dir, e))?;
     fs::create_dir(dir).map_err(|e| err("create", dir, e))?;
     force_remove_dir(meta).map_err(|e| err("remove", meta, e))?;
     fs::create_dir_all(meta).map_err(|e| err("create", meta, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(meta, fs::Permissions::from_mode(0o700))
-            .map_err(|e| err("restrict", meta, e))?;
+    if owner.is_some() {
+        // The build user reaches its workspace and private files by name only.
+        for path in [root, &root.join(META_DIR), meta] {
+            set_mode(path, 0o711)?;
+        }
+    } else {
+        set_mode(meta, 0o700)?;
     }
     let cm_env = meta.join(CM_ENV_FILE);
-    File::create(&cm_env).map_err(|e| err("create", &cm_env, e))?;
+    let file = File::create(&cm_env).map_err(|e| err("create", &cm_env, e))?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::fchown(&file, Some(uid), Some(gid))
+            .map_err(|e| err("give the build user", &cm_env, e))?;
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| err("set the permissions of", &cm_env, e))?;
+    }
     Ok(())
 }
 
@@ -197,32 +241,31 @@ fn read_text_blocking(
     max_bytes: usize,
 ) -> Result<Option<String>, WorkspaceError> {
     check_relative(relative)?;
-    let root = fs::canonicalize(dir).map_err(|e| {
+    let root = Root::open(dir).map_err(|e| {
         WorkspaceError(format!(
             "cannot open the workspace {}: {e}; the build must create it first",
             dir.display()
         ))
     })?;
-    let real = match fs::canonicalize(dir.join(relative)) {
-        Ok(real) => real,
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
+    let file = match root.open_file(Path::new(relative)) {
+        Ok(file) => file,
+        Err(BeneathError::Escapes) => {
+            return Err(WorkspaceError(format!(
+                "refusing to read {relative}: it is a symbolic link leading outside the workspace"
+            )));
+        }
+        Err(BeneathError::Io(e))
+            if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) =>
         {
             return Ok(None);
         }
-        Err(e) => return Err(WorkspaceError(format!("cannot open {relative}: {e}"))),
+        Err(BeneathError::Io(e)) => {
+            return Err(WorkspaceError(format!("cannot open {relative}: {e}")));
+        }
     };
-    if !real.starts_with(&root) {
-        return Err(WorkspaceError(format!(
-            "refusing to read {relative}: it is a link to {}, outside the workspace",
-            real.display()
-        )));
-    }
-    let meta =
-        fs::metadata(&real).map_err(|e| WorkspaceError(format!("cannot read {relative}: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| WorkspaceError(format!("cannot read {relative}: {e}")))?;
     if !meta.is_file() {
         return Err(WorkspaceError(format!(
             "{relative} is not a regular file; replace it with a text file"
@@ -234,10 +277,9 @@ fn read_text_blocking(
         ))
     };
     let limit = u64::try_from(max_bytes).unwrap_or(u64::MAX);
-    let bytes = match read_capped(&real, limit) {
+    let bytes = match read_all_capped(file, limit) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return Err(too_big()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(WorkspaceError(format!("cannot read {relative}: {e}"))),
     };
     String::from_utf8(bytes).map(Some).map_err(|e| {
@@ -264,9 +306,22 @@ fn check_relative(relative: &str) -> Result<(), WorkspaceError> {
     }
 }
 
-/// The whole file, or `None` when it is longer than `limit` bytes.
+/// The whole file (never through a symbolic link; a pipe or device is refused), or
+/// `None` when it is longer than `limit` bytes.
 fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
-    let file = File::open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    read_all_capped(file, limit)
+}
+
+/// The rest of `file`, or `None` when it is longer than `limit` bytes.
+fn read_all_capped(file: File, limit: u64) -> io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::new();
     file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= limit).then_some(bytes))

@@ -26,8 +26,8 @@ pub use webhooks::{
 pub use execution::{
     ArtifactCollector, ArtifactError, BuildLogs, BuildSignals, CollectOutcome, CollectRequest,
     CollectedFile, FetchError, FetchRequest, LogChunk, LogError, LogFile, LogFollower, LogStream,
-    LogUpdate, RunError, SourceFetcher, StepCommand, StepEnd, StepRunner, WorkspaceError,
-    Workspaces,
+    LogUpdate, RunError, SourceFetcher, StepCommand, StepEnd, StepProcess, StepRunner, StepStarted,
+    Unrecorded, WorkspaceError, Workspaces,
 };
 
 use async_trait::async_trait;

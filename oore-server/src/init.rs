@@ -3,20 +3,29 @@
 //! default. The file is created with mode 0600 (never readable by others, not even for
 //! a moment), an existing one is replaced only with `--force` (atomically, through a
 //! new file renamed over it), and the data and log directories are created.
+//!
+//! Run as root (a system service), it also writes `OORE_BUILD_USER`: a dedicated
+//! account, [`DEFAULT_BUILD_USER`] unless `--build-user` names another, never the
+//! invoking user (whose home holds the CLI's admin token) and never root. The data
+//! directory is then searchable by others (0711: the build user reaches its workspaces
+//! by name, lists nothing) instead of 0700.
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use oore_adapters::build_user::{BuildUser, effective_uid};
 use oore_adapters::crypto::{EncryptionKey, random_token};
 
-use crate::config::{VARS, quote_value};
+use crate::config::{VARS, check_user_name, quote_value};
 
 /// Default env file.
 pub const DEFAULT_ENV_FILE: &str = "/etc/oore/oore.env";
 /// Default data directory.
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/oore";
+/// The account `oored init` proposes for build steps when run as root.
+pub const DEFAULT_BUILD_USER: &str = "oore-build";
 
 /// What `oored init` was asked to do.
 #[derive(Debug, Clone)]
@@ -29,6 +38,9 @@ pub struct InitOptions {
     pub log_dir: Option<PathBuf>,
     /// Replace an existing env file.
     pub force: bool,
+    /// `OORE_BUILD_USER` to write; `None`: [`DEFAULT_BUILD_USER`] when run as root,
+    /// none otherwise (steps then run as the user who runs `oored`).
+    pub build_user: Option<String>,
 }
 
 /// What `oored init` did.
@@ -40,11 +52,16 @@ pub struct Initialized {
     pub admin_token: String,
     /// True when an existing file was replaced.
     pub replaced: bool,
+    /// The `OORE_BUILD_USER` written, and whether that account exists already.
+    pub build_user: Option<(String, bool)>,
 }
 
 /// Why `oored init` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
+    /// `--build-user` is not a usable account name.
+    #[error("--build-user {0}: {1}")]
+    BuildUser(String, String),
     /// The env file exists and `--force` was not given.
     #[error(
         "{} already exists; it holds the ENCRYPTION_KEY that stored secrets need, so it was left alone. \
@@ -81,6 +98,19 @@ pub fn init(options: &InitOptions) -> Result<Initialized, InitError> {
         .log_dir
         .as_deref()
         .map_or_else(|| data_dir.join("logs"), absolute);
+    let build_user = match &options.build_user {
+        Some(name) => Some(name.clone()),
+        None => (effective_uid() == 0).then(|| DEFAULT_BUILD_USER.to_owned()),
+    };
+    if let Some(name) = &build_user {
+        check_user_name(name).map_err(|why| InitError::BuildUser(name.clone(), why))?;
+        if name == "root" {
+            return Err(InitError::BuildUser(
+                name.clone(),
+                "build steps as root could read the env file and the database: name a dedicated account (oore-build), or set OORE_BUILD_USER=root by hand if you really mean it".to_owned(),
+            ));
+        }
+    }
     if !options.force && env_file.exists() {
         return Err(InitError::Exists(env_file));
     }
@@ -90,11 +120,14 @@ pub fn init(options: &InitOptions) -> Result<Initialized, InitError> {
         &admin_token,
         &data_dir,
         &log_dir,
+        build_user.as_deref(),
     );
-    for dir in [&data_dir, &log_dir] {
+    // With a build user, the data directory lets it reach the workspaces (0711).
+    let data_mode = if build_user.is_some() { 0o711 } else { 0o700 };
+    for (dir, mode) in [(&data_dir, data_mode), (&log_dir, 0o700)] {
         DirBuilder::new()
             .recursive(true)
-            .mode(0o700)
+            .mode(mode)
             .create(dir)
             .map_err(|source| InitError::Write {
                 path: dir.clone(),
@@ -106,6 +139,10 @@ pub fn init(options: &InitOptions) -> Result<Initialized, InitError> {
         env_file,
         admin_token,
         replaced,
+        build_user: build_user.map(|name| {
+            let exists = BuildUser::lookup(&name).is_ok();
+            (name, exists)
+        }),
     })
 }
 
@@ -156,7 +193,13 @@ fn write_private(path: &Path, text: &str, force: bool) -> Result<bool, InitError
 }
 
 /// The env file's text.
-fn render(key_hex: &str, admin_token: &str, data_dir: &Path, log_dir: &Path) -> String {
+fn render(
+    key_hex: &str,
+    admin_token: &str,
+    data_dir: &Path,
+    log_dir: &Path,
+    build_user: Option<&str>,
+) -> String {
     let path = |p: PathBuf| quote_value(&p.to_string_lossy());
     let mut out = format!(
         "# Oore server settings, written by `oored init`. Read by `oored run --env-file <this file>`;\n\
@@ -174,20 +217,30 @@ fn render(key_hex: &str, admin_token: &str, data_dir: &Path, log_dir: &Path) -> 
          DATABASE_URL={}\n\
          # Build workspaces and build logs.\n\
          OORE_WORKSPACES_DIR={}\n\
-         OORE_LOGS_DIR={}\n\
-         \n\
-         # Optional settings, shown with their defaults. Uncomment to change.\n",
+         OORE_LOGS_DIR={}\n",
         path(data_dir.join("oore.db")),
         path(data_dir.join("workspaces")),
         path(log_dir.to_owned()),
     );
-    let written = [
+    if let Some(name) = build_user {
+        out.push_str(&format!(
+            "\n# Build steps run as this account, so they cannot read this file, the database or\n\
+             # the key. A dedicated one: not root, not a person's (their home holds the CLI's\n\
+             # admin token). Create it before starting the server.\n\
+             OORE_BUILD_USER={name}\n"
+        ));
+    }
+    out.push_str("\n# Optional settings, shown with their defaults. Uncomment to change.\n");
+    let mut written = vec![
         "ENCRYPTION_KEY",
         "OORE_ADMIN_TOKEN",
         "DATABASE_URL",
         "OORE_WORKSPACES_DIR",
         "OORE_LOGS_DIR",
     ];
+    if build_user.is_some() {
+        written.push("OORE_BUILD_USER");
+    }
     for var in VARS.iter().filter(|v| !written.contains(&v.name)) {
         out.push_str(&format!(
             "\n# {}\n# {}={}\n",
@@ -213,6 +266,7 @@ mod tests {
             data_dir: dir.join("data dir"),
             log_dir: None,
             force,
+            build_user: None,
         }
     }
 
@@ -246,7 +300,7 @@ mod tests {
 
     #[test]
     fn every_optional_setting_is_listed_commented_out() {
-        let text = render("k", "t", Path::new("/d"), Path::new("/l"));
+        let text = render("k", "t", Path::new("/d"), Path::new("/l"), None);
         for var in VARS {
             assert!(
                 text.contains(&format!("{}=", var.name)),
@@ -258,6 +312,49 @@ mod tests {
             text.contains("\n# OORE_BIND_ADDRESS=0.0.0.0:8080\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_dedicated_build_user_is_proposed_as_root_and_never_root_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let done = init(&options(dir.path(), false)).unwrap();
+        let text = fs::read_to_string(&done.env_file).unwrap();
+        let data_mode = fs::metadata(dir.path().join("data dir"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        if effective_uid() == 0 {
+            assert_eq!(
+                done.build_user.as_ref().map(|(n, _)| n.as_str()),
+                Some(DEFAULT_BUILD_USER)
+            );
+            assert!(text.contains("\nOORE_BUILD_USER=oore-build\n"), "{text}");
+            assert_eq!(data_mode, 0o711);
+        } else {
+            assert_eq!(done.build_user, None);
+            assert!(text.contains("\n# OORE_BUILD_USER=\n"), "{text}");
+            assert_eq!(data_mode, 0o700);
+        }
+
+        let mut named = options(&dir.path().join("named"), false);
+        named.build_user = Some("ci-builds".into());
+        let done = init(&named).unwrap();
+        assert_eq!(done.build_user, Some(("ci-builds".to_owned(), false)));
+        let text = fs::read_to_string(&done.env_file).unwrap();
+        assert!(text.contains("\nOORE_BUILD_USER=ci-builds\n"), "{text}");
+        assert!(!text.contains("# OORE_BUILD_USER="), "written once: {text}");
+        let entries: BTreeMap<String, String> =
+            parse_env_file(&text).unwrap().into_iter().collect();
+        Config::from_vars(&entries, &|_| Ok(())).unwrap();
+
+        for bad in ["root", "not a name"] {
+            let mut o = options(&dir.path().join("bad"), false);
+            o.build_user = Some(bad.into());
+            let err = init(&o).unwrap_err();
+            assert!(matches!(err, InitError::BuildUser(..)), "{bad}: {err}");
+            assert!(!dir.path().join("bad/etc/oore.env").exists());
+        }
     }
 
     #[test]

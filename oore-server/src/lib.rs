@@ -5,6 +5,7 @@ pub mod config;
 mod execution;
 mod httpd;
 pub mod init;
+pub mod isolation;
 mod logging;
 mod startup;
 mod webhooks;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use argh::FromArgs;
 use oore_server::config::{Config, check_readable_file, merge_sources, read_env_file};
 use oore_server::init::{DEFAULT_DATA_DIR, DEFAULT_ENV_FILE, InitOptions};
+use oore_server::isolation::{self, StepsRunAs};
 use oore_server::{Server, bind, init_logging};
 
 /// Oore CI server daemon.
@@ -39,6 +40,10 @@ struct InitArgs {
     /// env file to write (default /etc/oore/oore.env)
     #[argh(option)]
     env_file: Option<PathBuf>,
+    /// account build steps run as (default oore-build when run as root; never root or
+    /// a person's account)
+    #[argh(option)]
+    build_user: Option<String>,
 }
 
 /// Run the server in the foreground.
@@ -50,7 +55,7 @@ struct RunArgs {
     env_file: Option<PathBuf>,
 }
 
-/// Invalid settings.
+/// Invalid settings (also an unusable `OORE_BUILD_USER`).
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
@@ -79,6 +84,7 @@ fn init(args: InitArgs) -> ExitCode {
         data_dir: args.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
         log_dir: args.log_dir,
         force: args.force,
+        build_user: args.build_user,
     };
     match oore_server::init::init(&options) {
         Ok(done) => {
@@ -88,13 +94,43 @@ fn init(args: InitArgs) -> ExitCode {
             println!();
             println!("admin token: {}", done.admin_token);
             println!();
+            let mut step = 1;
             println!("next steps:");
-            println!("  1. start the server:     oored run --env-file {env_file}");
+            match &done.build_user {
+                Some((name, true)) => {
+                    println!("build steps will run as {name} (OORE_BUILD_USER), which exists.");
+                }
+                Some((name, false)) => {
+                    println!(
+                        "  {step}. create the account build steps run as (OORE_BUILD_USER={name}):"
+                    );
+                    if cfg!(target_os = "macos") {
+                        println!(
+                            "       sudo sysadminctl -addUser {name} -home /Users/{name}  (then see docs/macos-checklist.md)"
+                        );
+                    } else {
+                        println!(
+                            "       sudo useradd --system --create-home --home-dir /var/lib/{name} --shell /bin/bash {name}"
+                        );
+                    }
+                    step += 1;
+                }
+                None => {
+                    println!(
+                        "build steps will run as the user who runs oored and can read this file and the database;"
+                    );
+                    println!(
+                        "run oored as root with OORE_BUILD_USER (see `oored init --help`) to keep them out."
+                    );
+                }
+            }
+            println!("  {step}. start the server:     oored run --env-file {env_file}");
             println!(
-                "  2. point the CLI at it:  oore config init --server http://localhost:8080 --token {}",
+                "  {}. point the CLI at it:  oore config init --server http://localhost:8080 --token {}",
+                step + 1,
                 done.admin_token
             );
-            println!("  3. check it:             oore health");
+            println!("  {}. check it:             oore health", step + 2);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -125,6 +161,22 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    // The settings are read: no step (or anything else) may find them in this process's
+    // environment, not even in /proc/<pid>/environ.
+    // SAFETY: no thread has been started yet; the runtime is built below.
+    let scrubbed = unsafe { isolation::scrub_environment() };
+    let euid = oore_adapters::build_user::effective_uid();
+    let runs_as = match StepsRunAs::resolve(config.build_user.as_deref(), euid) {
+        Ok(runs_as) => runs_as,
+        Err(e) => {
+            report(&e);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if runs_as.build_user().is_some() {
+        // Root with a build user: what oored creates (database, logs) is root's alone.
+        oore_adapters::process_env::private_umask();
+    }
     if let Err(e) = init_logging(config.log_format, &config.log_filter) {
         report(&e);
         return ExitCode::FAILURE;
@@ -136,6 +188,19 @@ fn run(args: RunArgs) -> ExitCode {
     }
     for warning in file.warnings.iter().chain(&warnings) {
         tracing::warn!("{warning}");
+    }
+    if scrubbed > 0 {
+        tracing::debug!("{scrubbed} setting(s) removed from oored's own environment");
+    }
+    if file_was_read {
+        match isolation::prepare_env_file(&env_file, &runs_as) {
+            Ok(Some(change)) => tracing::info!("{change}"),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

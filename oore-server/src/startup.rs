@@ -3,10 +3,14 @@
 //! the port (so a second `oored` on the same data directory reports the lock, not a busy
 //! port).
 //!
+//! Before the lock, `OORE_BUILD_USER` is checked against who `oored` runs as
+//! (`isolation`); after the database is open, its files are made private when steps run
+//! as a build user.
+//!
 //! [`Server::serve`] then makes `oored` a child subreaper (so processes that steps detach
-//! are still found and reaped), runs restart recovery (builds left running are failed,
-//! "interrupted by server restart"; pending ones stay queued) *before* the dispatcher
-//! starts, starts the dispatcher, the webhook writer and event worker (which works off
+//! are still found and reaped), runs restart recovery (the processes interrupted builds
+//! left are stopped, then those builds are failed, "interrupted by server restart";
+//! pending ones stay queued) *before* the dispatcher starts, starts the dispatcher, the webhook writer and event worker (which works off
 //! the events left `received`) and the cleanup task, and serves HTTP. On shutdown both
 //! stop together: no new connections or builds, in-flight requests and running builds
 //! get `OORE_SHUTDOWN_GRACE_SECS`, then the builds are interrupted and recorded failed
@@ -35,6 +39,7 @@ use crate::app::App;
 use crate::config::Config;
 use crate::execution::{base_env, execution};
 use crate::httpd;
+use crate::isolation::{IsolationError, StepsRunAs};
 use crate::webhooks::{self, EventWorker, WebhookSettings, Webhooks, WriterQueue};
 use crate::workers::{Cleanup, CleanupConfig, DispatchConfig, Dispatcher, Engine};
 
@@ -56,6 +61,9 @@ pub enum StartupError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] OpenError),
+    /// Build steps cannot be kept away from `oored`'s secrets as configured.
+    #[error(transparent)]
+    Isolation(#[from] IsolationError),
 }
 
 /// Why the listen address could not be bound.
@@ -125,6 +133,10 @@ impl Server {
         config: &Config,
         adapt: impl FnOnce(Services) -> Services,
     ) -> Result<Server, StartupError> {
+        let runs_as = StepsRunAs::resolve(
+            config.build_user.as_deref(),
+            oore_adapters::build_user::effective_uid(),
+        )?;
         let lock = DataDirLock::acquire(config.data_dir())?;
         let store = SqliteStore::open(
             &config.database_path,
@@ -136,7 +148,16 @@ impl Server {
         .await?;
         let services = adapt(build_services(store, &config.encryption_key));
         tracing::info!(database = %config.database_path.display(), lock = %lock.path().display(), "database open");
-        let exec = execution(config, base_env(|name| std::env::var(name).ok()));
+        runs_as.log();
+        for change in crate::isolation::prepare(config, &runs_as)? {
+            tracing::info!("{change}");
+        }
+        let env = base_env(
+            |name| std::env::var(name).ok(),
+            &config.step_env_passthrough,
+            runs_as.build_user(),
+        );
+        let exec = execution(config, env, &runs_as);
         let dispatcher = Dispatcher::new();
         let wake = Arc::new(Notify::new());
         let (writer, webhook_queue) = webhooks::writer::queue();
@@ -268,17 +289,27 @@ impl Server {
     /// Restart recovery (spec 15.2), before any worker runs.
     async fn recover(&self) {
         let svc = self.app.services();
-        match recover_builds(svc).await {
+        match recover_builds(svc, self.engine.ports.runner.as_ref()).await {
             Ok(report) => {
                 let logs = &self.engine.ports.logs;
-                for id in &report.interrupted {
+                for build in &report.interrupted {
+                    let (id, n) = (build.id, build.stopped_processes);
                     let _ = logs
                         .append_system(
-                            *id,
+                            id,
+                            &format!(
+                                "server restart: stopped {n} process{} the build had left running",
+                                if n == 1 { "" } else { "es" }
+                            ),
+                        )
+                        .await;
+                    let _ = logs
+                        .append_system(
+                            id,
                             "build failure: interrupted by server restart; trigger the build again",
                         )
                         .await;
-                    logs.finish(*id);
+                    logs.finish(id);
                 }
                 tracing::info!(
                     interrupted = report.interrupted.len(),

@@ -104,6 +104,11 @@ impl TestServerBuilder {
             ("OORE_SHUTDOWN_GRACE_SECS".to_owned(), "5".to_owned()),
             ("OORE_CANCEL_GRACE_SECS".to_owned(), "2".to_owned()),
         ]);
+        if oore_adapters::build_user::effective_uid() == 0 {
+            // As root (CI), oored needs OORE_BUILD_USER; tests that want a build user
+            // set one with `env`.
+            vars.insert("OORE_BUILD_USER".to_owned(), "root".to_owned());
+        }
         vars.extend(self.env);
         let (config, _warnings) = Config::from_vars(&vars, &check_readable_file)
             .unwrap_or_else(|e| panic!("test server settings: {e}"));

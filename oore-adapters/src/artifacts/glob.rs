@@ -1,22 +1,19 @@
-//! Artifact patterns: `$VAR` and `~` expansion, `{a,b}` alternatives, and a walk of the
-//! filesystem matching each path segment with oore-core's glob dialect
-//! ([`oore_core::pipeline::glob`], the one pipelines are validated with).
+//! Artifact patterns: `$VAR` and `~` expansion, `{a,b}` alternatives, and the split of a
+//! pattern into its literal leading directories and the segments matched below them
+//! (by `walk`) with oore-core's glob dialect ([`oore_core::pipeline::glob`], the one
+//! pipelines are validated with).
 //!
 //! In a path segment `*` matches any run of characters (names starting with `.`
 //! included), `?` one character, `[abc]`, `[a-z]` and `[!a-z]` (or `[^a-z]`) one character
 //! of a set; none of them crosses `/`. A segment that is exactly `**` matches zero or more
 //! directories. `\` escapes the next character. Matching is case-sensitive.
 
-use std::collections::HashSet;
-use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use oore_core::pipeline::glob::PathSegment;
 
 /// Most alternatives one pattern may expand to.
 const MAX_ALTERNATIVES: usize = 256;
-/// Deepest directory nesting a `**` descends.
-const MAX_DEPTH: usize = 128;
 
 /// Expands `$NAME`, `${NAME}` (from `env`, later entries win) and a leading `~` (from
 /// `HOME`). Values are inserted literally (their `*`, `[`... match only themselves).
@@ -156,7 +153,8 @@ pub(crate) struct Pattern {
     /// The literal leading directories (or the whole path), joined to the base and
     /// normalized without touching the filesystem.
     pub(crate) start: PathBuf,
-    rest: Vec<PathSegment>,
+    /// The segments below `start`.
+    pub(crate) rest: Vec<PathSegment>,
 }
 
 impl Pattern {
@@ -181,114 +179,9 @@ impl Pattern {
             rest: segments.collect(),
         }
     }
-
-    /// Every existing path matching the pattern, sorted, each with whether a symbolic
-    /// link was followed below [`start`](Self::start) to reach it. `**` does not descend
-    /// into linked directories outside `workspace` (a canonical path).
-    pub(crate) fn find(&self, workspace: &Path) -> Vec<(PathBuf, bool)> {
-        let mut found = Vec::new();
-        if fs::symlink_metadata(&self.start).is_ok() {
-            let mut walk = Walk {
-                workspace,
-                found: &mut found,
-                seen: HashSet::new(),
-            };
-            walk.segments(&self.start, &self.rest, false, 0);
-        }
-        found.sort();
-        found.dedup_by(|a, b| a.0 == b.0);
-        found
-    }
 }
 
-/// `..` and `.` resolved lexically (symbolic links are not looked at).
-pub(crate) fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-struct Walk<'a> {
-    workspace: &'a Path,
-    found: &'a mut Vec<(PathBuf, bool)>,
-    /// Canonical directories already expanded by a `**`, against link cycles.
-    seen: HashSet<(PathBuf, usize)>,
-}
-
-impl Walk<'_> {
-    fn segments(&mut self, path: &Path, rest: &[PathSegment], linked: bool, depth: usize) {
-        let Some((first, after)) = rest.split_first() else {
-            self.found.push((path.to_path_buf(), linked));
-            return;
-        };
-        match first {
-            PathSegment::Literal(name) => {
-                let next = path.join(name);
-                if let Ok(meta) = fs::symlink_metadata(&next) {
-                    let link = meta.file_type().is_symlink();
-                    self.segments(&normalize(&next), after, linked || link, depth);
-                }
-            }
-            PathSegment::Glob(glob) => {
-                for (entry, link) in entries(path) {
-                    let matched = entry
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| glob.is_match(n));
-                    if matched {
-                        self.segments(&entry, after, linked || link, depth);
-                    }
-                }
-            }
-            PathSegment::AnyDepth => {
-                self.segments(path, after, linked, depth);
-                if depth >= MAX_DEPTH {
-                    return;
-                }
-                let Ok(real) = fs::canonicalize(path) else {
-                    return;
-                };
-                if !self.seen.insert((real, after.len())) {
-                    return;
-                }
-                for (entry, link) in entries(path) {
-                    if !fs::metadata(&entry).is_ok_and(|m| m.is_dir()) {
-                        continue;
-                    }
-                    let inside =
-                        || fs::canonicalize(&entry).is_ok_and(|r| r.starts_with(self.workspace));
-                    if link && !inside() {
-                        continue;
-                    }
-                    self.segments(&entry, rest, linked || link, depth + 1);
-                }
-            }
-        }
-    }
-}
-
-/// A directory's entries, sorted, each with whether it is a symbolic link.
-fn entries(dir: &Path) -> Vec<(PathBuf, bool)> {
-    let Ok(read) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(PathBuf, bool)> = read
-        .flatten()
-        .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_symlink())))
-        .collect();
-    out.sort();
-    out
-}
+pub(crate) use crate::beneath::normalize;
 
 #[cfg(test)]
 mod tests {

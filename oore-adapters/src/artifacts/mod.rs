@@ -13,11 +13,20 @@
 //! stored as `xcodebuild_logs/x.log`. Two different files that would get the same name:
 //! the first wins, the second is skipped with a warning.
 //!
-//! **Symbolic links** are followed when they resolve inside the workspace; those resolving
-//! outside it are skipped with a warning naming them (as is anything inside the workspace
-//! that only resolves outside it through a linked directory). `**` does not descend into
-//! linked directories outside the workspace. Absolute patterns may name files outside the
-//! workspace directly. Pipes, sockets and devices are skipped with a warning.
+//! **Nothing is collected from outside the workspace** (spec: issue 10), because
+//! `oored` may read more than the build (it runs as root with a build user, or the build
+//! shares its account and could point it at the data directory). Every path is opened
+//! beneath the workspace's descriptor (`beneath`: `openat2(RESOLVE_BENEATH)`, or a walk
+//! with `O_NOFOLLOW`), so a symbolic link is followed only while it stays inside, and a
+//! path checked cannot be swapped between check and open. Links leading out are skipped
+//! with a warning naming them; `**` does not descend into them. Absolute patterns (and
+//! relative ones that `..` out of the workspace) collect only beneath a directory the
+//! operator listed in `OORE_ARTIFACT_ROOTS` ([`FsArtifacts::with_allowed_roots`]), with
+//! the same rules inside it; elsewhere they are a warning and collect nothing. With a
+//! build user ([`FsArtifacts::readable_by`]) a file is taken only if that account could
+//! read it and search every directory on the way (a hardlink to a file it cannot read,
+//! made where `fs.protected_hardlinks` is off, is skipped). Pipes, sockets and devices
+//! are skipped with a warning.
 //!
 //! **Copies** are streamed (a 256 KiB buffer): size and SHA-256 are computed while copying,
 //! so artifacts of several GB never sit in memory. A source that cannot be read is a
@@ -30,11 +39,14 @@
 
 mod files;
 mod glob;
+mod walk;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use async_trait::async_trait;
 use oore_core::ids::BuildId;
@@ -43,6 +55,8 @@ use oore_core::ports::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::beneath::{self, BeneathError, Root};
+use crate::build_user::BuildUser;
 use crate::fs_error;
 use glob::{Pattern, expand_braces, expand_vars, normalize};
 
@@ -56,14 +70,38 @@ const MAX_WARNINGS: usize = 100;
 #[derive(Debug, Clone)]
 pub struct FsArtifacts {
     root: PathBuf,
+    /// Directories absolute patterns may collect beneath (`OORE_ARTIFACT_ROOTS`).
+    allowed_roots: Vec<PathBuf>,
+    /// Take only what this account may read.
+    reader: Option<BuildUser>,
 }
 
 impl FsArtifacts {
     /// Artifacts under `artifacts_root` (created on first use; the server passes
-    /// `OORE_LOGS_DIR/artifacts`).
+    /// `OORE_LOGS_DIR/artifacts`). Absolute patterns collect nothing until
+    /// [`with_allowed_roots`](Self::with_allowed_roots).
     pub fn new(artifacts_root: PathBuf) -> Self {
         let root = std::path::absolute(&artifacts_root).unwrap_or(artifacts_root);
-        Self { root }
+        Self {
+            root,
+            allowed_roots: Vec::new(),
+            reader: None,
+        }
+    }
+
+    /// Lets absolute patterns collect beneath these absolute directories
+    /// (`OORE_ARTIFACT_ROOTS`).
+    #[must_use]
+    pub fn with_allowed_roots(mut self, roots: Vec<PathBuf>) -> Self {
+        self.allowed_roots = roots.iter().map(|r| normalize(r)).collect();
+        self
+    }
+
+    /// Collects only files `user` could read itself (`OORE_BUILD_USER`).
+    #[must_use]
+    pub fn readable_by(mut self, user: BuildUser) -> Self {
+        self.reader = Some(user);
+        self
     }
 
     /// The build's artifact directory.
@@ -85,12 +123,8 @@ impl FsArtifacts {
 #[async_trait]
 impl ArtifactCollector for FsArtifacts {
     async fn collect(&self, request: &CollectRequest) -> Result<CollectOutcome, ArtifactError> {
-        let (root, dest, request) = (
-            self.root.clone(),
-            self.build_dir(request.build),
-            request.clone(),
-        );
-        tokio::task::spawn_blocking(move || Collection::new(&root, dest, &request)?.run(&request))
+        let (this, dest, request) = (self.clone(), self.build_dir(request.build), request.clone());
+        tokio::task::spawn_blocking(move || Collection::new(&this, dest, &request)?.run(&request))
             .await
             .unwrap_or_else(|e| {
                 Err(ArtifactError(format!(
@@ -100,40 +134,59 @@ impl ArtifactCollector for FsArtifacts {
     }
 }
 
+/// Which allowed root a path is under, and whether it was opened.
+enum Allowed {
+    NotOpened(PathBuf),
+    Opened(Rc<Root>),
+    Failed,
+}
+
 struct Collection {
     root: PathBuf,
     dest: PathBuf,
-    /// The workspace, canonical (symbolic links checked against it).
-    workspace_real: PathBuf,
-    /// The workspace and base directory, lexically normalized (names computed from them).
-    workspace: PathBuf,
+    /// The workspace, open (everything relative is resolved beneath it).
+    workspace: Rc<Root>,
+    /// The base directory, lexically normalized (names are computed from it).
     base: PathBuf,
-    /// The artifact root, canonical if it exists: never collected from.
-    root_real: PathBuf,
-    stored: HashMap<String, PathBuf>,
-    /// Canonical directories being expanded, against link loops.
-    expanding: Vec<PathBuf>,
+    allowed: Vec<Allowed>,
+    reader: Option<BuildUser>,
+    /// The artifact directory (device, inode), if it exists: never collected from.
+    store_id: Option<(u64, u64)>,
+    /// Stored names and the file (device, inode) each came from.
+    stored: HashMap<String, (u64, u64)>,
+    /// Directories being expanded (device, inode), against link loops.
+    expanding: Vec<(u64, u64)>,
     outcome: CollectOutcome,
     dropped_warnings: usize,
 }
 
 impl Collection {
-    fn new(root: &Path, dest: PathBuf, request: &CollectRequest) -> Result<Self, ArtifactError> {
-        let workspace_real = fs::canonicalize(&request.workspace).map_err(|e| {
+    fn new(
+        artifacts: &FsArtifacts,
+        dest: PathBuf,
+        request: &CollectRequest,
+    ) -> Result<Self, ArtifactError> {
+        let workspace = Root::open(&request.workspace).map_err(|e| {
             ArtifactError(format!(
                 "cannot open the workspace {}: {e}; it must exist while artifacts are collected",
                 request.workspace.display()
             ))
         })?;
-        let workspace = normalize(&request.workspace);
-        let base = normalize(&workspace.join(&request.base_dir));
+        let base = normalize(&workspace.path().join(&request.base_dir));
         Ok(Self {
-            root: root.to_path_buf(),
+            root: artifacts.root.clone(),
             dest,
-            workspace_real,
-            workspace,
+            workspace: Rc::new(workspace),
             base,
-            root_real: fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
+            allowed: artifacts
+                .allowed_roots
+                .iter()
+                .map(|r| Allowed::NotOpened(r.clone()))
+                .collect(),
+            reader: artifacts.reader.clone(),
+            store_id: fs::metadata(&artifacts.root)
+                .ok()
+                .map(|m| (m.dev(), m.ino())),
             stored: HashMap::new(),
             expanding: Vec::new(),
             outcome: CollectOutcome::default(),
@@ -164,7 +217,7 @@ impl Collection {
                     continue;
                 }
             };
-            let mut any = false;
+            let (mut any, mut refused) = (false, false);
             for alternative in expand_braces(&expanded) {
                 let pattern = Pattern::parse(&alternative, &self.base);
                 let strip = pattern
@@ -172,11 +225,29 @@ impl Collection {
                     .parent()
                     .unwrap_or(&pattern.start)
                     .to_path_buf();
-                for (path, linked) in pattern.find(&self.workspace_real) {
-                    any |= self.take(&path, linked, &strip)?;
+                let Some((root, start)) = self.root_for(&pattern.start) else {
+                    if !refused {
+                        refused = true;
+                        self.warn(format!(
+                            "artifact pattern '{raw}' names {}, outside the workspace, and nothing was collected from it: \
+                             absolute patterns only collect under the directories listed in OORE_ARTIFACT_ROOTS (ask the server's operator)",
+                            pattern.start.display()
+                        ));
+                    }
+                    continue;
+                };
+                let found = walk::find(&root, &start, &pattern.rest);
+                for dir in found.escaping {
+                    any = true;
+                    let shown = root.path().join(dir);
+                    let message = self.escape_warning(&root, &shown);
+                    self.warn(message);
+                }
+                for path in found.paths {
+                    any |= self.take(&root, &path, &strip)?;
                 }
             }
-            if !any {
+            if !any && !refused {
                 self.warn(format!("artifact pattern '{raw}' matched no files"));
             }
         }
@@ -189,63 +260,143 @@ impl Collection {
         Ok(self.outcome)
     }
 
+    /// The root a pattern's literal start is under (the workspace, else an allowed
+    /// root), opened, and the start relative to it.
+    fn root_for(&mut self, start: &Path) -> Option<(Rc<Root>, PathBuf)> {
+        if let Some(relative) = self.workspace.relative(start) {
+            return Some((self.workspace.clone(), relative.to_path_buf()));
+        }
+        let index = self.allowed.iter().position(|a| match a {
+            Allowed::NotOpened(path) => start.starts_with(path),
+            Allowed::Opened(root) => root.contains(start),
+            Allowed::Failed => false,
+        })?;
+        if let Allowed::NotOpened(path) = &self.allowed[index] {
+            let path = path.clone();
+            match Root::open(&path) {
+                Ok(root) => self.allowed[index] = Allowed::Opened(Rc::new(root)),
+                Err(e) => {
+                    self.allowed[index] = Allowed::Failed;
+                    self.warn(format!(
+                        "cannot open {} (listed in OORE_ARTIFACT_ROOTS): {e}; nothing was collected from it",
+                        path.display()
+                    ));
+                    return None;
+                }
+            }
+        }
+        match &self.allowed[index] {
+            Allowed::Opened(root) => {
+                let relative = root.relative(start)?.to_path_buf();
+                Some((root.clone(), relative))
+            }
+            _ => None,
+        }
+    }
+
+    fn escape_warning(&self, root: &Root, shown: &Path) -> String {
+        let place = if std::ptr::eq(root, self.workspace.as_ref()) {
+            "the workspace".to_owned()
+        } else {
+            root.path().display().to_string()
+        };
+        format!(
+            "skipped {}: it is a symbolic link leading outside {place}",
+            shown.display()
+        )
+    }
+
     /// Collects a matched path (a file, or a directory recursively). True if it matched
     /// something, even when that was skipped with a warning.
-    fn take(&mut self, path: &Path, linked: bool, strip: &Path) -> Result<bool, ArtifactError> {
-        let Ok(meta) = fs::symlink_metadata(path) else {
-            return Ok(false);
+    fn take(
+        &mut self,
+        root: &Rc<Root>,
+        relative: &Path,
+        strip: &Path,
+    ) -> Result<bool, ArtifactError> {
+        let shown = normalize(&root.path().join(relative));
+        // With a build user: only along directories it could search itself.
+        let opened = match &self.reader {
+            Some(user) => root
+                .open_file_searching(relative, &|uid, gid, mode| user.may_search(uid, gid, mode)),
+            None => root.open_file(relative),
         };
-        let link = meta.file_type().is_symlink();
-        let real = match fs::canonicalize(path) {
-            Ok(real) => real,
-            Err(e) => {
-                self.warn(format!("skipped {}: {e}", path.display()));
+        let file = match opened {
+            Ok(file) => file,
+            Err(BeneathError::Escapes) => {
+                let message = self.escape_warning(root, &shown);
+                self.warn(message);
                 return Ok(true);
             }
-        };
-        let inside_lexically = path.starts_with(&self.workspace);
-        if !real.starts_with(&self.workspace_real) && (linked || link || inside_lexically) {
-            self.warn(format!(
-                "skipped {}: it is a symbolic link to {}, outside the workspace",
-                path.display(),
-                real.display()
-            ));
-            return Ok(true);
-        }
-        if real.starts_with(&self.root_real) {
-            return Ok(true);
-        }
-        let Ok(meta) = fs::metadata(&real) else {
-            return Ok(false);
-        };
-        if meta.is_dir() {
-            if self.expanding.contains(&real) {
+            Err(BeneathError::Io(e))
+                if e.kind() == io::ErrorKind::NotFound
+                    || e.raw_os_error() == Some(libc::ENOTDIR) =>
+            {
+                return Ok(false);
+            }
+            Err(BeneathError::Io(e)) if e.kind() == io::ErrorKind::PermissionDenied => {
+                let user = self.reader.as_ref().map_or("oored", |u| u.name.as_str());
                 self.warn(format!(
-                    "skipped {}: it links back to {} (a loop)",
-                    path.display(),
-                    real.display()
+                    "skipped {}: the build user {user} may not read it",
+                    shown.display()
                 ));
                 return Ok(true);
             }
-            let mut entries: Vec<PathBuf> = match fs::read_dir(path) {
-                Ok(read) => read.flatten().map(|e| e.path()).collect(),
+            Err(BeneathError::Io(e)) => {
+                self.warn(format!("skipped {}: {e}", shown.display()));
+                return Ok(true);
+            }
+        };
+        let meta = match file.metadata() {
+            Ok(meta) => meta,
+            Err(e) => {
+                self.warn(format!("skipped {}: {e}", shown.display()));
+                return Ok(true);
+            }
+        };
+        let id = (meta.dev(), meta.ino());
+        if meta.is_dir() {
+            if Some(id) == self.store_id {
+                return Ok(true);
+            }
+            if self.expanding.contains(&id) {
+                self.warn(format!(
+                    "skipped {}: it links back to a directory being collected (a loop)",
+                    shown.display()
+                ));
+                return Ok(true);
+            }
+            let entries = match beneath::entries(&file) {
+                Ok(entries) => entries,
                 Err(e) => {
-                    self.warn(format!("skipped {}: {e}", path.display()));
+                    self.warn(format!("skipped {}: {e}", shown.display()));
                     return Ok(true);
                 }
             };
-            entries.sort();
-            self.expanding.push(real);
-            for entry in entries {
-                self.take(&entry, linked || link, strip)?;
+            drop(file);
+            self.expanding.push(id);
+            for (name, _) in entries {
+                self.take(root, &relative.join(name), strip)?;
             }
             self.expanding.pop();
         } else if meta.is_file() {
-            self.copy(path, &real, strip)?;
+            let readable = self
+                .reader
+                .as_ref()
+                .is_none_or(|u| u.may_read(meta.uid(), meta.gid(), meta.mode()));
+            if !readable {
+                let user = self.reader.as_ref().map_or("", |u| u.name.as_str());
+                self.warn(format!(
+                    "skipped {}: the build user {user} may not read it",
+                    shown.display()
+                ));
+                return Ok(true);
+            }
+            self.copy(file, &shown, id, strip)?;
         } else {
             self.warn(format!(
                 "skipped {}: not a regular file (a pipe, socket or device)",
-                path.display()
+                shown.display()
             ));
         }
         Ok(true)
@@ -253,7 +404,7 @@ impl Collection {
 
     /// The stored name of `path`: see the module docs.
     fn name(&self, path: &Path, strip: &Path) -> Option<String> {
-        let relative = [&self.base, &self.workspace, strip]
+        let relative = [&self.base, self.workspace.path(), strip]
             .into_iter()
             .find_map(|prefix| path.strip_prefix(prefix).ok())?;
         let parts: Option<Vec<&str>> = relative
@@ -266,7 +417,13 @@ impl Collection {
         parts.filter(|p| !p.is_empty()).map(|p| p.join("/"))
     }
 
-    fn copy(&mut self, path: &Path, real: &Path, strip: &Path) -> Result<(), ArtifactError> {
+    fn copy(
+        &mut self,
+        source: File,
+        path: &Path,
+        id: (u64, u64),
+        strip: &Path,
+    ) -> Result<(), ArtifactError> {
         let Some(name) = self.name(path, strip) else {
             self.warn(format!(
                 "skipped {}: its name is not valid UTF-8 or it has no name below the pattern",
@@ -275,12 +432,11 @@ impl Collection {
             return Ok(());
         };
         match self.stored.get(&name) {
-            Some(previous) if previous == real => return Ok(()),
-            Some(previous) => {
+            Some(previous) if *previous == id => return Ok(()),
+            Some(_) => {
                 let message = format!(
-                    "skipped {}: {} is already stored as {name}",
-                    path.display(),
-                    previous.display()
+                    "skipped {}: another file is already stored as {name}",
+                    path.display()
                 );
                 self.warn(message);
                 return Ok(());
@@ -295,17 +451,9 @@ impl Collection {
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).map_err(|e| write_err("create", parent, e))?;
         }
-        let source = match File::open(real) {
-            Ok(file) => file,
-            Err(e) => {
-                self.warn(format!("skipped {}: cannot read it: {e}", path.display()));
-                return Ok(());
-            }
-        };
-        let outcome = copy_hashing(source, &target);
-        match outcome {
+        match copy_hashing(source, &target) {
             Ok((size, sha256)) => {
-                self.stored.insert(name.clone(), real.to_path_buf());
+                self.stored.insert(name.clone(), id);
                 self.outcome.files.push(CollectedFile {
                     path: name,
                     size,

@@ -41,11 +41,15 @@ const CLEARED_ENV: &[&str] = &[
 /// the automatic housekeeping `git fetch` starts after every fetch (`git maintenance run
 /// --auto`, or `git gc --auto` before git 2.29: one more process, milliseconds on the path
 /// from trigger to first step) is useless; checking out a fetched commit detached is the
-/// intent, not a mistake to advise about.
+/// intent, not a mistake to advise about. `protocol.file.allow=user` (git's default since
+/// 2.38.1, stated for older ones): a repository's `.gitmodules` cannot make git, which
+/// may run as root, clone a directory of this machine into the build's workspace; only
+/// the clone URL the operator configured may be local.
 const QUIET_SETTINGS: &[(&str, &str)] = &[
     ("maintenance.auto", "false"),
     ("gc.auto", "0"),
     ("advice.detachedHead", "false"),
+    ("protocol.file.allow", "user"),
 ];
 
 /// How a git command ended.

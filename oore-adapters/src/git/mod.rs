@@ -41,6 +41,11 @@
 //! variables such as `GIT_DIR` are removed. Automatic maintenance after a fetch (`git
 //! maintenance run --auto`, `git gc --auto`) is turned off: the workspace is thrown away.
 //!
+//! **Ownership.** git runs as `oored`'s user. With a build user
+//! ([`GitConfig::owner`]), the checkout is given to it after the fetch (`ownership`):
+//! the token never reaches a process a step could inspect, and the build user owns its
+//! clone, so git in steps needs no `safe.directory`.
+//!
 //! **Credentials.** For `http(s)://user:token@host/...` git is given the URL without them
 //! and an `http.<scheme>://<host>/.extraHeader` with `Authorization: Basic ...` through the
 //! `GIT_CONFIG_*` environment: nothing lands in `.git/config` (which build steps and
@@ -52,6 +57,7 @@ mod classify;
 mod command;
 mod head;
 mod local;
+mod ownership;
 mod url;
 
 use std::path::{Path, PathBuf};
@@ -83,6 +89,9 @@ pub struct GitConfig {
     /// through git's transport (default true). Off, such URLs take the same `init` +
     /// shallow `fetch` path as remote ones (tests use it to drive that path).
     pub local_clone: bool,
+    /// The build user's uid and gid: the checkout is handed over to it once fetched
+    /// (`ownership`). `None` when steps run as `oored`'s own user.
+    pub owner: Option<(u32, u32)>,
 }
 
 impl Default for GitConfig {
@@ -92,6 +101,7 @@ impl Default for GitConfig {
             backoff: Duration::from_secs(1),
             timeout: Duration::from_secs(30 * 60),
             local_clone: true,
+            owner: None,
         }
     }
 }
@@ -159,7 +169,11 @@ impl SourceFetcher for GitFetcher {
             config: &self.config,
             wanted,
         };
-        session.fetch().await
+        let sha = session.fetch().await?;
+        if let Some((uid, gid)) = self.config.owner {
+            ownership::give(&request.dest, uid, gid).await?;
+        }
+        Ok(sha)
     }
 
     async fn default_branch(&self, url: &str) -> Result<Option<String>, FetchError> {

@@ -1,10 +1,15 @@
 //! Step processes: [`ProcessRunner`] implements [`StepRunner`].
 //!
-//! Each step runs as `/bin/bash -c <script>` (`/bin/sh -c` where there is no bash) in its
-//! working directory, with exactly the environment the caller gave (nothing inherited from
-//! `oored`), stdin from `/dev/null`, and in a new process group. Its stdout and stderr are
-//! pipes copied into the step's log files by one thread each as output arrives
-//! (`pump`).
+//! Each step runs as `/bin/bash <file>` (`/bin/sh` where there is no bash), its script
+//! written to a file in the build's private directory (`script`: any size; an argument
+//! is capped at 128 KiB), in its working directory, with exactly the environment the
+//! caller gave (nothing inherited from `oored`), stdin from `/dev/null`, and in a new
+//! process group, as the user the [`StepLauncher`] says (`launch`: `oored`'s own, the
+//! build user with privileges dropped before `exec`, or the build user's login session on
+//! macOS). Its stdout and stderr are pipes copied into the step's log files by one thread
+//! each as output arrives (`pump`). Right after it started, the leader's pid, group and
+//! start time are handed to the caller's [`StepStarted`] (stored on the step's row), and
+//! after a crash [`ProcessRunner::stop_interrupted`] stops what is left (`recover`).
 //!
 //! **Process trees** (design decision 7). `oored` calls [`become_subreaper`] at startup, so
 //! on Linux descendants that leave the step's group with `setsid` are reparented to it
@@ -29,29 +34,42 @@
 //!
 //! A failure to write the logs (a full disk) stops the step and returns [`RunError::Logs`].
 
+mod launch;
 #[cfg(target_os = "linux")]
 mod procfs;
 mod pump;
 mod reaper;
+mod recover;
+mod script;
 mod stop;
 mod sweep;
 mod sys;
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use oore_core::cancel::CancelToken;
 use oore_core::ids::BuildId;
-use oore_core::ports::{LogStream, RunError, StepCommand, StepEnd, StepRunner};
+use oore_core::ports::{
+    LogStream, RunError, StepCommand, StepEnd, StepProcess, StepRunner, StepStarted,
+};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 use crate::logs::{FsBuildLogs, LogWriter};
+pub use launch::{AsServer, DropPrivileges, LoginSession, StepLauncher, launcher_for};
 use stop::Leader;
 pub use sys::become_subreaper;
+
+/// When process `pid` started, in the form [`StepProcess::started`] records (`None` when
+/// it is gone or the system cannot tell).
+pub fn process_start(pid: u32) -> Option<String> {
+    sys::process_start(sys::Pid::try_from(pid).ok()?)
+}
 
 /// The environment entry that marks a step process (the caller's env already has it).
 pub(crate) const MARKER_VAR: &str = "OORE_BUILD_ID";
@@ -63,14 +81,20 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long output is still read after a step was stopped.
 pub const STOPPED_DRAIN: Duration = Duration::from_millis(500);
 
-/// How the runner stops and drains steps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the runner starts, stops and drains steps.
+#[derive(Debug, Clone)]
 pub struct RunnerConfig {
     /// Between SIGTERM and SIGKILL (`OORE_CANCEL_GRACE_SECS`, default 10 s).
     pub cancel_grace: Duration,
     /// After a leader exits by itself, how long to keep reading pipes that some other
     /// process still holds open (default 2 s).
     pub drain_timeout: Duration,
+    /// Where step scripts are written: `<script_root>/<build id>/step-<n>.sh`. The server
+    /// passes the workspaces' private directory (`OORE_WORKSPACES_DIR/.meta`); the
+    /// default is `oore-step-scripts` in the system's temporary directory.
+    pub script_root: PathBuf,
+    /// As whom steps run (default: `oored`'s own user).
+    pub launcher: Arc<dyn StepLauncher>,
 }
 
 impl Default for RunnerConfig {
@@ -78,6 +102,8 @@ impl Default for RunnerConfig {
         Self {
             cancel_grace: DEFAULT_CANCEL_GRACE,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            script_root: std::env::temp_dir().join("oore-step-scripts"),
+            launcher: Arc::new(AsServer),
         }
     }
 }
@@ -101,6 +127,10 @@ enum Outcome {
 impl ProcessRunner {
     /// A runner writing to `logs`.
     pub fn new(logs: FsBuildLogs, config: RunnerConfig) -> Self {
+        #[cfg(target_os = "linux")]
+        if let Some((uid, _)) = config.launcher.step_owner() {
+            procfs::also_list_uid(uid);
+        }
         Self { logs, config }
     }
 
@@ -130,17 +160,17 @@ impl ProcessRunner {
             })
     }
 
-    fn command(command: &StepCommand) -> Command {
+    fn command(&self, command: &StepCommand, script: &Path) -> Command {
         let shell = if Path::new("/bin/bash").is_file() {
             "/bin/bash"
         } else {
             "/bin/sh"
         };
-        let mut cmd = Command::new(shell);
-        cmd.arg("-c")
-            .arg(&command.script)
-            .current_dir(&command.working_dir)
-            .env_clear()
+        let mut cmd = self
+            .config
+            .launcher
+            .command(Path::new(shell), script, &command.working_dir);
+        cmd.env_clear()
             .envs(command.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -150,7 +180,7 @@ impl ProcessRunner {
         cmd
     }
 
-    fn spawn(command: &StepCommand) -> Result<(Child, sys::Pid), RunError> {
+    fn spawn(&self, command: &StepCommand) -> Result<(Child, sys::Pid), RunError> {
         let index = command.index;
         let spawn_error = |message: String| RunError::Spawn { index, message };
         if !command.working_dir.is_dir() {
@@ -159,7 +189,20 @@ impl ProcessRunner {
                 command.working_dir.display()
             )));
         }
-        let child = Self::command(command).spawn().map_err(|e| {
+        let script = script::write(
+            &self.config.script_root,
+            &command.build_id.to_string(),
+            index,
+            &command.script,
+            self.config.launcher.step_owner(),
+        )
+        .map_err(|e| {
+            spawn_error(format!(
+                "cannot write the step's script under {}: {e}; check that OORE_WORKSPACES_DIR is writable and has free space",
+                self.config.script_root.display()
+            ))
+        })?;
+        let child = self.command(command, &script).spawn().map_err(|e| {
             spawn_error(format!(
                 "cannot start the shell: {e}; check that /bin/bash or /bin/sh exists and the environment has no NUL bytes"
             ))
@@ -175,7 +218,12 @@ impl ProcessRunner {
 
 #[async_trait]
 impl StepRunner for ProcessRunner {
-    async fn run(&self, command: &StepCommand, cancel: &CancelToken) -> Result<StepEnd, RunError> {
+    async fn run(
+        &self,
+        command: &StepCommand,
+        cancel: &CancelToken,
+        started: &dyn StepStarted,
+    ) -> Result<StepEnd, RunError> {
         let index = command.index;
         let logs_error = |message: String| RunError::Logs { index, message };
         if cancel.is_cancelled() {
@@ -196,7 +244,7 @@ impl StepRunner for ProcessRunner {
         let out_log = self.open_log(command, LogStream::Stdout)?;
         let err_log = self.open_log(command, LogStream::Stderr)?;
 
-        let (child, pid) = Self::spawn(command)?;
+        let (child, pid) = self.spawn(command)?;
         // From here on, returning early drops `leader`, which kills the step's processes.
         let mut leader = Leader::new(child, pid, marker.clone());
         let child = leader.child_mut();
@@ -215,6 +263,13 @@ impl StepRunner for ProcessRunner {
             pumps.push(pump);
         }
         drop(failed_tx);
+        // Recorded for restart recovery. While this awaits, the pumps copy the output.
+        let process = StepProcess {
+            pid: pid as u32,
+            process_group: pid as u32,
+            started: sys::process_start(pid).unwrap_or_default(),
+        };
+        started.started(&process).await;
 
         let outcome = tokio::select! {
             status = leader.wait() => match status {
@@ -263,6 +318,10 @@ impl StepRunner for ProcessRunner {
             }
         };
         copied.map(|()| end).map_err(logs_error)
+    }
+
+    async fn stop_interrupted(&self, build: BuildId, recorded: &[StepProcess]) -> usize {
+        recover::stop_interrupted(&build.to_string(), recorded, self.config.cancel_grace).await
     }
 }
 

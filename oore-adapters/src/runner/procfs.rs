@@ -1,13 +1,14 @@
 //! Reading `/proc` (Linux): which processes exist, how they relate, and which carry a
 //! build's marker (`OORE_BUILD_ID=<id>` in their initial environment).
 //!
-//! Only processes owned by our uid are listed: those are the only ones we may signal, and
-//! the only ones a build can have started. A process's identity is `(pid, start_time)`;
+//! Only processes owned by our uid, or by the build user's (see [`also_list_uid`]), are
+//! listed: the only ones a build can have started. A process's identity is `(pid, start_time)`;
 //! callers pin it with a pidfd and check `start_time` again before acting, so a pid reused
 //! between the scan and the action is never hit.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::MARKER_VAR;
 use super::sys::Pid;
@@ -25,11 +26,27 @@ pub(crate) struct Proc {
     pub(crate) start_time: u64,
 }
 
-/// Every process of our uid except ourselves.
+/// The build user's uid, whose processes are listed too (`u32::MAX`: none).
+static STEP_UID: AtomicU32 = AtomicU32::new(u32::MAX);
+
+/// Lists processes of `uid` too (the build user's): steps run as it.
+pub(crate) fn also_list_uid(uid: u32) {
+    STEP_UID.store(uid, Ordering::Relaxed);
+}
+
+/// This boot's id (`/proc/sys/kernel/random/boot_id`): a start time means nothing after
+/// a reboot.
+pub(crate) fn boot_id() -> Option<String> {
+    let id = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    Some(id.trim().to_owned()).filter(|id| !id.is_empty())
+}
+
+/// Every process of our uid (and the build user's) except ourselves.
 pub(crate) fn list() -> Vec<Proc> {
     let Ok(our_uid) = fs::metadata("/proc/self").map(|m| m.uid()) else {
         return Vec::new();
     };
+    let step_uid = STEP_UID.load(Ordering::Relaxed);
     let me = super::sys::our_pid();
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
@@ -37,7 +54,8 @@ pub(crate) fn list() -> Vec<Proc> {
     dir.filter_map(|entry| {
         let entry = entry.ok()?;
         let pid: Pid = entry.file_name().to_str()?.parse().ok()?;
-        if pid == me || entry.metadata().ok()?.uid() != our_uid {
+        let uid = entry.metadata().ok()?.uid();
+        if pid == me || (uid != our_uid && uid != step_uid) {
             return None;
         }
         stat(pid)

@@ -24,7 +24,7 @@ const KILL_BOUND: Duration = Duration::from_secs(5);
 /// Upper bound for reaping what was killed.
 const SETTLE_BOUND: Duration = Duration::from_secs(2);
 /// How often the grace phase looks whether anything is left once the leader is gone.
-const GRACE_POLL: Duration = Duration::from_millis(50);
+pub(crate) const GRACE_POLL: Duration = Duration::from_millis(50);
 
 /// A running step's leader process (its pid is also its process group id).
 #[derive(Debug)]
@@ -142,7 +142,9 @@ pub(crate) async fn stop(mut leader: Option<&mut Leader>, marker: &str, grace: D
     blocking(move || settle(killed)).await;
 }
 
-async fn blocking<T: Send + Default + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) async fn blocking<T: Send + Default + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     tokio::task::spawn_blocking(f).await.unwrap_or_default()
 }
 
@@ -152,7 +154,7 @@ fn settle(killed: Vec<PidFd>) {
 
 /// SIGKILL to the processes pinned before and to everything found, again until a scan
 /// finds nothing (or [`KILL_BOUND`]); returns everything pinned.
-fn kill_found(target: &Target, mut all: Vec<PidFd>) -> Vec<PidFd> {
+pub(crate) fn kill_found(target: &Target, mut all: Vec<PidFd>) -> Vec<PidFd> {
     let until = Instant::now() + KILL_BOUND;
     sweep::signal_pinned(&all, libc::SIGKILL);
     while sweep::any_left(target) {

@@ -2,11 +2,17 @@
 //! runner is here, each with its `SAFETY` note. Linux-only calls (subreaper, pidfd,
 //! pipe size) are behind `cfg(target_os = "linux")`.
 
+use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::time::Duration;
 
 use libc::c_int;
+use tokio::process::Command;
+
+use crate::build_user::BuildUser;
 
 /// A process id.
 pub(crate) type Pid = libc::pid_t;
@@ -33,6 +39,74 @@ pub fn become_subreaper() -> io::Result<()> {
         cvt(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) })?;
     }
     Ok(())
+}
+
+/// Makes the child that `cmd` starts become `user` before `exec`: supplementary groups,
+/// gid, then uid (checked to have stuck), umask 022, and only then `chdir` into `dir`,
+/// with the user's own permissions.
+pub(crate) fn become_user_on_exec(cmd: &mut Command, user: &BuildUser, dir: &Path) {
+    let groups: Vec<libc::gid_t> = user.groups.clone();
+    let (uid, gid): (libc::uid_t, libc::gid_t) = (user.uid, user.gid);
+    // A path with a NUL byte cannot exist: chdir("") fails with ENOENT and so the spawn.
+    let dir = CString::new(dir.as_os_str().as_bytes()).unwrap_or_default();
+    let fail = || Err(io::Error::last_os_error());
+    // SAFETY: the closure runs in the child between fork and exec. It only makes
+    // async-signal-safe system calls (setgroups, setgid, setuid, getuid, geteuid, umask,
+    // chdir) on data prepared before the fork, allocates nothing, and takes no lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setgroups(groups.len() as _, groups.as_ptr()) != 0 {
+                return fail();
+            }
+            if libc::setgid(gid) != 0 {
+                return fail();
+            }
+            if libc::setuid(uid) != 0 {
+                return fail();
+            }
+            if libc::getuid() != uid || libc::geteuid() != uid {
+                return Err(io::Error::from_raw_os_error(libc::EPERM));
+            }
+            libc::umask(0o022);
+            if libc::chdir(dir.as_ptr()) != 0 {
+                return fail();
+            }
+            Ok(())
+        });
+    }
+}
+
+/// When process `pid` started, as a text that names that one process across pid reuse
+/// and reboots: `linux:<boot id>:<start ticks>`, `macos:<seconds>.<microseconds>`;
+/// `None` when it is gone or the system cannot tell.
+pub(crate) fn process_start(pid: Pid) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        let ticks = super::procfs::stat(pid)?.start_time;
+        Some(format!("linux:{}:{ticks}", super::procfs::boot_id()?))
+    }
+    #[cfg(target_os = "macos")]
+    {
+        // SAFETY: an all-zero proc_bsdinfo is a valid value of this plain C struct.
+        let mut info: libc::proc_bsdinfo = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::proc_bsdinfo>() as c_int;
+        // SAFETY: `info` is writable for `size` bytes, as the call is told.
+        let n = unsafe {
+            libc::proc_pidinfo(
+                pid,
+                libc::PROC_PIDTBSDINFO,
+                0,
+                (&mut info as *mut libc::proc_bsdinfo).cast(),
+                size,
+            )
+        };
+        (n == size).then(|| format!("macos:{}.{}", info.pbi_start_tvsec, info.pbi_start_tvusec))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    {
+        let _ = pid;
+        None
+    }
 }
 
 /// Our process id.

@@ -15,8 +15,8 @@ use diesel::dsl::{exists, max, select};
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use oore_core::domain::build::{Artifact, Build, BuildStatus, BuildStep, StepStatus};
-use oore_core::ids::{ArtifactId, BuildId, RepositoryId};
-use oore_core::ports::{BuildPage, BuildQuery, BuildStore, BuildUpdate, StoreError};
+use oore_core::ids::{ArtifactId, BuildId, RepositoryId, StepId};
+use oore_core::ports::{BuildPage, BuildQuery, BuildStore, BuildUpdate, StepProcess, StoreError};
 use oore_core::scheduling::{QueuedBuild, RunningBuild};
 
 use super::SqliteStore;
@@ -273,6 +273,22 @@ impl BuildStore for SqliteStore {
                 .collect()
         })
         .await
+    }
+
+    async fn record_step_process(
+        &self,
+        build: BuildId,
+        step: StepId,
+        process: &StepProcess,
+    ) -> Result<bool, StoreError> {
+        let process = process.clone();
+        self.write(move |conn| super::step_processes::record(conn, build, step, &process))
+            .await
+    }
+
+    async fn step_processes(&self, build: BuildId) -> Result<Vec<StepProcess>, StoreError> {
+        self.read(move |conn| super::step_processes::of_build(conn, build))
+            .await
     }
 
     async fn add_artifacts(&self, artifacts: &[Artifact]) -> Result<(), StoreError> {

@@ -53,6 +53,7 @@ mod planner;
 mod pragmas;
 mod repositories;
 mod schema;
+mod step_processes;
 mod webhooks;
 
 use std::path::{Path, PathBuf};

@@ -57,6 +57,9 @@ diesel::table! {
         error_message -> Nullable<Text>,
         started_at -> Nullable<BigInt>,
         finished_at -> Nullable<BigInt>,
+        process_id -> Nullable<BigInt>,
+        process_group -> Nullable<BigInt>,
+        process_started -> Nullable<Text>,
     }
 }
 

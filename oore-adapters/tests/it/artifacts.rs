@@ -152,7 +152,11 @@ async fn a_matched_directory_is_collected_recursively() {
 
 #[tokio::test]
 async fn absolute_patterns_keep_the_path_below_their_literal_prefix() {
-    let s = setup();
+    let mut s = setup();
+    s.artifacts = s
+        .artifacts
+        .clone()
+        .with_allowed_roots(vec![s.dir.path().join("tmp")]);
     let logs = s.dir.path().join("tmp/xcodebuild_logs");
     write(&logs.join("a.log"), b"log a");
     write(&logs.join("nested/b.log"), b"log b");
@@ -175,7 +179,11 @@ async fn absolute_patterns_keep_the_path_below_their_literal_prefix() {
 
 #[tokio::test]
 async fn variables_and_home_are_expanded_from_the_build_env() {
-    let s = setup();
+    let mut s = setup();
+    s.artifacts = s
+        .artifacts
+        .clone()
+        .with_allowed_roots(vec![s.dir.path().join("home")]);
     write(&s.dir.path().join("home/reports/r.txt"), b"report");
     let mut request = s.request(&[
         "$OUT/**/*.aab",
@@ -277,7 +285,7 @@ async fn links_outside_the_workspace_are_skipped_with_a_warning() {
         "{warnings:?}"
     );
     assert!(
-        warnings[1].contains("build/outdir/secret.apk"),
+        warnings[1].contains("build/outdir") && warnings[1].contains("outside the workspace"),
         "{warnings:?}"
     );
 
@@ -288,6 +296,88 @@ async fn links_outside_the_workspace_are_skipped_with_a_warning() {
         warnings,
         ["artifact pattern 'build/**/secret.apk' matched no files"]
     );
+}
+
+#[tokio::test]
+async fn absolute_patterns_collect_only_under_the_allowed_roots() {
+    let mut s = setup();
+    let env_file = s.dir.path().join("etc/oore.env");
+    write(&env_file, b"OORE_ADMIN_TOKEN=secret");
+    let allowed = s.dir.path().join("allowed");
+    write(&allowed.join("report.txt"), b"report");
+    symlink(&env_file, allowed.join("leak.txt")).unwrap();
+    symlink("../etc", allowed.join("up")).unwrap();
+
+    // Without OORE_ARTIFACT_ROOTS an absolute pattern, or a relative one leaving the
+    // workspace, collects nothing and says why.
+    let absolute = env_file.display().to_string();
+    let (names, warnings) = s.names(&[&absolute, "../etc/oore.env"]).await;
+    assert!(names.is_empty(), "{names:?}");
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    for w in &warnings {
+        assert!(
+            w.contains("outside the workspace") && w.contains("OORE_ARTIFACT_ROOTS"),
+            "{w}"
+        );
+    }
+
+    // Under an allowed root: what is inside it, never a link out of it.
+    s.artifacts = s
+        .artifacts
+        .clone()
+        .with_allowed_roots(vec![allowed.clone()]);
+    let (names, warnings) = s
+        .names(&[
+            &format!("{}/*.txt", allowed.display()),
+            &format!("{}/up/oore.env", allowed.display()),
+            &absolute,
+        ])
+        .await;
+    assert_eq!(names, ["allowed/report.txt"]);
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(
+        warnings[0].contains("leak.txt") && warnings[0].contains("outside"),
+        "{warnings:?}"
+    );
+    assert!(warnings[1].contains("up/oore.env"), "{warnings:?}");
+    assert!(warnings[2].contains("OORE_ARTIFACT_ROOTS"), "{warnings:?}");
+}
+
+#[tokio::test]
+async fn with_a_build_user_only_what_it_may_read_is_collected() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut s = setup();
+    // Another account than the one running the test: permissions decide, as for root.
+    let me = oore_adapters::build_user::effective_uid();
+    let other = oore_adapters::build_user::BuildUser {
+        name: "builder".into(),
+        uid: me.wrapping_add(4242),
+        gid: 4242,
+        groups: vec![4242],
+        home: "/nonexistent".into(),
+    };
+    s.artifacts = s.artifacts.clone().readable_by(other);
+    let ws = &s.workspace;
+    write(&ws.join("out/public.apk"), b"public");
+    write(&ws.join("out/private.apk"), b"private");
+    fs::set_permissions(
+        ws.join("out/private.apk"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    write(&ws.join("closed/inside.apk"), b"behind a closed directory");
+    fs::set_permissions(ws.join("closed"), fs::Permissions::from_mode(0o700)).unwrap();
+
+    let (names, warnings) = s.names(&["out/*.apk", "closed/*.apk"]).await;
+    fs::set_permissions(ws.join("closed"), fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(names, ["out/public.apk"]);
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains("out/private.apk")
+            && warnings[0].contains("build user builder may not read it"),
+        "{warnings:?}"
+    );
+    assert!(warnings[1].contains("closed/inside.apk"), "{warnings:?}");
 }
 
 #[tokio::test]

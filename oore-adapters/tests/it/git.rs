@@ -166,6 +166,7 @@ pub(crate) fn quick() -> GitConfig {
         backoff: Duration::from_millis(10),
         timeout: Duration::from_secs(60),
         local_clone: true,
+        owner: None,
     }
 }
 
@@ -534,6 +535,7 @@ async fn a_fetch_past_the_timeout_is_stopped() {
         backoff: Duration::from_millis(10),
         timeout: Duration::from_millis(1500),
         local_clone: true,
+        owner: None,
     });
     let started = Instant::now();
     let err = fetch(&s, |_| {}, &url).await.unwrap_err();
@@ -614,5 +616,47 @@ async fn a_broken_submodule_is_a_warning() {
                 .any(|l| l.starts_with("warning: submodules were not fetched")),
             "{lines:#?}"
         );
+    }
+}
+
+/// A repository cannot make git (which may run as root) copy a directory of this
+/// machine into the workspace through `.gitmodules`.
+#[tokio::test]
+async fn a_submodule_naming_a_local_directory_is_not_cloned() {
+    let private = Repo::new();
+    let secret_sha = private.commit("secret.txt", "not for builds");
+    let repo = Repo::new();
+    repo.commit("app.txt", "one");
+    for url in [
+        private.dir.path().display().to_string(),
+        format!("file://{}", private.dir.path().display()),
+    ] {
+        std::fs::write(
+            repo.dir.path().join(".gitmodules"),
+            format!("[submodule \"lib\"]\n\tpath = lib\n\turl = {url}\n"),
+        )
+        .unwrap();
+        repo.git(&["add", ".gitmodules"]);
+        repo.git(&[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{secret_sha},lib"),
+        ]);
+        repo.git(&["commit", "-q", "-m", "a local submodule"]);
+        for config in [transport(), quick()] {
+            let s = setup(config);
+            fetch(&s, |r| r.branch = Some("main".into()), &repo.url())
+                .await
+                .unwrap();
+            assert!(!s.dest.join("lib/secret.txt").exists(), "{url}");
+            let lines = s.logs.lines();
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with("warning: submodules were not fetched")),
+                "{lines:#?}"
+            );
+        }
     }
 }

@@ -297,3 +297,71 @@ async fn cancel_and_timeout_stop_a_local_clone() {
     );
     assert!(started.elapsed() < Duration::from_secs(15));
 }
+
+#[tokio::test]
+async fn with_a_build_user_the_clone_is_theirs_but_linked_objects_stay_read_only() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    let Some(user) = crate::test_build_user() else {
+        return;
+    };
+    let h = history();
+    let s = setup(GitConfig {
+        owner: Some((user.uid, user.gid)),
+        ..quick()
+    });
+    let parent = s.dest.parent().unwrap();
+    std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711)).unwrap();
+    let sha = fetch(&s, |r| r.branch = Some("main".into()), &h.repo.url())
+        .await
+        .unwrap();
+
+    let (mut theirs, mut linked) = (0, 0);
+    let mut stack = vec![s.dest.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let meta = entry.path().symlink_metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+            if meta.is_file() && meta.nlink() > 1 {
+                linked += 1;
+                assert_ne!(meta.uid(), user.uid, "{}", entry.path().display());
+                assert_eq!(meta.mode() & 0o022, 0, "{}", entry.path().display());
+            } else {
+                theirs += 1;
+                assert_eq!(
+                    (meta.uid(), meta.gid()),
+                    (user.uid, user.gid),
+                    "{}",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+    assert!(
+        theirs > 0 && linked > 0,
+        "{theirs} handed over, {linked} linked"
+    );
+    assert_eq!(std::fs::metadata(&s.dest).unwrap().uid(), user.uid);
+    let source_objects = h.repo.dir.path().join(".git/objects");
+    assert_eq!(
+        std::fs::metadata(source_objects).unwrap().uid(),
+        0,
+        "the source is left alone"
+    );
+
+    // git as the build user works in its clone without any safe.directory exception.
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(&s.dest)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent")
+        .uid(user.uid)
+        .gid(user.gid)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), sha);
+}

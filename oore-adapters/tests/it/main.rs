@@ -46,3 +46,30 @@ pub(crate) async fn eventually(what: &str, limit: Duration, mut condition: impl 
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The throwaway account of the tests that need a build user; `None` (with the reason
+/// printed) when not running as root or `useradd` is missing.
+pub(crate) fn test_build_user() -> Option<oore_adapters::build_user::BuildUser> {
+    use oore_adapters::build_user::{BuildUser, effective_uid};
+    const NAME: &str = "oore-test-build";
+    #[expect(clippy::print_stderr, reason = "a skipped test says why")]
+    let skip = |why: &str| {
+        eprintln!("skipped: {why}");
+        None
+    };
+    if effective_uid() != 0 {
+        return skip("needs root to create and switch to a build user");
+    }
+    if BuildUser::lookup(NAME).is_err() {
+        let made = std::process::Command::new("useradd")
+            .args(["--system", "--no-create-home", NAME])
+            .status();
+        match made {
+            // Another test may have created it meanwhile (exit 9: already exists).
+            Ok(status) if status.success() || status.code() == Some(9) => {}
+            Ok(status) => return skip(&format!("useradd failed ({status})")),
+            Err(e) => return skip(&format!("useradd is missing ({e})")),
+        }
+    }
+    BuildUser::lookup(NAME).ok()
+}

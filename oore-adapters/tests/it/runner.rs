@@ -11,10 +11,15 @@ use oore_core::cancel::{CancelReason, CancelToken};
 use oore_core::ids::BuildId;
 use oore_core::ports::{
     BuildLogs, LogFile, LogStream, LogUpdate, RunError, StepCommand, StepEnd, StepRunner,
+    Unrecorded,
 };
 
 use crate::{eventually, new_build};
 
+mod accounts;
+#[cfg(target_os = "linux")]
+mod recovery;
+mod scripts;
 #[cfg(target_os = "linux")]
 mod trees;
 
@@ -42,15 +47,22 @@ impl Fixture {
     }
 
     fn with_cap(cap: u64) -> Self {
+        Self::with_config(cap, |_, _| {})
+    }
+
+    /// A fixture whose runner config `adjust` changes (given the temporary directory).
+    fn with_config(cap: u64, adjust: impl FnOnce(&Path, &mut RunnerConfig)) -> Self {
         become_subreaper().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let work = dir.path().join("work");
         std::fs::create_dir(&work).unwrap();
         let logs = FsBuildLogs::new(dir.path().join("logs"), cap);
-        let config = RunnerConfig {
+        let mut config = RunnerConfig {
             cancel_grace: GRACE,
+            script_root: dir.path().join("private"),
             ..RunnerConfig::default()
         };
+        adjust(dir.path(), &mut config);
         let runner = ProcessRunner::new(logs.clone(), config);
         Self {
             _dir: dir,
@@ -85,7 +97,7 @@ impl Fixture {
 
     async fn run(&self, script: &str) -> Result<StepEnd, RunError> {
         self.runner
-            .run(&self.step(script), &CancelToken::new())
+            .run(&self.step(script), &CancelToken::new(), &Unrecorded)
             .await
     }
 
@@ -172,7 +184,7 @@ async fn the_environment_is_exactly_the_one_given() {
     step.env.push(("DUP".into(), "first".into()));
     step.env.push(("DUP".into(), "second".into()));
     assert_eq!(
-        f.runner.run(&step, &CancelToken::new()).await,
+        f.runner.run(&step, &CancelToken::new(), &Unrecorded).await,
         Ok(StepEnd::Exited(0))
     );
     let text = String::from_utf8(f.output(STDOUT0).await).unwrap();
@@ -198,7 +210,7 @@ async fn a_missing_working_directory_is_a_spawn_error() {
     let f = Fixture::new();
     let mut step = f.step("true");
     step.working_dir = f.work.join("nope");
-    match f.runner.run(&step, &CancelToken::new()).await {
+    match f.runner.run(&step, &CancelToken::new(), &Unrecorded).await {
         Err(RunError::Spawn { index: 0, message }) => {
             assert!(message.contains("does not exist"), "{message}");
             assert!(message.contains("nope"), "{message}");
@@ -213,7 +225,9 @@ async fn a_cancelled_token_does_not_start_the_step() {
     let cancel = CancelToken::new();
     cancel.cancel(CancelReason::Shutdown);
     assert_eq!(
-        f.runner.run(&f.step("touch ran"), &cancel).await,
+        f.runner
+            .run(&f.step("touch ran"), &cancel, &Unrecorded)
+            .await,
         Ok(StepEnd::Cancelled)
     );
     assert!(!f.work.join("ran").exists());
@@ -226,7 +240,7 @@ async fn output_is_readable_while_the_step_runs() {
         f.step("echo first-line; while [ ! -e release ]; do sleep 0.02; done; echo >&2 done");
     let task = {
         let runner = f.runner.clone();
-        tokio::spawn(async move { runner.run(&step, &CancelToken::new()).await })
+        tokio::spawn(async move { runner.run(&step, &CancelToken::new(), &Unrecorded).await })
     };
     let (logs, build) = (f.logs.clone(), f.build);
     let deadline = Instant::now() + Duration::from_secs(10);

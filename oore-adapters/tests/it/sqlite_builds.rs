@@ -133,3 +133,69 @@ async fn existing_repositories_become_parallel() {
         .unwrap_err();
     assert!(err.to_string().contains("CHECK constraint failed"), "{err}");
 }
+
+/// A database from before the step process columns: its steps read back unchanged,
+/// with nothing recorded, and new records can be written.
+#[tokio::test]
+async fn steps_of_an_older_database_gain_the_process_columns() {
+    use oore_core::domain::build::{BuildStep, StepStatus};
+    use oore_core::ids::StepId;
+    use oore_core::ports::StepProcess;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("oore.db");
+    let repo = sample_repository(1, Provider::Git, "acme", "app");
+    let (build, step) = {
+        let store = open(&path);
+        store.insert(&repo).await.unwrap();
+        let build = store.create_build(&sample_build(1, repo.id)).await.unwrap();
+        let step = BuildStep {
+            id: StepId::from_ulid(ulid::Ulid::from_parts(1, 77)),
+            build_id: build.id,
+            index: 0,
+            name: "old".into(),
+            status: StepStatus::Running,
+            ignore_failure: false,
+            exit_code: None,
+            error_message: None,
+            started_at: None,
+            finished_at: None,
+        };
+        store
+            .put_steps(build.id, std::slice::from_ref(&step))
+            .await
+            .unwrap();
+        (build, step)
+    };
+    // Back to the version before: the migration's down.sql, and its record removed.
+    let migration = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../migrations/2026-12-03-000001_step_processes/down.sql");
+    {
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        conn.batch_execute(&std::fs::read_to_string(migration).unwrap())
+            .unwrap();
+        conn.batch_execute(
+            "DELETE FROM __diesel_schema_migrations WHERE version = '20261203000001'",
+        )
+        .unwrap();
+    }
+
+    let store = open(&path);
+    assert_eq!(
+        store.list_steps(build.id).await.unwrap(),
+        std::slice::from_ref(&step)
+    );
+    assert_eq!(store.step_processes(build.id).await.unwrap(), []);
+    let process = StepProcess {
+        pid: 4242,
+        process_group: 4242,
+        started: "linux:boot:1".into(),
+    };
+    assert!(
+        store
+            .record_step_process(build.id, step.id, &process)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.step_processes(build.id).await.unwrap(), [process]);
+}

@@ -265,3 +265,32 @@ async fn retention_of_a_missing_directory_removes_nothing() {
     let ws = FsWorkspaces::new(dir.path().join("never-created"));
     assert!(prune(&ws, Duration::ZERO, &[]).await.is_empty());
 }
+
+#[tokio::test]
+async fn with_a_build_user_it_owns_cm_env_but_not_the_private_directory() {
+    use std::os::unix::fs::MetadataExt;
+    let Some(user) = crate::test_build_user() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = FsWorkspaces::new(dir.path().join("workspaces")).with_owner(user.uid, user.gid);
+    let build = new_build();
+    ws.create(build).await.unwrap();
+    let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o7777;
+    let owner = |p: &Path| fs::metadata(p).unwrap().uid();
+    let private = ws.private_root().join(build.to_string());
+    for searchable in [ws.root(), &ws.private_root(), &private] {
+        assert_eq!(mode(searchable), 0o711, "{}", searchable.display());
+        assert_eq!(owner(searchable), 0, "{}", searchable.display());
+    }
+    let cm_env = ws.cm_env_path(build);
+    assert_eq!((owner(&cm_env), mode(&cm_env)), (user.uid, 0o600));
+
+    // A link planted as CM_ENV is not followed when it is read.
+    fs::remove_file(&cm_env).unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    fs::write(&elsewhere, "SECRET=1\n").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &cm_env).unwrap();
+    let err = ws.read_cm_env(build).await.unwrap_err().to_string();
+    assert!(err.contains("cannot read"), "{err}");
+}

@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::StoreError;
+use super::{StepProcess, StoreError};
 use crate::domain::build::{Artifact, Build, BuildStatus, BuildStep, StepStatus, TriggerType};
 use crate::domain::repository::BranchName;
-use crate::ids::{ArtifactId, BuildId, RepositoryId, WebhookEventId};
+use crate::ids::{ArtifactId, BuildId, RepositoryId, StepId, WebhookEventId};
 use crate::scheduling::{QueuedBuild, RunningBuild};
 
 /// Which builds to list. Every filter is optional; they combine with AND.
@@ -137,6 +137,20 @@ pub trait BuildStore: Send + Sync {
 
     /// The steps of a build, by index.
     async fn list_steps(&self, build: BuildId) -> Result<Vec<BuildStep>, StoreError>;
+
+    /// Records where step `step` of `build` runs its processes (restart recovery),
+    /// replacing what was recorded before. MUST change nothing else of the step, and
+    /// return `Ok(false)` when the build has no such step.
+    async fn record_step_process(
+        &self,
+        build: BuildId,
+        step: StepId,
+        process: &StepProcess,
+    ) -> Result<bool, StoreError>;
+
+    /// The processes recorded for the steps of `build`, by step index. Steps replaced by
+    /// [`put_steps`](Self::put_steps) take their records with them.
+    async fn step_processes(&self, build: BuildId) -> Result<Vec<StepProcess>, StoreError>;
 
     /// Records collected artifacts, all or none.
     /// MUST return `NotFound` and store none of them if one's build does not exist.

@@ -15,7 +15,8 @@ pub struct StepCommand {
     pub build_id: BuildId,
     /// 0-based step index, as in `step-N-stdout.log`.
     pub index: u32,
-    /// Shell script, run with `/bin/bash -c` (fallback `sh -c`).
+    /// Shell script, run by `/bin/bash` (fallback `sh`) from a file, so it may be of any
+    /// size; no option such as `-e` is added.
     pub script: String,
     /// Working directory; must exist.
     pub working_dir: PathBuf,
@@ -57,14 +58,55 @@ pub enum RunError {
     },
 }
 
+/// Where a step's processes are, recorded when it starts so that the next start of
+/// `oored` can stop what a crash left running (restart recovery).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepProcess {
+    /// The step's leader process.
+    pub pid: u32,
+    /// Its process group (the leader's pid when it started).
+    pub process_group: u32,
+    /// When the leader started, in the runner's own terms (opaque here): with `pid` it
+    /// tells the leader apart from a later process that got the same pid.
+    pub started: String,
+}
+
+/// Told where a step's processes are as soon as the step started.
+#[async_trait]
+pub trait StepStarted: Send + Sync {
+    /// Records `process`. A failure is the implementation's to report; the step runs on.
+    async fn started(&self, process: &StepProcess);
+}
+
+/// A [`StepStarted`] that keeps nothing, for callers without restart recovery.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unrecorded;
+
+#[async_trait]
+impl StepStarted for Unrecorded {
+    async fn started(&self, _: &StepProcess) {}
+}
+
 /// Runs step processes.
 #[async_trait]
 pub trait StepRunner: Send + Sync {
     /// Runs `command` to its end. MUST start it in a new process group with stdin closed,
-    /// write stdout and stderr to the step's log files as output arrives, and on timeout or
-    /// cancellation stop every process it started (TERM to the group, a grace period, then
-    /// KILL to everything left, including processes that left the group).
-    async fn run(&self, command: &StepCommand, cancel: &CancelToken) -> Result<StepEnd, RunError>;
+    /// tell `started` where its processes are before waiting for it, write stdout and
+    /// stderr to the step's log files as output arrives, and on timeout or cancellation
+    /// stop every process it started (TERM to the group, a grace period, then KILL to
+    /// everything left, including processes that left the group).
+    async fn run(
+        &self,
+        command: &StepCommand,
+        cancel: &CancelToken,
+        started: &dyn StepStarted,
+    ) -> Result<StepEnd, RunError>;
+
+    /// At startup, for a build a crash left `running`: stops every process its steps left
+    /// (those of `recorded` that are still the same processes, and whatever else carries
+    /// the build's marker) with TERM, a grace period, then KILL, and returns how many
+    /// processes it stopped. MUST NOT signal a process that merely reuses a recorded pid.
+    async fn stop_interrupted(&self, build: BuildId, recorded: &[StepProcess]) -> usize;
 }
 
 /// Which of a step's output streams.
@@ -266,11 +308,12 @@ pub struct CollectRequest {
     /// The build.
     pub build: BuildId,
     /// Shell-like globs (`*` stays within a path segment, `**` crosses them); relative
-    /// ones are relative to `base_dir`; absolute ones are allowed; `$VARS` expand from `env`.
+    /// ones are relative to `base_dir`; absolute ones only collect under the directories
+    /// the operator allowed (`OORE_ARTIFACT_ROOTS`); `$VARS` expand from `env`.
     pub patterns: Vec<String>,
     /// Where relative patterns start (the workspace or the workflow's working directory).
     pub base_dir: PathBuf,
-    /// The workspace: symlinks resolving outside it are skipped with a warning.
+    /// The workspace: nothing is collected through a path or link leading out of it.
     pub workspace: PathBuf,
     /// Variables for `$VAR` / `${VAR}` expansion in patterns.
     pub env: Vec<(String, String)>,

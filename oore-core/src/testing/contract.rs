@@ -108,6 +108,7 @@ macro_rules! contract_tests {
             transition_build_is_compare_and_set,
             queue_and_running_views,
             steps_are_replaced_listed_by_index_and_compare_and_set,
+            step_processes_are_recorded_per_step_and_replaced_with_the_steps,
             artifacts_are_listed_by_path_and_scoped_to_their_build,
             every_list_filter_and_both_orders,
             keyset_pages_have_no_gaps_or_repeats,

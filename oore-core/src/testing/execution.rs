@@ -13,8 +13,8 @@ use crate::cancel::{CancelReason, CancelToken};
 use crate::ids::BuildId;
 use crate::ports::{
     ArtifactCollector, ArtifactError, BuildSignals, CollectOutcome, CollectRequest, FetchError,
-    FetchRequest, RunError, SourceFetcher, StepCommand, StepEnd, StepRunner, WorkspaceError,
-    Workspaces,
+    FetchRequest, RunError, SourceFetcher, StepCommand, StepEnd, StepProcess, StepRunner,
+    StepStarted, WorkspaceError, Workspaces,
 };
 use crate::services::ExecutionPorts;
 
@@ -26,23 +26,47 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub type StepScript = Box<dyn Fn(&StepCommand, &FakeWorkspaces) -> StepEnd + Send + Sync>;
 
 /// A runner that answers by a closure and records every command. A script `wait` waits
-/// for the cancel token and ends `Cancelled`.
+/// for the cancel token and ends `Cancelled`. Each step "starts" as process `1000 +
+/// index` (told to `started`); `stop_interrupted` records its arguments and reports one
+/// process stopped per record.
 pub struct ScriptedRunner {
     script: StepScript,
     workspaces: Arc<FakeWorkspaces>,
     /// Every command run, in order.
     pub commands: Mutex<Vec<StepCommand>>,
+    /// Every `stop_interrupted` call: the build and what was recorded for it.
+    pub interrupted: Mutex<Vec<(BuildId, Vec<StepProcess>)>>,
+}
+
+/// The process [`ScriptedRunner`] reports for step `index`.
+pub fn scripted_process(index: u32) -> StepProcess {
+    StepProcess {
+        pid: 1000 + index,
+        process_group: 1000 + index,
+        started: format!("fake:{index}"),
+    }
 }
 
 #[async_trait]
 impl StepRunner for ScriptedRunner {
-    async fn run(&self, command: &StepCommand, cancel: &CancelToken) -> Result<StepEnd, RunError> {
+    async fn run(
+        &self,
+        command: &StepCommand,
+        cancel: &CancelToken,
+        started: &dyn StepStarted,
+    ) -> Result<StepEnd, RunError> {
         lock(&self.commands).push(command.clone());
+        started.started(&scripted_process(command.index)).await;
         if command.script.trim() == "wait" {
             cancel.cancelled().await;
             return Ok(StepEnd::Cancelled);
         }
         Ok((self.script)(command, &self.workspaces))
+    }
+
+    async fn stop_interrupted(&self, build: BuildId, recorded: &[StepProcess]) -> usize {
+        lock(&self.interrupted).push((build, recorded.to_vec()));
+        recorded.len()
     }
 }
 
@@ -183,6 +207,7 @@ impl FakeExecution {
                 script: Box::new(script),
                 workspaces: workspaces.clone(),
                 commands: Mutex::new(Vec::new()),
+                interrupted: Mutex::new(Vec::new()),
             }),
             logs: Arc::new(MemoryLogs::default()),
             workspaces,

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use super::memory::MemoryRepositoryStore;
 use crate::domain::build::{Artifact, Build, BuildStatus, BuildStep, StepStatus};
-use crate::ids::{ArtifactId, BuildId, RepositoryId};
-use crate::ports::{BuildPage, BuildQuery, BuildStore, BuildUpdate, StoreError};
+use crate::ids::{ArtifactId, BuildId, RepositoryId, StepId};
+use crate::ports::{BuildPage, BuildQuery, BuildStore, BuildUpdate, StepProcess, StoreError};
 use crate::scheduling::{QueuedBuild, RunningBuild};
 
 /// Builds, steps and artifacts in memory. It reads repositories (for their concurrency
@@ -32,6 +32,8 @@ struct State {
     /// By id, so iteration is in id order like the SQLite primary key.
     builds: BTreeMap<BuildId, Build>,
     steps: Vec<BuildStep>,
+    /// Recorded step processes, by step id.
+    processes: BTreeMap<StepId, StepProcess>,
     artifacts: Vec<Artifact>,
 }
 
@@ -216,6 +218,12 @@ impl BuildStore for MemoryBuildStore {
                 )));
             }
         }
+        let State {
+            steps: stored,
+            processes,
+            ..
+        } = &mut *state;
+        processes.retain(|id, _| !stored.iter().any(|s| s.id == *id && s.build_id == build));
         state.steps.retain(|s| s.build_id != build);
         state.steps.extend(steps.iter().map(|s| BuildStep {
             build_id: build,
@@ -255,6 +263,35 @@ impl BuildStore for MemoryBuildStore {
             .collect();
         steps.sort_by_key(|s| s.index);
         Ok(steps)
+    }
+
+    async fn record_step_process(
+        &self,
+        build: BuildId,
+        step: StepId,
+        process: &StepProcess,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if !state
+            .steps
+            .iter()
+            .any(|s| s.id == step && s.build_id == build)
+        {
+            return Ok(false);
+        }
+        state.processes.insert(step, process.clone());
+        Ok(true)
+    }
+
+    async fn step_processes(&self, build: BuildId) -> Result<Vec<StepProcess>, StoreError> {
+        let state = self.state();
+        let mut steps: Vec<&BuildStep> =
+            state.steps.iter().filter(|s| s.build_id == build).collect();
+        steps.sort_by_key(|s| s.index);
+        Ok(steps
+            .into_iter()
+            .filter_map(|s| state.processes.get(&s.id).cloned())
+            .collect())
     }
 
     async fn add_artifacts(&self, artifacts: &[Artifact]) -> Result<(), StoreError> {

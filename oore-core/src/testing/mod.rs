@@ -18,7 +18,7 @@ mod memory_webhooks;
 
 pub use execution::{
     FakeArtifacts, FakeExecution, FakeFetcher, FakeWorkspaces, RecordingSignals, ScriptedRunner,
-    StepScript,
+    StepScript, scripted_process,
 };
 pub use memory::{FakeCipher, FixedClock, MemoryRepositoryStore, SequentialIds};
 pub use memory_builds::MemoryBuildStore;

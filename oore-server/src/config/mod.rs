@@ -9,6 +9,7 @@
 
 mod cidr;
 mod env_file;
+mod isolation;
 mod values;
 mod vars;
 
@@ -26,6 +27,7 @@ pub use env_file::{EnvFile, EnvFileError, EnvFileLineError, parse_env_file, read
 pub use vars::merge_sources;
 
 pub(crate) use env_file::quote_value;
+pub(crate) use isolation::user_name as check_user_name;
 pub(crate) use vars::VARS;
 
 use values::Reader;
@@ -88,6 +90,12 @@ pub struct Config {
     pub pipeline_precedence: PipelinePrecedence,
     /// `OORE_CANCEL_GRACE_SECS`.
     pub cancel_grace: Duration,
+    /// `OORE_BUILD_USER`: the account build steps run as (checked at startup).
+    pub build_user: Option<String>,
+    /// `OORE_STEP_ENV_PASSTHROUGH`: variables of `oored`'s environment steps get too.
+    pub step_env_passthrough: Vec<String>,
+    /// `OORE_ARTIFACT_ROOTS`: where absolute artifact patterns may collect.
+    pub artifact_roots: Vec<PathBuf>,
     /// `OORE_SHUTDOWN_GRACE_SECS`.
     pub shutdown_grace: Duration,
     /// `OORE_LOG_RETENTION_DAYS`; `None` keeps build logs.
@@ -224,6 +232,13 @@ impl Config {
         let demo_scenario = r.get("OORE_DEMO_SCENARIO", values::slug);
         let pipeline_precedence = r.get("OORE_PIPELINE_PRECEDENCE", values::precedence);
         let cancel_grace = r.get("OORE_CANCEL_GRACE_SECS", |v| values::secs(v, 0..=3600));
+        let build_user = r.get("OORE_BUILD_USER", isolation::user_name);
+        let step_env_passthrough = r
+            .get("OORE_STEP_ENV_PASSTHROUGH", isolation::passthrough)
+            .unwrap_or_default();
+        let artifact_roots = r
+            .get("OORE_ARTIFACT_ROOTS", isolation::artifact_roots)
+            .unwrap_or_default();
         let shutdown_grace = r.get("OORE_SHUTDOWN_GRACE_SECS", |v| values::secs(v, 0..=3600));
         let log_retention = r.get("OORE_LOG_RETENTION_DAYS", |v| {
             values::int(v, 1..=36_500).map(|d| Duration::from_secs(d * 86_400))
@@ -254,6 +269,25 @@ impl Config {
                     ),
                 );
             }
+        }
+        let private_dirs = [
+            database_path.as_deref().and_then(Path::parent),
+            logs_dir.as_deref(),
+        ];
+        // One error is enough: the logs directory is usually inside the data directory.
+        if let Some((root, private)) = private_dirs
+            .into_iter()
+            .flatten()
+            .find_map(|p| Some((isolation::root_holding(&artifact_roots, p)?, p)))
+        {
+            r.error(
+                "OORE_ARTIFACT_ROOTS",
+                format!(
+                    "OORE_ARTIFACT_ROOTS lists {}, which holds {}: artifact patterns could collect the database or other builds' logs; list only directories that hold build output",
+                    root.display(),
+                    private.display()
+                ),
+            );
         }
         if let (Some(step), Some(build)) = (max_step_duration, max_build_duration)
             && step > build
@@ -289,6 +323,9 @@ impl Config {
                 demo_scenario: demo_scenario?,
                 pipeline_precedence: pipeline_precedence?,
                 cancel_grace: cancel_grace?,
+                build_user,
+                step_env_passthrough,
+                artifact_roots,
                 shutdown_grace: shutdown_grace?,
                 log_retention,
                 cleanup_interval: cleanup_interval?,

@@ -97,6 +97,9 @@ fn every_variable_is_read() {
             ("OORE_DEMO_SCENARIO", "busy_team"),
             ("OORE_PIPELINE_PRECEDENCE", "repository"),
             ("OORE_CANCEL_GRACE_SECS", "0"),
+            ("OORE_BUILD_USER", "oore-build"),
+            ("OORE_STEP_ENV_PASSTHROUGH", "ANDROID_HOME,JAVA_HOME"),
+            ("OORE_ARTIFACT_ROOTS", "/tmp/xcodebuild_logs:/srv/reports"),
             ("OORE_SHUTDOWN_GRACE_SECS", "5"),
             ("OORE_LOG_RETENTION_DAYS", "14"),
             ("OORE_CLEANUP_INTERVAL_SECS", "60"),
@@ -139,6 +142,12 @@ fn every_variable_is_read() {
     assert_eq!(c.demo_scenario, "busy_team");
     assert_eq!(c.pipeline_precedence, PipelinePrecedence::Repository);
     assert_eq!(c.cancel_grace, Duration::ZERO);
+    assert_eq!(c.build_user.as_deref(), Some("oore-build"));
+    assert_eq!(c.step_env_passthrough, ["ANDROID_HOME", "JAVA_HOME"]);
+    assert_eq!(
+        c.artifact_roots,
+        [Path::new("/tmp/xcodebuild_logs"), Path::new("/srv/reports")]
+    );
     assert_eq!(c.shutdown_grace, Duration::from_secs(5));
     assert_eq!(c.log_retention, Some(Duration::from_secs(14 * 86_400)));
     assert_eq!(c.cleanup_interval, Duration::from_secs(60));
@@ -432,6 +441,44 @@ fn every_default_parses() {
             !(v.secret && v.default.is_some()),
             "{} is secret but has a default",
             v.name
+        );
+    }
+}
+
+#[test]
+fn isolation_settings_are_checked() {
+    let (c, _) = parse(&[]).unwrap();
+    assert_eq!(
+        (c.build_user, c.step_env_passthrough, c.artifact_roots),
+        (None, vec![], vec![])
+    );
+    let cases = [
+        ("OORE_BUILD_USER", "bad name", "is not a user name"),
+        (
+            "OORE_STEP_ENV_PASSTHROUGH",
+            "ANDROID_HOME,ENCRYPTION_KEY",
+            "names ENCRYPTION_KEY, a server setting",
+        ),
+        (
+            "OORE_STEP_ENV_PASSTHROUGH",
+            "OORE_ADMIN_TOKEN",
+            "names OORE_ADMIN_TOKEN, a server setting",
+        ),
+        ("OORE_ARTIFACT_ROOTS", "tmp/x", "not an absolute directory"),
+        (
+            "OORE_ARTIFACT_ROOTS",
+            "/var/lib",
+            "which holds /var/lib/oore",
+        ),
+    ];
+    for (name, value, expected) in cases {
+        let errors = errors(&[(name, value)]);
+        assert_eq!(errors.len(), 1, "{name}={value}: {errors:?}");
+        assert_eq!(errors[0].var, name);
+        assert!(
+            errors[0].message.contains(expected),
+            "{}",
+            errors[0].message
         );
     }
 }

@@ -134,6 +134,21 @@ pub(crate) const VARS: &[Var] = &[
         "seconds between TERM and KILL when a build is cancelled",
     ),
     var(
+        "OORE_BUILD_USER",
+        None,
+        "account build steps run as; required when oored runs as root (root itself only if set to root)",
+    ),
+    var(
+        "OORE_STEP_ENV_PASSTHROUGH",
+        None,
+        "comma-separated variables of oored's environment that steps get too, e.g. ANDROID_HOME,JAVA_HOME",
+    ),
+    var(
+        "OORE_ARTIFACT_ROOTS",
+        None,
+        "colon-separated directories outside the workspace that absolute artifact patterns may collect from",
+    ),
+    var(
         "OORE_SHUTDOWN_GRACE_SECS",
         Some("30"),
         "seconds running builds and in-flight requests get to finish on shutdown",

@@ -10,19 +10,20 @@ use std::time::{Duration, Instant};
 
 use oore_testkit::http::{get, request};
 
-const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-const TOKEN: &str = "binary-test-admin-token-0123456789";
+pub(crate) const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+pub(crate) const TOKEN: &str = "binary-test-admin-token-0123456789";
 const DEADLINE: Duration = Duration::from_secs(30);
 
-fn oored() -> Command {
+pub(crate) fn oored() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_oored"));
     command.env_clear().stdin(Stdio::null());
     command
 }
 
-/// `oored run` settings for a data directory inside `dir`, bound to a free port.
-fn run_env(dir: &Path) -> Vec<(&'static str, String)> {
-    vec![
+/// `oored run` settings for a data directory inside `dir`, bound to a free port (and,
+/// as root, `OORE_BUILD_USER=root`, which root needs to start).
+pub(crate) fn run_env(dir: &Path) -> Vec<(&'static str, String)> {
+    let mut env = vec![
         ("ENCRYPTION_KEY", KEY.to_owned()),
         ("OORE_ADMIN_TOKEN", TOKEN.to_owned()),
         (
@@ -39,7 +40,11 @@ fn run_env(dir: &Path) -> Vec<(&'static str, String)> {
         ),
         ("OORE_BIND_ADDRESS", "127.0.0.1:0".to_owned()),
         ("OORE_SHUTDOWN_GRACE_SECS", "2".to_owned()),
-    ]
+    ];
+    if oore_adapters::build_user::effective_uid() == 0 {
+        env.push(("OORE_BUILD_USER", "root".to_owned()));
+    }
+    env
 }
 
 /// Runs `oored run` to completion with `env`, an empty env file, and returns its output.
@@ -75,14 +80,14 @@ fn wait_output(mut child: Child) -> Output {
 }
 
 /// A running `oored run`, with its stderr collected by a reader thread.
-struct Daemon {
-    child: Child,
+pub(crate) struct Daemon {
+    pub(crate) child: Child,
     log: Arc<Mutex<String>>,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Daemon {
-    fn start(env_file: &Path, env: &[(&str, String)]) -> Daemon {
+    pub(crate) fn start(env_file: &Path, env: &[(&str, String)]) -> Daemon {
         let mut command = oored();
         command
             .arg("run")
@@ -115,12 +120,12 @@ impl Daemon {
         daemon
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// Waits until a log line contains `needle` and returns it.
-    fn wait_for_log(&mut self, needle: &str) -> String {
+    pub(crate) fn wait_for_log(&mut self, needle: &str) -> String {
         let started = Instant::now();
         loop {
             if let Some(line) = self.log().lines().find(|l| l.contains(needle)) {
@@ -141,7 +146,7 @@ impl Daemon {
         }
     }
 
-    fn terminate(&mut self) -> ExitStatus {
+    pub(crate) fn terminate(&mut self) -> ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -171,7 +176,7 @@ impl Drop for Daemon {
     }
 }
 
-fn env_file_with(dir: &Path, env: &[(&str, String)]) -> PathBuf {
+pub(crate) fn env_file_with(dir: &Path, env: &[(&str, String)]) -> PathBuf {
     let path = dir.join("oore.env");
     let text: String = env.iter().map(|(k, v)| format!("{k}=\"{v}\"\n")).collect();
     std::fs::write(&path, text).unwrap();
@@ -224,6 +229,15 @@ fn init_writes_a_private_env_file_and_refuses_to_overwrite_it() {
         "{stdout}"
     );
     assert!(stdout.contains("oore config init --server"), "{stdout}");
+    if oore_adapters::build_user::effective_uid() == 0 {
+        // As root: a dedicated account for build steps, never root or the invoking user.
+        assert!(text.contains("\nOORE_BUILD_USER=oore-build\n"), "{text}");
+        assert!(
+            stdout.contains("useradd --system")
+                || stdout.contains("build steps will run as oore-build"),
+            "{stdout}"
+        );
+    }
     assert_eq!(
         value("DATABASE_URL"),
         dir.path().join("data/oore.db").to_string_lossy()

@@ -13,6 +13,7 @@ mod builds_run;
 mod errors;
 mod failures;
 mod http;
+mod isolation;
 mod pipelines;
 mod repositories;
 mod support;

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use oore_core::cancel::{CancelReason, CancelToken};
-use oore_core::ports::{StepEnd, StepRunner};
+use oore_core::ports::{StepEnd, StepRunner, Unrecorded};
 
 use super::{Fixture, GRACE, proc_exists, read_pid, session_of};
 use crate::eventually;
@@ -15,7 +15,7 @@ async fn a_step_past_its_timeout_is_stopped() {
     step.timeout = Duration::from_millis(300);
     let started = Instant::now();
     assert_eq!(
-        f.runner.run(&step, &CancelToken::new()).await,
+        f.runner.run(&step, &CancelToken::new(), &Unrecorded).await,
         Ok(StepEnd::TimedOut)
     );
     assert!(started.elapsed() < step.timeout + GRACE + Duration::from_secs(3));
@@ -46,7 +46,7 @@ async fn cancel_kills_the_whole_tree_including_escaped_processes() {
     let cancel = CancelToken::new();
     let task = {
         let (runner, cancel) = (f.runner.clone(), cancel.clone());
-        tokio::spawn(async move { runner.run(&step, &cancel).await })
+        tokio::spawn(async move { runner.run(&step, &cancel, &Unrecorded).await })
     };
     let files = ["leader", "child", "orphan", "clean"].map(|n| f.work.join(format!("{n}.pid")));
     eventually("all pid files", Duration::from_secs(10), || {
@@ -124,7 +124,7 @@ async fn orphans_that_exit_while_the_step_runs_are_reaped() {
     );
     let task = {
         let runner = f.runner.clone();
-        tokio::spawn(async move { runner.run(&step, &CancelToken::new()).await })
+        tokio::spawn(async move { runner.run(&step, &CancelToken::new(), &Unrecorded).await })
     };
     let orphan_file = f.work.join("orphan.pid");
     eventually("the orphan's pid", Duration::from_secs(10), || {
@@ -175,7 +175,7 @@ async fn an_abandoned_run_kills_its_processes() {
     let step = f.step(script);
     let task = {
         let runner = f.runner.clone();
-        tokio::spawn(async move { runner.run(&step, &CancelToken::new()).await })
+        tokio::spawn(async move { runner.run(&step, &CancelToken::new(), &Unrecorded).await })
     };
     let files = ["leader", "clean"].map(|n| f.work.join(format!("{n}.pid")));
     eventually("the pid files", Duration::from_secs(10), || {
@@ -206,7 +206,7 @@ async fn an_escaped_process_orphaned_during_the_grace_period_is_still_killed() {
     let cancel = CancelToken::new();
     let task = {
         let (runner, cancel) = (f.runner.clone(), cancel.clone());
-        tokio::spawn(async move { runner.run(&step, &cancel).await })
+        tokio::spawn(async move { runner.run(&step, &cancel, &Unrecorded).await })
     };
     let files = ["leader", "clean"].map(|n| f.work.join(format!("{n}.pid")));
     eventually("the pid files", Duration::from_secs(10), || {

@@ -17,7 +17,7 @@ use crate::domain::build::{
 };
 use crate::domain::repository::{BranchName, Provider, Repository};
 use crate::ids::{ArtifactId, BuildId, RepositoryId, StepId, WebhookEventId};
-use crate::ports::{BuildStore, BuildUpdate, RepositoryStore, StoreError};
+use crate::ports::{BuildStore, BuildUpdate, RepositoryStore, StepProcess, StoreError};
 use crate::scheduling::{QueuedBuild, RepoConcurrency, RunningBuild};
 use crate::testing::join_all;
 
@@ -517,6 +517,75 @@ pub async fn steps_are_replaced_listed_by_index_and_compare_and_set(
     );
     builds.put_steps(b.id, &[]).await.expect("clear");
     assert_eq!(builds.list_steps(b.id).await, Ok(vec![]));
+}
+
+pub async fn step_processes_are_recorded_per_step_and_replaced_with_the_steps(
+    builds: &dyn BuildStore,
+    repos: &dyn RepositoryStore,
+) {
+    let repo = add_repo(repos, 1, RepoConcurrency::Parallel).await;
+    let b = create(builds, sample_build(1, repo.id)).await;
+    let other = create(builds, sample_build(2, repo.id)).await;
+    let steps = vec![step(10, b.id, 0, "clone"), step(11, b.id, 1, "test")];
+    builds.put_steps(b.id, &steps).await.expect("put");
+    builds
+        .put_steps(other.id, &[step(20, other.id, 0, "other")])
+        .await
+        .expect("put");
+    assert_eq!(builds.step_processes(b.id).await, Ok(vec![]));
+
+    let process = |pid: u32, started: &str| StepProcess {
+        pid,
+        process_group: pid,
+        started: started.to_owned(),
+    };
+    let (first, second) = (process(4_000_000, "linux:ä:1"), process(77, "linux:b:2"));
+    assert_eq!(
+        builds.record_step_process(b.id, steps[1].id, &first).await,
+        Ok(true)
+    );
+    assert_eq!(
+        builds.record_step_process(b.id, steps[0].id, &second).await,
+        Ok(true)
+    );
+    assert_eq!(
+        builds.step_processes(b.id).await,
+        Ok(vec![second.clone(), first.clone()]),
+        "by step index"
+    );
+    let again = process(78, "linux:b:3");
+    assert_eq!(
+        builds.record_step_process(b.id, steps[0].id, &again).await,
+        Ok(true)
+    );
+    assert_eq!(
+        builds.step_processes(b.id).await,
+        Ok(vec![again, first]),
+        "a second record replaces the first"
+    );
+    assert_eq!(
+        builds.list_steps(b.id).await,
+        Ok(steps.clone()),
+        "recording changes nothing else of the step"
+    );
+    assert_eq!(
+        builds
+            .record_step_process(other.id, steps[0].id, &second)
+            .await,
+        Ok(false),
+        "a step of another build"
+    );
+    assert_eq!(builds.step_processes(other.id).await, Ok(vec![]));
+
+    builds
+        .put_steps(b.id, &[step(30, b.id, 0, "again")])
+        .await
+        .expect("replace");
+    assert_eq!(
+        builds.step_processes(b.id).await,
+        Ok(vec![]),
+        "replaced steps take their records with them"
+    );
 }
 
 pub async fn artifacts_are_listed_by_path_and_scoped_to_their_build(

@@ -20,6 +20,7 @@ use crate::ports::{
 use crate::services::{ExecutionPorts, Services};
 
 use super::plan::{EnvContext, PlannedStep, merge_env, plan_steps, step_environment};
+use super::record_process::RecordProcess;
 
 /// Limits and defaults for running builds, from `oored`'s configuration.
 #[derive(Debug, Clone)]
@@ -432,7 +433,13 @@ impl Run<'_> {
             let i = planned.step.index;
             self.log(&format!("step {i} ({}) started", planned.step.name))
                 .await;
-            let result = self.ports.runner.run(&command, self.cancel).await;
+            let record = RecordProcess {
+                svc: self.svc,
+                logs: self.ports.logs.as_ref(),
+                build: self.build.id,
+                step: planned.step.id,
+            };
+            let result = self.ports.runner.run(&command, self.cancel, &record).await;
             let step_outcome = match result {
                 Ok(StepEnd::Exited(0)) => (StepStatus::Success, Some(0), None),
                 Ok(StepEnd::Exited(code)) => (

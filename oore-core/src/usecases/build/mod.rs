@@ -6,6 +6,7 @@ mod execute;
 mod follow;
 mod plan;
 mod query;
+mod record_process;
 mod recover;
 mod resolve;
 mod retention;
@@ -26,7 +27,7 @@ pub use query::{
     BuildQueryError, BuildView, get_build, get_build_artifact, list_build_artifacts,
     list_build_steps, list_builds, read_build_log,
 };
-pub use recover::{RecoveryReport, fail_overdue_builds, recover_builds};
+pub use recover::{InterruptedBuild, RecoveryReport, fail_overdue_builds, recover_builds};
 pub use resolve::{ResolveBuildError, resolve_build};
 pub use retention::{PruneReport, RetentionRule, build_created_at, prune_build_directories};
 pub use trigger::{TriggerBuild, TriggerBuildError, trigger_build};

@@ -6,16 +6,25 @@ use jiff::Timestamp;
 
 use crate::domain::build::{BuildStatus, StepStatus};
 use crate::ids::BuildId;
-use crate::ports::{BuildUpdate, StoreError};
+use crate::ports::{BuildUpdate, StepRunner, StoreError};
 use crate::services::Services;
 
 /// What recovery did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
     /// Builds that were running when `oored` stopped, now failed.
-    pub interrupted: Vec<BuildId>,
+    pub interrupted: Vec<InterruptedBuild>,
     /// Builds still pending, left for the dispatcher.
     pub pending: usize,
+}
+
+/// One build recovery failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterruptedBuild {
+    /// The build.
+    pub id: BuildId,
+    /// How many processes its steps had left running, now stopped.
+    pub stopped_processes: usize,
 }
 
 async fn fail_running(svc: &Services, id: BuildId, message: &str) -> Result<bool, StoreError> {
@@ -62,12 +71,19 @@ pub(super) async fn end_open_steps(
     Ok(())
 }
 
-/// At startup, before any worker runs: builds left `running` failed with "interrupted by
-/// server restart" (their running step cancelled, the rest skipped); pending builds stay
-/// queued for the dispatcher.
-pub async fn recover_builds(svc: &Services) -> Result<RecoveryReport, StoreError> {
+/// At startup, before any worker runs: for each build left `running`, first the processes
+/// its steps left behind are stopped (`runner.stop_interrupted`, with what the steps
+/// recorded when they started), then the build is failed with "interrupted by server
+/// restart" (its running step cancelled, the rest skipped); pending builds stay queued
+/// for the dispatcher.
+pub async fn recover_builds(
+    svc: &Services,
+    runner: &dyn StepRunner,
+) -> Result<RecoveryReport, StoreError> {
     let mut report = RecoveryReport::default();
     for running in svc.builds.running_builds().await? {
+        let recorded = svc.builds.step_processes(running.id).await?;
+        let stopped_processes = runner.stop_interrupted(running.id, &recorded).await;
         if fail_running(
             svc,
             running.id,
@@ -75,7 +91,10 @@ pub async fn recover_builds(svc: &Services) -> Result<RecoveryReport, StoreError
         )
         .await?
         {
-            report.interrupted.push(running.id);
+            report.interrupted.push(InterruptedBuild {
+                id: running.id,
+                stopped_processes,
+            });
         }
     }
     report.pending = svc.builds.queued_builds().await?.len();

@@ -10,7 +10,9 @@ use crate::ids::BuildId;
 use crate::pipeline::{Format, PipelinePrecedence};
 use crate::ports::{CollectOutcome, CollectedFile, FetchError, StepCommand, StepEnd};
 use crate::services::Services;
-use crate::testing::{FakeExecution, FakeWorkspaces, RecordingSignals, block_on, services};
+use crate::testing::{
+    FakeExecution, FakeWorkspaces, RecordingSignals, block_on, scripted_process, services,
+};
 use crate::usecases::repository::set_repository_active;
 
 use super::fixtures::repo;
@@ -155,6 +157,11 @@ fn a_successful_build_records_commit_workflow_source_and_step_results() {
         fx.system_log(id)
             .iter()
             .any(|l| l.contains("pipeline from repository (oore.yaml)"))
+    );
+    assert_eq!(
+        block_on(svc.builds.step_processes(id)).unwrap(),
+        [scripted_process(0), scripted_process(1)],
+        "each step's processes are recorded when it starts, for restart recovery"
     );
 }
 
@@ -652,8 +659,45 @@ fn recovery_fails_running_builds_and_keeps_pending_ones() {
         TriggerBuild::default(),
     ))
     .unwrap();
-    let report = block_on(recover_builds(&svc)).unwrap();
-    assert_eq!((report.interrupted, report.pending), (vec![running], 1));
+    let step = crate::domain::build::BuildStep {
+        id: crate::ids::StepId::from_ulid(svc.ids.new_ulid()),
+        build_id: running,
+        index: 0,
+        name: "long".into(),
+        status: StepStatus::Running,
+        ignore_failure: false,
+        exit_code: None,
+        error_message: None,
+        started_at: None,
+        finished_at: None,
+    };
+    block_on(svc.builds.put_steps(running, std::slice::from_ref(&step))).unwrap();
+    assert!(
+        block_on(
+            svc.builds
+                .record_step_process(running, step.id, &scripted_process(0))
+        )
+        .unwrap()
+    );
+    let fx = FakeExecution::new("abc1234", exit_by_script);
+
+    let report = block_on(recover_builds(&svc, fx.runner.as_ref())).unwrap();
+    assert_eq!(
+        (report.interrupted, report.pending),
+        (
+            vec![InterruptedBuild {
+                id: running,
+                stopped_processes: 1
+            }],
+            1
+        )
+    );
+    assert_eq!(
+        *fx.runner.interrupted.lock().unwrap(),
+        [(running, vec![scripted_process(0)])],
+        "its processes are stopped with what its steps recorded"
+    );
+    assert_eq!(steps(&svc, running), [(0, StepStatus::Cancelled, None)]);
     let build = stored(&svc, running);
     assert_eq!(build.status, BuildStatus::Failure);
     assert!(
