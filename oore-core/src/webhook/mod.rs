@@ -21,10 +21,12 @@ pub mod gitlab;
 mod decide;
 mod delivery;
 
-pub use decide::{BuildPlan, EventDecision, IgnoreReason, decide, skip_ci_marker};
+pub use decide::{
+    BuildPlan, EventDecision, ForkHold, IgnoreReason, decide, is_trusted_author, skip_ci_marker,
+};
 pub use delivery::{
     DeliveryRequest, REJECTED_PAYLOAD_LIMIT, Rejection, VerifiedDelivery, check_delivery,
-    delivery_id, stored_headers,
+    check_receiver, delivery_id, stored_headers,
 };
 
 use std::fmt;
@@ -226,6 +228,14 @@ pub struct PullRequestEvent {
     pub repository: String,
     /// `owner/name` of the source repository when known (differs for forks).
     pub source_repository: Option<String>,
+    /// The changes come from another repository than the target: GitHub
+    /// `pull_request.head.repo` differs from the base repository or is `null` (a deleted
+    /// fork), GitLab `source_project_id` differs from `target_project_id`. When the
+    /// payload does not say, it counts as a fork.
+    pub from_fork: bool,
+    /// GitHub `pull_request.author_association` (`OWNER`, `MEMBER`, `COLLABORATOR`,
+    /// `CONTRIBUTOR`, `NONE`, ...), as sent; GitLab sends none.
+    pub author_association: Option<String>,
     /// The head commit's message when the payload has it (GitLab `last_commit`).
     pub head_commit_message: Option<String>,
     /// Who did it.

@@ -168,13 +168,27 @@ pub async fn prepare_event(
         }
     };
     let stored = stored_pipeline(svc, settings, &repository).await?;
-    let plans = match webhook::decide(&forge_event, &repository, stored.as_ref()) {
+    let approved = event.approval.is_some();
+    let plans = match webhook::decide(&forge_event, &repository, stored.as_ref(), approved) {
         EventDecision::Ignore(reason) => {
             return Ok(pending(
                 svc,
                 event,
                 WebhookEventStatus::Ignored,
                 Some(reason.to_string()),
+                Vec::new(),
+            ));
+        }
+        EventDecision::AwaitApproval(hold) => {
+            let reason = format!(
+                "{hold}: approve it with `oore webhook approve {}`, which builds this commit once",
+                event.id
+            );
+            return Ok(pending(
+                svc,
+                event,
+                WebhookEventStatus::AwaitingApproval,
+                Some(reason),
                 Vec::new(),
             ));
         }
