@@ -12,6 +12,12 @@
 //! (64 MiB by default; the others are answered 503 at once), so the peak is about the
 //! idle size plus that cap when the repository is real, and barely above idle when it
 //! is not.
+//!
+//! What it showed (2-CPU VM, shared): idle 11-14 MiB; to an unknown repository a peak of
+//! 24 MiB (all 401), to a real one 64 MiB (8 read and rejected, 56 answered 503 at
+//! once). Before hyper's read buffer was capped at 64 KiB per connection
+//! (`httpd/mod.rs`), the unknown-repository round peaked at 48 MiB: each of the 64
+//! connections draining a refused body grew its buffer to about 400 KiB.
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -79,8 +79,10 @@ pub struct VerifiedDelivery {
 }
 
 /// Why a delivery was not accepted. Its `Display` is the reason stored with the rejected
-/// event (spec 11.1: "HMAC verification failed ..."); the HTTP answer says only
-/// [`Rejection::public_message`], so a caller learns nothing about secrets or ids.
+/// event (spec 11.1: "HMAC verification failed ...") or, for the refusals known before
+/// the body ([`Rejection::is_before_body`]), logged with the refusal count; the HTTP
+/// answer says only [`Rejection::public_message`], so a caller learns nothing about
+/// secrets or ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     /// No repository with the URL's id (or it was removed).

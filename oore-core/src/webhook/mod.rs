@@ -4,12 +4,15 @@
 //!
 //! The flow (the HTTP receiver and the worker in `oored` drive it):
 //!
-//! 1. receive: [`check_delivery`] verifies a [`DeliveryRequest`] against its repository
+//! 1. receive: [`check_receiver`] says, before the body is read, whether the URL's
+//!    repository can verify anything at all; [`check_delivery`] verifies a
+//!    [`DeliveryRequest`] against its repository
 //!    (GitHub `X-Hub-Signature-256`, GitLab `X-Gitlab-Token`) and names its delivery id;
 //!    the event is stored (`received`), duplicates by delivery id are answered without
 //!    being stored twice;
 //! 2. process: [`github::parse`] / [`gitlab::parse`] read the body, [`decide`] turns the
-//!    event into builds to create or a reason to ignore it.
+//!    event into builds to create, a reason to ignore it, or a hold for approval (a
+//!    pull/merge request from a fork).
 //!
 //! Nothing here panics on untrusted input: bodies are read into private serde structs
 //! whose every field is optional, so a missing or `null` field is an error value (or a
