@@ -29,9 +29,10 @@ pub use build::{
     TriggerBuildRequest,
 };
 pub use enums::{
-    BuildConcurrencyDto, BuildStatusDto, ConfigSourceDto, DatabaseStatusDto, HealthStatusDto,
-    LogStreamDto, PayloadFormatDto, PipelineFormatDto, ProviderDto, RepositoryStateDto,
-    SetupItemKeyDto, StepStatusDto, TriggerDto, WebhookEventStatusDto,
+    BuildConcurrencyDto, BuildStatusDto, ConfigSourceDto, DatabaseStatusDto, ForkPullRequestsDto,
+    HealthStatusDto, LogStreamDto, PayloadFormatDto, PipelineFormatDto, ProviderDto,
+    RepositoryStateDto, SetupItemKeyDto, StepStatusDto, TriggerDto, WebhookEventStatusDto,
+    WebhookRefusalDto,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorEnvelope, FieldErrorDto};
 pub use logs::{
@@ -48,7 +49,8 @@ pub use repository::{
 };
 pub use system::{HealthResponse, SetupItemDto, SetupStatusResponse, VersionResponse, WorkersDto};
 pub use webhook::{
-    WebhookAcceptedResponse, WebhookEventDetailDto, WebhookEventDto, WebhookListResponse,
+    ApproveWebhookRequest, WebhookAcceptedResponse, WebhookEventDetailDto, WebhookEventDto,
+    WebhookListResponse, WebhookRefusalCountDto, WebhookRefusalSourceDto, WebhookRefusalsResponse,
 };
 
 /// The API version `oored` serves and `oore` speaks; a mismatch is warned about.

@@ -19,8 +19,8 @@ pub use pipelines::{PipelineHistoryEntry, PipelineStore, PipelineVersion};
 pub use builds::{BuildPage, BuildQuery, BuildStore, BuildUpdate};
 
 pub use webhooks::{
-    EventFinish, InsertOutcome, NewWebhookEvent, WebhookEventPage, WebhookEventQuery,
-    WebhookEventStore,
+    EventFinish, InsertOutcome, NewWebhookEvent, RejectedWebhookEvent, WebhookEventPage,
+    WebhookEventQuery, WebhookEventStore,
 };
 
 pub use execution::{

@@ -171,6 +171,7 @@ impl Server {
                 WebhookSettings::from_config(config),
                 writer,
                 Arc::clone(&wake),
+                services.clock.now(),
             )),
             Arc::clone(&exec.ports.fetcher),
         );
@@ -201,6 +202,7 @@ impl Server {
                 workspace_retention: config.workspace_retention,
                 log_retention: config.log_retention,
                 max_build_duration: config.max_build_duration,
+                rejected: WebhookSettings::from_config(config).rejected,
             },
         };
         Ok(Server {
@@ -252,7 +254,7 @@ impl Server {
             app.services().clone(),
             webhook_queue,
             Arc::clone(&events.wake),
-            app.webhooks().settings().queue_capacity,
+            app.webhooks().settings().writer_limits(),
             writer_stopped,
         ));
         let events = tokio::spawn(events.run(stop_rx.clone()));

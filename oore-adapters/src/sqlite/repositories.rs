@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use jiff::Timestamp;
 use oore_core::domain::repository::{
-    BranchName, CloneUrl, Provider, RepoName, RepoOwner, Repository, RepositoryState,
+    BranchName, CloneUrl, ForkPolicy, Provider, RepoName, RepoOwner, Repository, RepositoryState,
 };
 use oore_core::domain::secret::{EncryptedSecret, StoredSecret};
 use oore_core::ids::RepositoryId;
@@ -31,6 +31,7 @@ struct RepositoryRow {
     webhook_secret: Option<Vec<u8>>,
     webhook_token_digest: Option<Vec<u8>>,
     build_concurrency: String,
+    fork_pull_requests: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -61,6 +62,7 @@ struct RepositoryFields<'a> {
     webhook_secret: Option<&'a [u8]>,
     webhook_token_digest: Option<&'a [u8]>,
     build_concurrency: &'static str,
+    fork_pull_requests: &'static str,
     updated_at: i64,
 }
 
@@ -85,6 +87,7 @@ impl<'a> From<&'a Repository> for RepositoryFields<'a> {
                 _ => None,
             },
             build_concurrency: r.build_concurrency.as_str(),
+            fork_pull_requests: r.fork_pull_requests.as_str(),
             updated_at: millis(r.updated_at),
         }
     }
@@ -133,6 +136,10 @@ impl TryFrom<RepositoryRow> for Repository {
                 .build_concurrency
                 .parse::<RepoConcurrency>()
                 .map_err(|e| bad("build_concurrency", &e))?,
+            fork_pull_requests: row
+                .fork_pull_requests
+                .parse::<ForkPolicy>()
+                .map_err(|e| bad("fork_pull_requests", &e))?,
             created_at: time("created_at", row.created_at)?,
             updated_at: time("updated_at", row.updated_at)?,
         })
@@ -280,6 +287,7 @@ mod tests {
             webhook_secret: None,
             webhook_token_digest: None,
             build_concurrency: "serial".into(),
+            fork_pull_requests: "approve".into(),
             created_at: 1_767_225_600_000,
             updated_at: 1_767_225_600_001,
         }
@@ -296,7 +304,10 @@ mod tests {
     #[test]
     fn bad_rows_are_corrupt_and_name_the_column() {
         type Spoil = fn(&mut RepositoryRow);
-        let cases: [(&str, Spoil); 7] = [
+        let cases: [(&str, Spoil); 8] = [
+            ("repositories.fork_pull_requests", |r| {
+                r.fork_pull_requests = "sometimes".into()
+            }),
             ("repositories.webhook_token_digest", |r| {
                 r.webhook_token_digest = Some(vec![1; 31])
             }),

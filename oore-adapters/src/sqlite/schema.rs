@@ -19,6 +19,7 @@ diesel::table! {
         deleted_at -> Nullable<BigInt>,
         build_concurrency -> Text,
         webhook_token_digest -> Nullable<Binary>,
+        fork_pull_requests -> Text,
     }
 }
 
@@ -105,6 +106,9 @@ diesel::table! {
         received_at -> BigInt,
         processed_at -> Nullable<BigInt>,
         build_ids -> Text,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<BigInt>,
+        payload_size -> BigInt,
         headers -> Text,
         payload -> Binary,
     }

@@ -16,11 +16,11 @@ use diesel::dsl::{count_star, exists, select};
 use diesel::prelude::*;
 use jiff::Timestamp;
 use oore_core::domain::repository::Provider;
-use oore_core::domain::webhook::{WebhookEvent, WebhookEventDetail, WebhookEventStatus};
+use oore_core::domain::webhook::{Approval, WebhookEvent, WebhookEventDetail, WebhookEventStatus};
 use oore_core::ids::{BuildId, WebhookEventId};
 use oore_core::ports::{
-    EventFinish, InsertOutcome, NewWebhookEvent, StoreError, WebhookEventPage, WebhookEventQuery,
-    WebhookEventStore,
+    EventFinish, InsertOutcome, NewWebhookEvent, RejectedWebhookEvent, StoreError,
+    WebhookEventPage, WebhookEventQuery, WebhookEventStore,
 };
 
 use super::error::TxError;
@@ -43,6 +43,8 @@ struct EventRow {
     received_at: i64,
     processed_at: Option<i64>,
     build_ids: String,
+    approved_by: Option<String>,
+    approved_at: Option<i64>,
 }
 
 fn corrupt(id: &str, column: &str, why: &dyn Display) -> StoreError {
@@ -87,6 +89,19 @@ impl TryFrom<EventRow> for WebhookEvent {
                 .iter()
                 .map(|b| b.parse::<BuildId>().map_err(|e| bad("build_ids", &e)))
                 .collect::<Result<_, _>>()?,
+            approval: match (row.approved_by, row.approved_at) {
+                (None, None) => None,
+                (Some(by), Some(at)) => Some(Approval {
+                    by,
+                    at: time("approved_at", at)?,
+                }),
+                _ => {
+                    return Err(bad(
+                        "approved_at",
+                        &"set without approved_by, or the reverse",
+                    ));
+                }
+            },
         })
     }
 }
@@ -105,6 +120,7 @@ struct NewEventRow<'a> {
     source_ip: Option<&'a str>,
     received_at: i64,
     build_ids: &'static str,
+    payload_size: i64,
     headers: String,
     payload: &'a [u8],
 }
@@ -114,6 +130,7 @@ impl<'a> NewEventRow<'a> {
         event: &'a NewWebhookEvent,
         status: WebhookEventStatus,
         reason: Option<&'a str>,
+        payload_size: u64,
     ) -> Result<Self, StoreError> {
         Ok(Self {
             id: event.id.to_string(),
@@ -126,6 +143,7 @@ impl<'a> NewEventRow<'a> {
             source_ip: event.source_ip.as_deref(),
             received_at: millis(event.received_at),
             build_ids: "[]",
+            payload_size: i64::try_from(payload_size).unwrap_or(i64::MAX),
             headers: serde_json::to_string(&event.headers)
                 .map_err(|e| StoreError::Other(format!("headers could not be written: {e}")))?,
             payload: &event.payload,
@@ -138,11 +156,35 @@ fn insert_event(
     event: &NewWebhookEvent,
     status: WebhookEventStatus,
     reason: Option<&str>,
+    payload_size: u64,
 ) -> Result<(), TxError> {
     diesel::insert_into(webhook_events::table)
-        .values(NewEventRow::new(event, status, reason)?)
+        .values(NewEventRow::new(event, status, reason, payload_size)?)
         .execute(conn)?;
     Ok(())
+}
+
+/// Deletes the oldest rejected events beyond `keep` (by id, through
+/// `webhook_events_by_status`): the id `keep` places below the newest is found by
+/// walking `keep` index entries, and it and every older rejected event go.
+fn trim_rejected(conn: &mut SqliteConnection, keep: u64) -> QueryResult<usize> {
+    let rejected = WebhookEventStatus::Rejected.as_str();
+    let boundary: Option<String> = webhook_events::table
+        .filter(webhook_events::status.eq(rejected))
+        .order_by(webhook_events::id.desc())
+        .select(webhook_events::id)
+        .offset(i64::try_from(keep).unwrap_or(i64::MAX))
+        .first(conn)
+        .optional()?;
+    match boundary {
+        None => Ok(0),
+        Some(boundary) => diesel::delete(
+            webhook_events::table
+                .filter(webhook_events::status.eq(rejected))
+                .filter(webhook_events::id.le(boundary)),
+        )
+        .execute(conn),
+    }
 }
 
 fn insert_batch(
@@ -169,7 +211,13 @@ fn insert_batch(
             outcomes.push(InsertOutcome::Duplicate(id));
             continue;
         }
-        insert_event(conn, event, WebhookEventStatus::Received, None)?;
+        insert_event(
+            conn,
+            event,
+            WebhookEventStatus::Received,
+            None,
+            event.payload.len() as u64,
+        )?;
         diesel::insert_into(webhook_deliveries::table)
             .values((
                 webhook_deliveries::provider.eq(event.provider.as_str()),
@@ -250,14 +298,44 @@ impl WebhookEventStore for SqliteStore {
 
     async fn record_rejected(
         &self,
-        event: &NewWebhookEvent,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        let event = event.clone();
-        let reason = reason.to_owned();
+        rejected: &[RejectedWebhookEvent],
+        keep_at_most: u64,
+    ) -> Result<u64, StoreError> {
+        let rejected = rejected.to_vec();
         self.write(move |conn| {
-            insert_event(conn, &event, WebhookEventStatus::Rejected, Some(&reason))
-                .map_err(|e| e.into_store(|| "webhook event".to_owned()))
+            conn.immediate_transaction(|conn| {
+                for r in &rejected {
+                    insert_event(
+                        conn,
+                        &r.event,
+                        WebhookEventStatus::Rejected,
+                        Some(&r.reason),
+                        r.payload_size,
+                    )?;
+                }
+                Ok::<_, TxError>(trim_rejected(conn, keep_at_most)? as u64)
+            })
+            .map_err(|e| e.into_store(|| "webhook event".to_owned()))
+        })
+        .await
+    }
+
+    async fn prune_rejected(
+        &self,
+        before: Timestamp,
+        keep_at_most: u64,
+    ) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            conn.immediate_transaction(|conn| {
+                let aged = diesel::delete(
+                    webhook_events::table
+                        .filter(webhook_events::status.eq(WebhookEventStatus::Rejected.as_str()))
+                        .filter(webhook_events::received_at.lt(millis(before))),
+                )
+                .execute(conn)?;
+                Ok::<_, diesel::result::Error>((aged + trim_rejected(conn, keep_at_most)?) as u64)
+            })
+            .map_err(store_error)
         })
         .await
     }
@@ -267,14 +345,15 @@ impl WebhookEventStore for SqliteStore {
         id: WebhookEventId,
     ) -> Result<Option<WebhookEventDetail>, StoreError> {
         self.read(move |conn| {
-            let Some((row, headers, payload)) = webhook_events::table
+            let Some((row, payload_size, headers, payload)) = webhook_events::table
                 .find(id.to_string())
                 .select((
                     EventRow::as_select(),
+                    webhook_events::payload_size,
                     webhook_events::headers,
                     webhook_events::payload,
                 ))
-                .first::<(EventRow, String, Vec<u8>)>(conn)
+                .first::<(EventRow, i64, String, Vec<u8>)>(conn)
                 .optional()
                 .map_err(store_error)?
             else {
@@ -282,10 +361,13 @@ impl WebhookEventStore for SqliteStore {
             };
             let headers: Vec<(String, String)> =
                 serde_json::from_str(&headers).map_err(|e| corrupt(&row.id, "headers", &e))?;
+            let payload_size =
+                u64::try_from(payload_size).map_err(|e| corrupt(&row.id, "payload_size", &e))?;
             Ok(Some(WebhookEventDetail {
                 event: WebhookEvent::try_from(row)?,
                 headers,
                 payload,
+                payload_size,
             }))
         })
         .await
@@ -413,6 +495,27 @@ impl WebhookEventStore for SqliteStore {
         .await
     }
 
+    async fn approve(&self, id: WebhookEventId, approval: &Approval) -> Result<bool, StoreError> {
+        let approval = approval.clone();
+        self.write(move |conn| {
+            let changed =
+                diesel::update(webhook_events::table.find(id.to_string()).filter(
+                    webhook_events::status.eq(WebhookEventStatus::AwaitingApproval.as_str()),
+                ))
+                .set((
+                    webhook_events::status.eq(WebhookEventStatus::Received.as_str()),
+                    webhook_events::reason.eq(None::<String>),
+                    webhook_events::processed_at.eq(None::<i64>),
+                    webhook_events::approved_by.eq(Some(&approval.by)),
+                    webhook_events::approved_at.eq(Some(millis(approval.at))),
+                ))
+                .execute(conn)
+                .map_err(store_error)?;
+            changed_or_missing(conn, id, changed)
+        })
+        .await
+    }
+
     async fn forget_deliveries_before(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
         self.write(move |conn| {
             let deleted = diesel::delete(
@@ -444,6 +547,8 @@ mod tests {
             received_at: 1_767_225_600_000,
             processed_at: Some(1_767_225_600_001),
             build_ids: r#"["01KAZ0000000000000000000EF"]"#.into(),
+            approved_by: Some("alice".into()),
+            approved_at: Some(1_767_225_600_002),
         }
     }
 
@@ -452,12 +557,14 @@ mod tests {
         let event = WebhookEvent::try_from(row()).unwrap();
         assert_eq!(event.status, WebhookEventStatus::Processed);
         assert_eq!(event.build_ids.len(), 1);
+        assert_eq!(event.approval.map(|a| a.by), Some("alice".to_owned()));
     }
 
     #[test]
     fn bad_rows_are_corrupt_and_name_the_column() {
         type Spoil = fn(&mut EventRow);
-        let cases: [(&str, Spoil); 5] = [
+        let cases: [(&str, Spoil); 6] = [
+            ("webhook_events.approved_at", |r| r.approved_at = None),
             ("webhook_events.status", |r| r.status = "done".into()),
             ("webhook_events.provider", |r| r.provider = "svn".into()),
             ("webhook_events.build_ids", |r| r.build_ids = "[1".into()),

@@ -105,3 +105,136 @@ async fn secrets_are_sealed_or_digested_never_both() {
     );
     assert!(conn.batch_execute(&short).is_err(), "a digest is 32 bytes");
 }
+
+/// A database at the schema before `fork_approval`, with a repository, events of every
+/// status and a registered delivery id, migrated: every row is kept (sizes filled in,
+/// repositories now hold forks for approval), the delivery still decides duplicates,
+/// and the rebuilt table takes the new status and refuses half an approval.
+#[tokio::test]
+async fn the_fork_approval_migration_keeps_every_event() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, SqliteConnection};
+    use oore_core::domain::repository::ForkPolicy;
+    use oore_core::domain::webhook::WebhookEventStatus;
+    use oore_core::ports::{EventFinish, WebhookEventQuery};
+
+    const NEW: &str = "2026-12-03-000000_fork_approval";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("oore.db");
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let mut previous: Vec<_> = std::fs::read_dir(&migrations)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.as_str() < NEW)
+        .collect();
+    previous.sort();
+    let repo = sample_repository(1, Provider::GitHub, "acme", "app");
+    let events: Vec<_> = (1..=4u128)
+        .map(|n| sample_webhook_event(n, Some(repo.id)))
+        .collect();
+    {
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        conn.batch_execute(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE __diesel_schema_migrations (
+                 version VARCHAR(50) PRIMARY KEY NOT NULL,
+                 run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);",
+        )
+        .unwrap();
+        for name in &previous {
+            conn.batch_execute(
+                &std::fs::read_to_string(migrations.join(name).join("up.sql")).unwrap(),
+            )
+            .unwrap();
+            let version: String = name.chars().take(17).filter(char::is_ascii_digit).collect();
+            conn.batch_execute(&format!(
+                "INSERT INTO __diesel_schema_migrations (version) VALUES ('{version}')"
+            ))
+            .unwrap();
+        }
+        conn.batch_execute(&format!(
+            "INSERT INTO repositories (id, provider, owner, name, identity_key, owner_folded,
+                 name_folded, clone_url, default_branch, state, created_at, updated_at)
+             VALUES ('{}', 'github', 'acme', 'app', 'github:acme/app', 'acme', 'app',
+                 'https://github.com/acme/app.git', 'main', 'active', 0, 0);",
+            repo.id
+        ))
+        .unwrap();
+        for (event, status) in events
+            .iter()
+            .zip(["received", "processed", "rejected", "failed"])
+        {
+            conn.batch_execute(&format!(
+                "INSERT INTO webhook_events (id, provider, delivery_id, event_type,
+                     repository_id, status, received_at, build_ids, headers, payload)
+                 VALUES ('{}', 'github', '{}', 'push', '{}', '{status}', 1767225600000, '[]',
+                     '[[\"x-github-event\",\"push\"]]', x'7b7d0a');",
+                event.id, event.delivery_id, repo.id
+            ))
+            .unwrap();
+        }
+        conn.batch_execute(&format!(
+            "INSERT INTO webhook_deliveries (provider, delivery_id, received_at, event_id)
+             VALUES ('github', '{}', 1767225600000, '{}');",
+            events[0].delivery_id, events[0].id
+        ))
+        .unwrap();
+    }
+
+    let store = open(&path);
+    let read = RepositoryStore::get(&store, repo.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.fork_pull_requests, ForkPolicy::Approve);
+    let page = store
+        .list_events(&WebhookEventQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(page.events.len(), 4, "every event is kept");
+    for (event, status) in events.iter().zip([
+        WebhookEventStatus::Received,
+        WebhookEventStatus::Processed,
+        WebhookEventStatus::Rejected,
+        WebhookEventStatus::Failed,
+    ]) {
+        let detail = store.get_event(event.id).await.unwrap().unwrap();
+        assert_eq!(detail.event.status, status);
+        assert_eq!(
+            (detail.payload.as_slice(), detail.payload_size),
+            (&b"{}\n"[..], 3)
+        );
+        assert_eq!(detail.event.approval, None);
+    }
+    let mut again = sample_webhook_event(9, Some(repo.id));
+    again.delivery_id = events[0].delivery_id.clone();
+    assert_eq!(
+        store.insert_batch(&[again]).await.unwrap(),
+        [InsertOutcome::Duplicate(events[0].id)],
+        "the replay window survives the rebuild"
+    );
+    let held = EventFinish {
+        status: WebhookEventStatus::AwaitingApproval,
+        reason: Some("a fork".into()),
+        build_ids: Vec::new(),
+        at: jiff::Timestamp::now(),
+    };
+    assert_eq!(store.finish(events[0].id, &held).await, Ok(true));
+    drop(store);
+
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    let half = format!(
+        "UPDATE webhook_events SET approved_by = 'alice' WHERE id = '{}'",
+        events[0].id
+    );
+    let err = conn.batch_execute(&half).unwrap_err().to_string();
+    assert!(err.contains("CHECK constraint failed"), "{err}");
+    let orphan = format!(
+        "PRAGMA foreign_keys = ON; INSERT INTO webhook_deliveries VALUES ('github', 'x', 0, '{}')",
+        "01KAZ0000000000000000000ZZ"
+    );
+    assert!(
+        conn.batch_execute(&orphan).is_err(),
+        "deliveries still refer to events"
+    );
+}

@@ -50,7 +50,7 @@ fn repository_lifecycle() {
         .stdout_has("ID  ");
     cli.run(&["repo", "show", &id])
         .ok()
-        .stdout_has("default branch:     main");
+        .stdout_has("default branch:      main");
 
     let webhook = cli
         .run(&["repo", "webhook-url", &id])
@@ -97,7 +97,7 @@ fn repository_lifecycle() {
 
     cli.run(&["repo", "update", &id, "--clear-webhook-secret"])
         .ok()
-        .stdout_has("webhook secret:     not configured");
+        .stdout_has("webhook secret:      not configured");
 
     cli.run(&["repo", "remove", &id])
         .code(1)
@@ -261,7 +261,7 @@ fn build_concurrency_is_set_on_add_and_update() {
     assert_eq!(repo.build_concurrency, "serial");
     cli.run(&["repo", "show", &repo.id])
         .ok()
-        .stdout_has("build concurrency:  serial");
+        .stdout_has("build concurrency:   serial");
     let updated: RepositoryDto = cli
         .run(&[
             "repo",

@@ -200,3 +200,127 @@ fn events_of_real_deliveries_are_listed_shown_and_redelivered() {
         .code(1)
         .stderr_has("no event among the 200 most recent");
 }
+
+/// GitHub's `pull_request` fixture `file`, from the fork `stranger/Hello-World` by an
+/// outside contributor, its head at `head`.
+fn fork_pull_request(file: &str, head: &str) -> Vec<u8> {
+    let mut payload: Value = serde_json::from_slice(&fixture("github", file)).unwrap();
+    payload["pull_request"]["head"]["repo"]["full_name"] = "stranger/Hello-World".into();
+    payload["pull_request"]["head"]["sha"] = head.into();
+    payload["pull_request"]["author_association"] = "CONTRIBUTOR".into();
+    serde_json::to_vec(&payload).unwrap()
+}
+
+#[test]
+fn a_fork_pull_request_is_approved_and_refusals_are_shown() {
+    let server = TestServer::start();
+    let mut cli = Cli::new();
+    cli.init(&server);
+    let added: Value = cli
+        .run(&[
+            "repo",
+            "add",
+            "--provider",
+            "github",
+            "--owner",
+            "Codertocat",
+            "--repo",
+            "Hello-World",
+            "--default-branch",
+            "master",
+            "--clone-url",
+            "file:///nonexistent/hello-world.git",
+            "--webhook-secret",
+            SECRET,
+            "--fork-pull-requests",
+            "approve",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let id = added["id"].as_str().expect("the repository id").to_owned();
+    assert_eq!(added["fork_pull_requests"], "approve");
+    cli.run(&["repo", "show", &id])
+        .ok()
+        .stdout_has("fork pull requests:  approve");
+
+    let head = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+    let opened = github_delivery(
+        &id,
+        SECRET,
+        "pull_request",
+        &new_delivery_id(),
+        &fork_pull_request("pull_request.opened.json", head),
+    );
+    assert_eq!(opened.send(&server.url()).status, 202);
+    wait_all_processed(&server);
+    cli.run(&["webhook", "list", "--status", "awaiting_approval"])
+        .ok()
+        .stdout_has("awaiting_approval")
+        .stdout_has("pull request #2 comes from the fork stranger/Hello-World");
+    let page: WebhookListResponse = cli
+        .run(&["webhook", "list", "--status", "awaiting_approval", "--json"])
+        .ok()
+        .json();
+    let event = page.events[0].id.clone();
+    let short = &event[event.len() - 8..];
+
+    cli.run(&["webhook", "approve", short, "--as", "alice", "--wait"])
+        .ok()
+        .stdout_has(&format!("webhook event {event} processed:"))
+        .stdout_has("(pull_request, pull request 2, commit ec26c3e)");
+    cli.run(&["webhook", "show", &event])
+        .ok()
+        .stdout_has("approved by alice at ");
+    cli.run(&["webhook", "approve", &event])
+        .code(1)
+        .stderr_has("was already approved by alice")
+        .stderr_has(&format!("oore webhook show {event}"));
+
+    // A new push to it waits again; without --as the approver is $USER.
+    let synchronized = github_delivery(
+        &id,
+        SECRET,
+        "pull_request",
+        &new_delivery_id(),
+        &fork_pull_request(
+            "pull_request.synchronize.json",
+            "3f9a2c1b0e8d7f6a5b4c3d2e1f0a9b8c7d6e5f4a",
+        ),
+    );
+    assert_eq!(synchronized.send(&server.url()).status, 202);
+    wait_all_processed(&server);
+    let page: WebhookListResponse = cli
+        .run(&["webhook", "list", "--status", "awaiting_approval", "--json"])
+        .ok()
+        .json();
+    assert_eq!(page.events.len(), 1, "the new push waits");
+    cli.env("USER", "carol");
+    let approved: WebhookEventDto = cli
+        .run(&["webhook", "approve", &page.events[0].id, "--json"])
+        .ok()
+        .json();
+    assert_eq!(approved.approved_by.as_deref(), Some("carol"));
+
+    cli.run(&["repo", "update", &id, "--fork-pull-requests", "sometimes"])
+        .code(1)
+        .stderr_has("fork_pull_requests (--fork-pull-requests):")
+        .stderr_has("expected never, approve or always");
+
+    // A request to a repository that does not exist is only counted.
+    let nowhere = github_delivery(
+        "01JD0000000000000000000000",
+        SECRET,
+        "push",
+        &new_delivery_id(),
+        b"{}",
+    );
+    assert_eq!(nowhere.send(&server.url()).status, 401);
+    cli.run(&["webhook", "refusals"])
+        .ok()
+        .stdout_has("SOURCE")
+        .stdout_has("127.0.0.1")
+        .stdout_has("unknown_repository 1")
+        .stdout_has("/api/webhooks/github/01JD0000000000000000000000")
+        .stdout_has("these requests were not stored");
+}

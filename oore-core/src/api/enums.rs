@@ -4,7 +4,7 @@
 
 use super::wire_enum::wire_enum;
 use crate::domain::build::{BuildStatus, StepStatus, TriggerType};
-use crate::domain::repository::{Provider, RepositoryState};
+use crate::domain::repository::{ForkPolicy, Provider, RepositoryState};
 use crate::domain::webhook::WebhookEventStatus;
 use crate::pipeline::{ConfigSource, Format};
 use crate::ports::LogStream;
@@ -230,6 +230,59 @@ impl From<TriggerType> for TriggerDto {
 }
 
 wire_enum! {
+    /// What pull/merge requests from forks do in a repository.
+    ForkPullRequestsDto {
+        /// Never built; recorded `ignored`.
+        Never = "never",
+        /// Held `awaiting_approval` until approved (the default); GitHub authors who are
+        /// OWNER, MEMBER or COLLABORATOR are trusted.
+        Approve = "approve",
+        /// Built like any other pull request.
+        Always = "always",
+    }
+}
+
+impl Default for ForkPullRequestsDto {
+    /// `always`: what servers older than the setting did (they built every pull
+    /// request).
+    fn default() -> Self {
+        Self::Always
+    }
+}
+
+impl From<ForkPolicy> for ForkPullRequestsDto {
+    fn from(p: ForkPolicy) -> Self {
+        match p {
+            ForkPolicy::Never => Self::Never,
+            ForkPolicy::Approve => Self::Approve,
+            ForkPolicy::Always => Self::Always,
+        }
+    }
+}
+
+wire_enum! {
+    /// Why a webhook request was refused without being stored (counted per source).
+    WebhookRefusalDto {
+        /// The URL's repository id is not an id.
+        InvalidId = "invalid_id",
+        /// No repository has the URL's id (or it was removed).
+        UnknownRepository = "unknown_repository",
+        /// The URL is for another provider than the repository's.
+        WrongProvider = "wrong_provider",
+        /// The repository has no webhook secret, so nothing could be verified.
+        NoSecret = "no_secret",
+        /// The source address is outside `OORE_GITLAB_ALLOWED_CIDRS`.
+        SourceNotAllowed = "source_not_allowed",
+        /// Too many webhook bodies were being read at once
+        /// (`OORE_WEBHOOK_INFLIGHT_BYTES`): answered 503.
+        Busy = "busy",
+        /// The signature or token did not verify, and the attempt was not recorded:
+        /// too many were being recorded at once, or `OORE_REJECTED_MAX_ROWS` is 0.
+        NotRecorded = "not_recorded",
+    }
+}
+
+wire_enum! {
     /// Where the configuration a build uses came from.
     ConfigSourceDto {
         /// Stored with `oore pipeline set` or the web editor.
@@ -264,6 +317,8 @@ wire_enum! {
         Failed = "failed",
         /// The signature or token check failed; the payload was not acted on.
         Rejected = "rejected",
+        /// A pull/merge request from a fork: it builds once someone approves it.
+        AwaitingApproval = "awaiting_approval",
     }
 }
 
@@ -275,6 +330,7 @@ impl From<WebhookEventStatus> for WebhookEventStatusDto {
             WebhookEventStatus::Ignored => Self::Ignored,
             WebhookEventStatus::Failed => Self::Failed,
             WebhookEventStatus::Rejected => Self::Rejected,
+            WebhookEventStatus::AwaitingApproval => Self::AwaitingApproval,
         }
     }
 }
@@ -360,6 +416,9 @@ mod tests {
         }
         for c in [RepoConcurrency::Parallel, RepoConcurrency::Serial] {
             assert_eq!(BuildConcurrencyDto::from(c).as_str(), c.as_str());
+        }
+        for p in ForkPolicy::ALL {
+            assert_eq!(ForkPullRequestsDto::from(p).as_str(), p.as_str());
         }
         for s in [
             ConfigSource::Database,

@@ -38,6 +38,7 @@ pub fn components() -> Components {
         ProviderDto,
         RepositoryStateDto,
         BuildConcurrencyDto,
+        ForkPullRequestsDto,
         // Pipelines.
         PipelineDocumentRequest,
         DiagnosticDto,
@@ -74,6 +75,11 @@ pub fn components() -> Components {
         WebhookAcceptedResponse,
         WebhookEventStatusDto,
         PayloadFormatDto,
+        ApproveWebhookRequest,
+        WebhookRefusalsResponse,
+        WebhookRefusalSourceDto,
+        WebhookRefusalCountDto,
+        WebhookRefusalDto,
     )
 }
 
@@ -131,6 +137,14 @@ mod tests {
             known(PayloadFormatDto::KNOWN)
         );
         assert_eq!(
+            values::<ForkPullRequestsDto>(&s),
+            known(ForkPullRequestsDto::KNOWN)
+        );
+        assert_eq!(
+            values::<WebhookRefusalDto>(&s),
+            known(WebhookRefusalDto::KNOWN)
+        );
+        assert_eq!(
             values::<PipelineFormatDto>(&s),
             known(PipelineFormatDto::KNOWN)
         );
@@ -182,6 +196,6 @@ mod tests {
         // its schema's required fields); this count is the reminder.
         let s = schemas_json();
         let names: Vec<&String> = s.as_object().unwrap().keys().collect();
-        assert_eq!(names.len(), 52, "{names:?}");
+        assert_eq!(names.len(), 58, "{names:?}");
     }
 }

@@ -205,6 +205,16 @@ pub fn webhook_redeliver(id: &str) -> String {
     format!("{}/redeliver", webhook(id))
 }
 
+/// `POST /api/webhooks/{id}/approve`: build a pull request from a fork.
+pub fn webhook_approve(id: &str) -> String {
+    format!("{}/approve", webhook(id))
+}
+
+/// `GET /api/webhooks/refusals`: requests refused without being stored, per source.
+pub fn webhook_refusals() -> String {
+    "/api/webhooks/refusals".to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +252,7 @@ mod tests {
             "/api/builds/01JB/artifacts.zip"
         );
         assert_eq!(webhook_redeliver(".."), "/api/webhooks/%2E%2E/redeliver");
+        assert_eq!(webhook_approve("01JE"), "/api/webhooks/01JE/approve");
         assert_eq!(github_webhook("01JR"), "/api/webhooks/github/01JR");
         assert_eq!(gitlab_webhook("01JR"), "/api/webhooks/gitlab/01JR");
     }

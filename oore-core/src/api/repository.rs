@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{BuildConcurrencyDto, ProviderDto, RepositoryStateDto};
+use super::{BuildConcurrencyDto, ForkPullRequestsDto, ProviderDto, RepositoryStateDto};
 use crate::domain::repository::Repository;
 use crate::domain::secret::SecretString;
 use crate::usecases::repository::{AddRepository, UpdateRepository, WebhookSetup};
@@ -39,6 +39,11 @@ pub struct RepositoryDto {
     #[serde(default)]
     #[schema(required)]
     pub build_concurrency: BuildConcurrencyDto,
+    /// What pull/merge requests from forks do. Absent from servers older than the
+    /// setting, which built them all.
+    #[serde(default)]
+    #[schema(required)]
+    pub fork_pull_requests: ForkPullRequestsDto,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -58,6 +63,7 @@ impl From<&Repository> for RepositoryDto {
             state: r.state.into(),
             webhook_secret_configured: r.webhook_secret.is_some(),
             build_concurrency: r.build_concurrency.into(),
+            fork_pull_requests: r.fork_pull_requests.into(),
             created_at: r.created_at.to_string(),
             updated_at: r.updated_at.to_string(),
         }
@@ -95,6 +101,10 @@ pub struct CreateRepositoryRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<BuildConcurrencyDto>)]
     pub build_concurrency: Option<String>,
+    /// `never`, `approve` (the default) or `always`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ForkPullRequestsDto>)]
+    pub fork_pull_requests: Option<String>,
 }
 
 impl std::fmt::Debug for CreateRepositoryRequest {
@@ -110,6 +120,7 @@ impl std::fmt::Debug for CreateRepositoryRequest {
                 &self.webhook_secret.as_ref().map(|_| "***"),
             )
             .field("build_concurrency", &self.build_concurrency)
+            .field("fork_pull_requests", &self.fork_pull_requests)
             .finish()
     }
 }
@@ -124,6 +135,7 @@ impl From<CreateRepositoryRequest> for AddRepository {
             default_branch: r.default_branch,
             webhook_secret: r.webhook_secret.map(SecretString::new),
             build_concurrency: r.build_concurrency,
+            fork_pull_requests: r.fork_pull_requests,
         }
     }
 }
@@ -154,6 +166,10 @@ pub struct UpdateRepositoryRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<BuildConcurrencyDto>)]
     pub build_concurrency: Option<String>,
+    /// `never`, `approve` or `always`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ForkPullRequestsDto>)]
+    pub fork_pull_requests: Option<String>,
 }
 
 impl std::fmt::Debug for UpdateRepositoryRequest {
@@ -169,6 +185,7 @@ impl std::fmt::Debug for UpdateRepositoryRequest {
             )
             .field("clear_webhook_secret", &self.clear_webhook_secret)
             .field("build_concurrency", &self.build_concurrency)
+            .field("fork_pull_requests", &self.fork_pull_requests)
             .finish()
     }
 }
@@ -183,6 +200,7 @@ impl From<UpdateRepositoryRequest> for UpdateRepository {
             webhook_secret: r.webhook_secret.map(SecretString::new),
             clear_webhook_secret: r.clear_webhook_secret,
             build_concurrency: r.build_concurrency,
+            fork_pull_requests: r.fork_pull_requests,
         }
     }
 }
@@ -283,6 +301,32 @@ mod tests {
         old.as_object_mut().unwrap().remove("build_concurrency");
         let parsed: RepositoryDto = serde_json::from_value(old).unwrap();
         assert_eq!(parsed.build_concurrency, BuildConcurrencyDto::Parallel);
+    }
+
+    #[test]
+    fn fork_pull_requests_is_shown_and_optional_in_requests() {
+        let repo = crate::testing::contract::sample_repository(
+            1,
+            crate::domain::repository::Provider::GitHub,
+            "acme",
+            "app",
+        );
+        let json = serde_json::to_value(RepositoryDto::from(&repo)).unwrap();
+        assert_eq!(json["fork_pull_requests"], "approve");
+        let mut old = json;
+        old.as_object_mut().unwrap().remove("fork_pull_requests");
+        let parsed: RepositoryDto = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            parsed.fork_pull_requests,
+            ForkPullRequestsDto::Always,
+            "an older server built every pull request"
+        );
+        let update: UpdateRepositoryRequest =
+            serde_json::from_str(r#"{"fork_pull_requests":"never"}"#).unwrap();
+        assert_eq!(
+            UpdateRepository::from(update).fork_pull_requests.as_deref(),
+            Some("never")
+        );
     }
 
     #[test]

@@ -178,6 +178,7 @@ fn repository() -> RepositoryDto {
         state: RepositoryStateDto::PendingSetup,
         webhook_secret_configured: false,
         build_concurrency: BuildConcurrencyDto::Serial,
+        fork_pull_requests: ForkPullRequestsDto::Approve,
         created_at: AT.into(),
         updated_at: AT.into(),
     }
@@ -196,6 +197,8 @@ fn event() -> WebhookEventDto {
         received_at: AT.into(),
         processed_at: Some("2026-01-02T03:04:06Z".into()),
         build_ids: vec![BUILD.into()],
+        approved_by: Some("alice".into()),
+        approved_at: Some("2026-01-02T03:04:05Z".into()),
     }
 }
 
@@ -206,6 +209,8 @@ fn bare_event() -> WebhookEventDto {
         source_ip: None,
         processed_at: None,
         build_ids: Vec::new(),
+        approved_by: None,
+        approved_at: None,
         ..event()
     }
 }
@@ -318,6 +323,7 @@ fn repositories() {
         default_branch: Some("develop".into()),
         webhook_secret: Some("s3cret".into()),
         build_concurrency: Some("serial".into()),
+        fork_pull_requests: Some("approve".into()),
     };
     let bare_create = CreateRepositoryRequest {
         provider: "git".into(),
@@ -330,6 +336,7 @@ fn repositories() {
         name: Some("app2".into()),
         clear_webhook_secret: true,
         build_concurrency: Some("parallel".into()),
+        fork_pull_requests: Some("never".into()),
         ..Default::default()
     };
     check(&update, &UpdateRepositoryRequest::default());
@@ -506,12 +513,16 @@ fn webhooks() {
         ],
         payload_format: PayloadFormatDto::Json,
         payload: json!({"object_kind": "push", "ref": "refs/heads/main"}),
+        payload_size: 45,
+        payload_truncated: false,
     };
     let text = WebhookEventDetailDto {
         event: bare_event(),
         headers: Vec::new(),
         payload_format: PayloadFormatDto::Text,
         payload: json!("a=1&b=2"),
+        payload_size: 65_536,
+        payload_truncated: true,
     };
     check(&detail, &text);
     let list = WebhookListResponse {
@@ -531,4 +542,37 @@ fn webhooks() {
         status: WebhookEventStatusDto::Ignored,
     };
     check(&accepted, &accepted);
+    check(
+        &ApproveWebhookRequest {
+            approved_by: Some("alice".into()),
+        },
+        &ApproveWebhookRequest::default(),
+    );
+    let refusals = WebhookRefusalsResponse {
+        since: AT.into(),
+        sources: vec![WebhookRefusalSourceDto {
+            source: "2001:db8:1:2::/64".into(),
+            total: 1000,
+            reasons: vec![
+                WebhookRefusalCountDto {
+                    reason: WebhookRefusalDto::UnknownRepository,
+                    count: 998,
+                },
+                WebhookRefusalCountDto {
+                    reason: WebhookRefusalDto::Busy,
+                    count: 2,
+                },
+            ],
+            first_at: AT.into(),
+            last_at: "2026-01-02T03:05:00Z".into(),
+            last_path: format!("/api/webhooks/github/{REPO}"),
+        }],
+        dropped_sources: 0,
+    };
+    check(&refusals, &refusals);
+    check(&refusals.sources[0], &refusals.sources[0]);
+    check(
+        &refusals.sources[0].reasons[0],
+        &refusals.sources[0].reasons[0],
+    );
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{PayloadFormatDto, ProviderDto, WebhookEventStatusDto};
+use super::{PayloadFormatDto, ProviderDto, WebhookEventStatusDto, WebhookRefusalDto};
 
 use crate::domain::webhook::{WebhookEvent, WebhookEventDetail, WebhookEventStatus};
 use crate::ports::{InsertOutcome, WebhookEventPage};
@@ -39,6 +39,15 @@ pub struct WebhookEventDto {
     pub processed_at: Option<String>,
     /// The builds it created.
     pub build_ids: Vec<String>,
+    /// Who approved it (a pull/merge request from a fork); absent from servers older
+    /// than approvals.
+    #[serde(default)]
+    #[schema(required)]
+    pub approved_by: Option<String>,
+    /// RFC 3339, when it was approved.
+    #[serde(default)]
+    #[schema(required)]
+    pub approved_at: Option<String>,
 }
 
 impl From<&WebhookEvent> for WebhookEventDto {
@@ -55,6 +64,8 @@ impl From<&WebhookEvent> for WebhookEventDto {
             received_at: e.received_at.to_string(),
             processed_at: e.processed_at.map(|t| t.to_string()),
             build_ids: e.build_ids.iter().map(ToString::to_string).collect(),
+            approved_by: e.approval.as_ref().map(|a| a.by.clone()),
+            approved_at: e.approval.as_ref().map(|a| a.at.to_string()),
         }
     }
 }
@@ -71,8 +82,16 @@ pub struct WebhookEventDetailDto {
     /// `json` when the body is JSON (then `payload` is that JSON), else `text` (then
     /// `payload` is the body as a string, invalid UTF-8 replaced).
     pub payload_format: PayloadFormatDto,
-    /// The body.
+    /// The body (for a rejected delivery, its first 16 KiB).
     pub payload: serde_json::Value,
+    /// The size of the body as received, in bytes.
+    #[serde(default)]
+    #[schema(required)]
+    pub payload_size: u64,
+    /// True when only the start of the body was kept (rejected deliveries keep 16 KiB).
+    #[serde(default)]
+    #[schema(required)]
+    pub payload_truncated: bool,
 }
 
 impl From<&WebhookEventDetail> for WebhookEventDetailDto {
@@ -89,8 +108,58 @@ impl From<&WebhookEventDetail> for WebhookEventDetailDto {
             headers: d.headers.clone(),
             payload_format,
             payload,
+            payload_size: d.payload_size,
+            payload_truncated: d.payload_size > d.payload.len() as u64,
         }
     }
+}
+
+/// `POST /api/webhooks/{id}/approve`: the body is optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveWebhookRequest {
+    /// Who approves, as shown on the event (at most 100 characters); `admin` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+}
+
+/// `GET /api/webhooks/refusals`: webhook requests refused without being stored (no
+/// repository behind the URL, no secret, a source outside the allowed ranges, too many
+/// bodies at once), counted per source address since the server started.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct WebhookRefusalsResponse {
+    /// RFC 3339: when counting started (the server's start).
+    pub since: String,
+    /// One entry per source address (IPv6 per /64), the most recently refused first.
+    pub sources: Vec<WebhookRefusalSourceDto>,
+    /// Sources no longer listed because too many were tracked (their counts are lost).
+    pub dropped_sources: u64,
+}
+
+/// The refusals of one source address.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct WebhookRefusalSourceDto {
+    /// The address (IPv6: the /64 block, as `2001:db8:1:2::/64`).
+    pub source: String,
+    /// Requests refused.
+    pub total: u64,
+    /// How many for each reason, the most frequent first.
+    pub reasons: Vec<WebhookRefusalCountDto>,
+    /// RFC 3339, the first refusal.
+    pub first_at: String,
+    /// RFC 3339, the latest refusal.
+    pub last_at: String,
+    /// The path of the latest refused request (at most 120 characters, as sent).
+    pub last_path: String,
+}
+
+/// One reason's count.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct WebhookRefusalCountDto {
+    /// Why.
+    pub reason: WebhookRefusalDto,
+    /// How many requests.
+    pub count: u64,
 }
 
 /// `GET /api/webhooks`.
@@ -159,9 +228,11 @@ mod tests {
                 received_at: jiff::Timestamp::from_second(1_767_225_600).unwrap(),
                 processed_at: None,
                 build_ids: vec![BuildId::from_ulid(Ulid::from_parts(1_767_225_600_000, 2))],
+                approval: None,
             },
             headers: vec![("x-gitlab-event".into(), "Push Hook".into())],
             payload: payload.to_vec(),
+            payload_size: payload.len() as u64,
         }
     }
 
@@ -187,6 +258,39 @@ mod tests {
         assert_eq!(
             serde_json::from_value::<WebhookEventDetailDto>(wire).unwrap(),
             json
+        );
+    }
+
+    #[test]
+    fn a_cut_payload_and_an_approval_show() {
+        let mut d = detail(b"{}");
+        d.payload_size = 65_536;
+        d.event.approval = Some(crate::domain::webhook::Approval {
+            by: "alice".into(),
+            at: jiff::Timestamp::from_second(1_767_225_660).unwrap(),
+        });
+        let dto = WebhookEventDetailDto::from(&d);
+        assert!(dto.payload_truncated);
+        assert_eq!(dto.payload_size, 65_536);
+        assert_eq!(dto.event.approved_by.as_deref(), Some("alice"));
+        assert_eq!(
+            dto.event.approved_at.as_deref(),
+            Some("2026-01-01T00:01:00Z")
+        );
+        // An older server sends neither.
+        let mut wire = serde_json::to_value(&dto).unwrap();
+        for field in [
+            "approved_by",
+            "approved_at",
+            "payload_size",
+            "payload_truncated",
+        ] {
+            wire.as_object_mut().unwrap().remove(field);
+        }
+        let old: WebhookEventDetailDto = serde_json::from_value(wire).unwrap();
+        assert_eq!(
+            (old.event.approved_by, old.payload_truncated),
+            (None, false)
         );
     }
 

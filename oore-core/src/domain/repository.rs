@@ -129,6 +129,60 @@ impl FromStr for RepositoryState {
     }
 }
 
+/// What happens to pull/merge requests from forks (`--fork-pull-requests`): code from
+/// outside the repository must not run with what a build may be given unless someone
+/// says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ForkPolicy {
+    /// Never built; the event is recorded `ignored`.
+    Never,
+    /// Held `awaiting_approval` until someone approves the event (the default). Authors
+    /// GitHub marks OWNER, MEMBER or COLLABORATOR are trusted and built at once.
+    #[default]
+    Approve,
+    /// Built like any other pull request.
+    Always,
+}
+
+impl ForkPolicy {
+    /// Every policy, in display order.
+    pub const ALL: [ForkPolicy; 3] = [Self::Never, Self::Approve, Self::Always];
+
+    /// The stable name used in the API, the CLI and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Never => "never",
+            Self::Approve => "approve",
+            Self::Always => "always",
+        }
+    }
+}
+
+impl fmt::Display for ForkPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ForkPolicy {
+    type Err = FieldError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let folded = s.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == folded)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "fork_pull_requests",
+                    format!(
+                        "unknown fork pull request policy '{s}': expected never, approve or always"
+                    ),
+                )
+            })
+    }
+}
+
 const MAX_NAME_LEN: usize = 255;
 
 fn check_text(field: &'static str, raw: &str) -> Result<(), FieldError> {
@@ -426,6 +480,8 @@ pub struct Repository {
     pub webhook_secret: Option<StoredSecret>,
     /// Whether its builds may run side by side or queue behind each other.
     pub build_concurrency: RepoConcurrency,
+    /// What pull/merge requests from forks do.
+    pub fork_pull_requests: ForkPolicy,
     /// When it was added.
     pub created_at: Timestamp,
     /// When it last changed.

@@ -23,6 +23,9 @@ pub enum WebhookEventStatus {
     Failed,
     /// Signature or token check failed; the payload was not acted on.
     Rejected,
+    /// Processed: it would build a pull/merge request from a fork, which waits until
+    /// someone approves the event (the reason says how).
+    AwaitingApproval,
 }
 
 impl WebhookEventStatus {
@@ -33,6 +36,7 @@ impl WebhookEventStatus {
         Self::Ignored,
         Self::Failed,
         Self::Rejected,
+        Self::AwaitingApproval,
     ];
 
     /// The stable lowercase name.
@@ -43,17 +47,18 @@ impl WebhookEventStatus {
             Self::Ignored => "ignored",
             Self::Failed => "failed",
             Self::Rejected => "rejected",
+            Self::AwaitingApproval => "awaiting_approval",
         }
     }
 
-    /// Checks a status change: received -> processed | ignored | failed, and any processed
-    /// outcome back to received when a user asks for redelivery. Rejected is final.
+    /// Checks a status change: received -> processed | ignored | failed |
+    /// awaiting_approval, and any of those back to received when a user asks for
+    /// redelivery (or approves an event awaiting approval). Rejected is final.
     pub fn transition(self, to: Self) -> Result<Self, IllegalTransition> {
         use WebhookEventStatus::*;
         match (self, to) {
-            (Received, Processed | Ignored | Failed) | (Processed | Ignored | Failed, Received) => {
-                Ok(to)
-            }
+            (Received, Processed | Ignored | Failed | AwaitingApproval)
+            | (Processed | Ignored | Failed | AwaitingApproval, Received) => Ok(to),
             _ => Err(IllegalTransition::new(
                 "webhook event",
                 self.as_str(),
@@ -74,16 +79,20 @@ impl FromStr for WebhookEventStatus {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL.iter().copied().find(|v| v.as_str() == s.trim()).ok_or_else(|| {
-            format!("unknown webhook status '{s}': expected received, processed, ignored, failed or rejected")
+            format!("unknown webhook status '{s}': expected received, processed, ignored, failed, rejected or awaiting_approval")
         })
     }
 }
 
 impl WebhookEventStatus {
-    /// True for the outcomes of processing (processed, ignored, failed): the statuses a
-    /// redelivery may reopen.
+    /// True for the outcomes of processing (processed, ignored, failed,
+    /// awaiting_approval): the statuses a redelivery may reopen. Reopening an event that
+    /// awaits approval decides it again, so it waits again: a redelivery never approves.
     pub fn is_finished(self) -> bool {
-        matches!(self, Self::Processed | Self::Ignored | Self::Failed)
+        matches!(
+            self,
+            Self::Processed | Self::Ignored | Self::Failed | Self::AwaitingApproval
+        )
     }
 }
 
@@ -115,6 +124,23 @@ pub struct WebhookEvent {
     pub processed_at: Option<Timestamp>,
     /// The builds it created (or found already created), in creation order.
     pub build_ids: Vec<BuildId>,
+    /// Who approved it (a pull/merge request from a fork), and when; kept when the
+    /// event is redelivered, since its payload, and so its commit, cannot change.
+    pub approval: Option<Approval>,
+}
+
+/// Who let an event that was awaiting approval build, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// The name the approver gave (at most [`Approval::MAX_NAME`] characters).
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+impl Approval {
+    /// Longest approver name kept.
+    pub const MAX_NAME: usize = 100;
 }
 
 /// A delivery with what was received: the headers (secrets removed, names lowercase)
@@ -126,8 +152,13 @@ pub struct WebhookEventDetail {
     /// Request headers in the order received, names lowercase, without the headers that
     /// carry secrets (see [`crate::webhook::stored_headers`]).
     pub headers: Vec<(String, String)>,
-    /// The request body as received.
+    /// The request body as stored: the whole body, except for rejected deliveries,
+    /// whose first [`REJECTED_PAYLOAD_LIMIT`](crate::webhook::REJECTED_PAYLOAD_LIMIT)
+    /// bytes are kept.
     pub payload: Vec<u8>,
+    /// The size of the body as received, in bytes (more than `payload.len()` when the
+    /// stored payload was cut).
+    pub payload_size: u64,
 }
 
 #[cfg(test)]
@@ -148,7 +179,9 @@ mod tests {
             .iter()
             .filter(|s| s.is_finished())
             .collect();
-        assert_eq!(finished, [&Processed, &Ignored, &Failed]);
+        assert_eq!(finished, [&Processed, &Ignored, &Failed, &AwaitingApproval]);
+        assert!(Received.transition(AwaitingApproval).is_ok());
+        assert!(AwaitingApproval.transition(Processed).is_err());
         for s in finished {
             assert!(s.transition(Received).is_ok(), "{s} can be redelivered");
         }

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use super::StoreError;
 use crate::domain::repository::Provider;
-use crate::domain::webhook::{WebhookEvent, WebhookEventDetail, WebhookEventStatus};
+use crate::domain::webhook::{Approval, WebhookEvent, WebhookEventDetail, WebhookEventStatus};
 use crate::ids::{BuildId, RepositoryId, WebhookEventId};
 
 /// A delivery to store, as the receiver built it (see
@@ -34,6 +34,19 @@ pub struct NewWebhookEvent {
     pub source_ip: Option<String>,
     /// When it arrived.
     pub received_at: Timestamp,
+}
+
+/// A delivery that failed verification, to record with
+/// [`WebhookEventStore::record_rejected`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedWebhookEvent {
+    /// The attempt; its payload is what is kept of the body (the receiver cuts it to
+    /// [`REJECTED_PAYLOAD_LIMIT`](crate::webhook::REJECTED_PAYLOAD_LIMIT)).
+    pub event: NewWebhookEvent,
+    /// Why it was refused (stored as the event's reason).
+    pub reason: String,
+    /// The size of the body as received, in bytes.
+    pub payload_size: u64,
 }
 
 /// What [`WebhookEventStore::insert_batch`] did with one event.
@@ -116,7 +129,7 @@ pub struct WebhookEventPage {
 /// How processing ended, written by [`WebhookEventStore::finish`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventFinish {
-    /// `processed`, `ignored` or `failed`.
+    /// `processed`, `ignored`, `failed` or `awaiting_approval`.
     pub status: WebhookEventStatus,
     /// Why it was ignored or failed (`None` when processed).
     pub reason: Option<String>,
@@ -149,15 +162,26 @@ pub trait WebhookEventStore: Send + Sync {
         events: &[NewWebhookEvent],
     ) -> Result<Vec<InsertOutcome>, StoreError>;
 
-    /// Stores a delivery that failed verification, with status `rejected` and `reason`.
-    /// MUST NOT register its delivery id: a rejected attempt never makes a later, valid
-    /// delivery with the same id a duplicate. Same `NotFound`/`Duplicate` rules as
-    /// [`WebhookEventStore::insert_batch`].
+    /// Stores deliveries that failed verification, all in ONE transaction, each with
+    /// status `rejected`, its reason and its received size, then deletes the oldest
+    /// rejected events (by id) until at most `keep_at_most` are left, and returns how
+    /// many it deleted. Rejected attempts are unauthenticated, so the bound must hold
+    /// after every call: they cannot fill the disk.
+    ///
+    /// MUST NOT register their delivery ids: a rejected attempt never makes a later,
+    /// valid delivery with the same id a duplicate. Same `NotFound`/`Duplicate` rules as
+    /// [`WebhookEventStore::insert_batch`] (failing as a whole, storing nothing).
     async fn record_rejected(
         &self,
-        event: &NewWebhookEvent,
-        reason: &str,
-    ) -> Result<(), StoreError>;
+        rejected: &[RejectedWebhookEvent],
+        keep_at_most: u64,
+    ) -> Result<u64, StoreError>;
+
+    /// Retention of rejected attempts: deletes the rejected events received before
+    /// `before`, then the oldest (by id) beyond `keep_at_most`, and returns how many it
+    /// deleted. MUST NOT touch events of any other status.
+    async fn prune_rejected(&self, before: Timestamp, keep_at_most: u64)
+    -> Result<u64, StoreError>;
 
     /// The event with its headers and payload. MUST return `None` for unknown ids.
     async fn get_event(&self, id: WebhookEventId)
@@ -201,11 +225,19 @@ pub trait WebhookEventStore: Send + Sync {
         Ok(results)
     }
 
-    /// Redelivery: moves a processed, ignored or failed event back to `received`,
-    /// clearing its reason, processing time and build ids, so it is processed again.
-    /// MUST return `Ok(false)` and change nothing if it is `received` or `rejected`
-    /// (rejected is final), and `NotFound` if it does not exist.
+    /// Redelivery: moves a processed, ignored, failed or awaiting_approval event back to
+    /// `received`, clearing its reason, processing time and build ids (but not its
+    /// approval), so it is processed again. MUST return `Ok(false)` and change nothing if
+    /// it is `received` or `rejected` (rejected is final), and `NotFound` if it does not
+    /// exist.
     async fn requeue(&self, id: WebhookEventId) -> Result<bool, StoreError>;
+
+    /// Approval, a compare-and-set: moves event `id` from `awaiting_approval` to
+    /// `received`, recording `approval` and clearing its reason and processing time, so
+    /// the worker processes it again, now allowed to build. MUST return `Ok(false)` and
+    /// change nothing if the event is not `awaiting_approval` (so of two approvals at
+    /// once exactly one wins), and `NotFound` if it does not exist.
+    async fn approve(&self, id: WebhookEventId, approval: &Approval) -> Result<bool, StoreError>;
 
     /// Ends the replay window: forgets the delivery ids registered before `cutoff`
     /// (a later delivery with such an id is stored as a new event), returning how many.

@@ -17,7 +17,7 @@
 use jiff::Timestamp;
 
 use crate::domain::repository::{
-    BranchName, CloneUrl, Provider, RepoName, RepoOwner, Repository, RepositoryState,
+    BranchName, CloneUrl, ForkPolicy, Provider, RepoName, RepoOwner, Repository, RepositoryState,
 };
 use crate::domain::secret::{EncryptedSecret, StoredSecret};
 use crate::ids::RepositoryId;
@@ -34,7 +34,7 @@ pub mod webhook_store;
 pub mod workspaces;
 
 pub use build_store::sample_build;
-pub use webhook_store::sample_webhook_event;
+pub use webhook_store::{sample_rejected, sample_webhook_event};
 pub use workspaces::WorkspaceFixture;
 
 /// A valid repository for tests; `n` makes the id and name unique.
@@ -57,6 +57,7 @@ pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -
             _ => StoredSecret::Sealed(EncryptedSecret::from_bytes(vec![1, 2, 3, n as u8])),
         }),
         build_concurrency: RepoConcurrency::Parallel,
+        fork_pull_requests: ForkPolicy::Approve,
         created_at: at,
         updated_at: at,
     }
@@ -129,6 +130,9 @@ macro_rules! contract_tests {
             forgetting_deliveries_keeps_events,
             list_filters_and_pages,
             a_bad_event_fails_the_whole_batch,
+            rejected_events_are_bounded_oldest_first,
+            pruning_rejected_events_by_age_and_count,
+            approval_is_compare_and_set,
         ]);
     };
     (pipeline_store, |$case:ident| $body:expr $(,)?) => {

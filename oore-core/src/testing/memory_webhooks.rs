@@ -9,11 +9,11 @@ use jiff::Timestamp;
 
 use super::memory::MemoryRepositoryStore;
 use crate::domain::repository::Provider;
-use crate::domain::webhook::{WebhookEvent, WebhookEventDetail, WebhookEventStatus};
+use crate::domain::webhook::{Approval, WebhookEvent, WebhookEventDetail, WebhookEventStatus};
 use crate::ids::WebhookEventId;
 use crate::ports::{
-    EventFinish, InsertOutcome, NewWebhookEvent, StoreError, WebhookEventPage, WebhookEventQuery,
-    WebhookEventStore,
+    EventFinish, InsertOutcome, NewWebhookEvent, RejectedWebhookEvent, StoreError,
+    WebhookEventPage, WebhookEventQuery, WebhookEventStore,
 };
 
 /// Webhook events in memory. Like [`super::MemoryBuildStore`], it checks repository ids
@@ -69,6 +69,7 @@ fn stored(
     event: &NewWebhookEvent,
     status: WebhookEventStatus,
     reason: Option<&str>,
+    payload_size: u64,
 ) -> WebhookEventDetail {
     WebhookEventDetail {
         event: WebhookEvent {
@@ -83,9 +84,11 @@ fn stored(
             received_at: event.received_at,
             processed_at: None,
             build_ids: Vec::new(),
+            approval: None,
         },
         headers: event.headers.clone(),
         payload: event.payload.clone(),
+        payload_size,
     }
 }
 
@@ -122,9 +125,10 @@ impl WebhookEventStore for MemoryWebhookEventStore {
                     (event.provider, event.delivery_id.clone()),
                     (event.received_at, *id),
                 );
+                let size = event.payload.len() as u64;
                 state
                     .events
-                    .insert(*id, stored(event, WebhookEventStatus::Received, None));
+                    .insert(*id, stored(event, WebhookEventStatus::Received, None, size));
             }
         }
         Ok(outcomes)
@@ -132,16 +136,45 @@ impl WebhookEventStore for MemoryWebhookEventStore {
 
     async fn record_rejected(
         &self,
-        event: &NewWebhookEvent,
-        reason: &str,
-    ) -> Result<(), StoreError> {
+        rejected: &[RejectedWebhookEvent],
+        keep_at_most: u64,
+    ) -> Result<u64, StoreError> {
         let mut state = self.state();
-        self.check(&state, event)?;
-        state.events.insert(
-            event.id,
-            stored(event, WebhookEventStatus::Rejected, Some(reason)),
-        );
-        Ok(())
+        for (i, r) in rejected.iter().enumerate() {
+            self.check(&state, &r.event)?;
+            if rejected[..i].iter().any(|o| o.event.id == r.event.id) {
+                return Err(StoreError::Duplicate(format!(
+                    "webhook event {}",
+                    r.event.id
+                )));
+            }
+        }
+        for r in rejected {
+            state.events.insert(
+                r.event.id,
+                stored(
+                    &r.event,
+                    WebhookEventStatus::Rejected,
+                    Some(&r.reason),
+                    r.payload_size,
+                ),
+            );
+        }
+        Ok(trim_rejected(&mut state, keep_at_most))
+    }
+
+    async fn prune_rejected(
+        &self,
+        before: Timestamp,
+        keep_at_most: u64,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let count = state.events.len();
+        state.events.retain(|_, d| {
+            d.event.status != WebhookEventStatus::Rejected || d.event.received_at >= before
+        });
+        let aged = (count - state.events.len()) as u64;
+        Ok(aged + trim_rejected(&mut state, keep_at_most))
     }
 
     async fn get_event(
@@ -206,6 +239,19 @@ impl WebhookEventStore for MemoryWebhookEventStore {
         Ok(true)
     }
 
+    async fn approve(&self, id: WebhookEventId, approval: &Approval) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let event = &mut state.events.get_mut(&id).ok_or(StoreError::NotFound)?.event;
+        if event.status != WebhookEventStatus::AwaitingApproval {
+            return Ok(false);
+        }
+        event.status = WebhookEventStatus::Received;
+        event.reason = None;
+        event.processed_at = None;
+        event.approval = Some(approval.clone());
+        Ok(true)
+    }
+
     async fn requeue(&self, id: WebhookEventId) -> Result<bool, StoreError> {
         let mut state = self.state();
         let event = &mut state.events.get_mut(&id).ok_or(StoreError::NotFound)?.event;
@@ -225,4 +271,21 @@ impl WebhookEventStore for MemoryWebhookEventStore {
         state.deliveries.retain(|_, (at, _)| *at >= cutoff);
         Ok((before - state.deliveries.len()) as u64)
     }
+}
+
+/// Deletes the oldest rejected events (by id) beyond `keep`; returns how many.
+fn trim_rejected(state: &mut State, keep: u64) -> u64 {
+    let rejected: Vec<WebhookEventId> = state
+        .events
+        .values()
+        .filter(|d| d.event.status == WebhookEventStatus::Rejected)
+        .map(|d| d.event.id)
+        .collect();
+    let excess = rejected
+        .len()
+        .saturating_sub(usize::try_from(keep).unwrap_or(usize::MAX));
+    for id in &rejected[..excess] {
+        state.events.remove(id);
+    }
+    excess as u64
 }

@@ -1,11 +1,12 @@
 //! What an event builds: [`decide`] turns a [`ForgeEvent`] for a repository (and its
-//! stored pipeline, when it has one) into builds to create or the reason to create none.
+//! stored pipeline, when it has one) into builds to create, the reason to create none,
+//! or a hold: a pull/merge request from a fork that waits for someone's approval.
 
 use std::fmt;
 
 use super::{ForgeEvent, GitRef, PullRequestEvent, PushEvent, ReviewKind};
 use crate::domain::build::{Priority, TriggerType};
-use crate::domain::repository::{BranchName, Repository, RepositoryState};
+use crate::domain::repository::{BranchName, ForkPolicy, Repository, RepositoryState};
 use crate::pipeline::{Pipeline, Trigger, select_for_event};
 
 /// One build an event asks for.
@@ -72,6 +73,15 @@ pub enum IgnoreReason {
     },
     /// The stored pipeline has no workflow for this event.
     NoWorkflowTriggered(Trigger),
+    /// A pull/merge request from a fork, and the repository never builds those.
+    ForkNotBuilt {
+        /// Pull or merge request.
+        kind: ReviewKind,
+        /// Its number.
+        number: u64,
+        /// The fork, when the payload names it.
+        source: Option<String>,
+    },
 }
 
 impl fmt::Display for IgnoreReason {
@@ -112,7 +122,66 @@ impl fmt::Display for IgnoreReason {
                  section with this event to a workflow, or trigger the build by hand",
                 trigger.describe()
             ),
+            Self::ForkNotBuilt {
+                kind,
+                number,
+                source,
+            } => write!(
+                f,
+                "{} #{number} comes from {}, and this repository never builds forks \
+                 (fork_pull_requests: never); to build forks after approval, run \
+                 `oore repo update <id> --fork-pull-requests approve`",
+                kind.as_str().replace('_', " "),
+                fork_name(source.as_deref())
+            ),
         }
+    }
+}
+
+/// Why a pull/merge request from a fork waits for approval. `Display` is the start of
+/// the reason stored with the event (the caller adds how to approve it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForkHold {
+    /// Pull or merge request.
+    pub kind: ReviewKind,
+    /// Its number.
+    pub number: u64,
+    /// The fork, when the payload names it.
+    pub source: Option<String>,
+    /// The author's association as GitHub sent it.
+    pub author_association: Option<String>,
+    /// The commit that would be built.
+    pub head_sha: String,
+    /// The builds it would create once approved.
+    pub plans: Vec<BuildPlan>,
+}
+
+impl fmt::Display for ForkHold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} #{} comes from {}",
+            self.kind.as_str().replace('_', " "),
+            self.number,
+            fork_name(self.source.as_deref())
+        )?;
+        if let Some(association) = &self.author_association {
+            write!(f, " (author: {association})")?;
+        }
+        write!(
+            f,
+            "; builds of forks wait for approval, so code from outside the repository runs \
+             only once someone has looked at commit {}",
+            self.head_sha.get(..12).unwrap_or(&self.head_sha)
+        )
+    }
+}
+
+/// `the fork owner/name`, or a fork that is gone.
+fn fork_name(source: Option<&str>) -> String {
+    match source {
+        Some(name) => format!("the fork {name}"),
+        None => "a fork that no longer exists or is not named".to_owned(),
     }
 }
 
@@ -123,6 +192,22 @@ pub enum EventDecision {
     Build(Vec<BuildPlan>),
     /// Create none, for this reason.
     Ignore(IgnoreReason),
+    /// A pull/merge request from a fork: create none until someone approves the event.
+    AwaitApproval(ForkHold),
+}
+
+/// GitHub's `author_association` values whose pull requests from forks build without an
+/// approval: people who can push to the repository anyway.
+const TRUSTED_ASSOCIATIONS: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
+
+/// Whether a pull request author with this `author_association` is trusted (OWNER,
+/// MEMBER or COLLABORATOR, in any case).
+pub fn is_trusted_author(association: Option<&str>) -> bool {
+    association.is_some_and(|a| {
+        TRUSTED_ASSOCIATIONS
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(a.trim()))
+    })
 }
 
 /// The skip marker in a commit message, if any: `[skip ci]` or `[ci skip]`, in any case.
@@ -140,7 +225,46 @@ pub fn skip_ci_marker(message: &str) -> Option<&'static str> {
 /// selected workflow, with [`select_for_event`]; without it (the pipeline is a
 /// repository file, known only after checkout) one build is planned with no workflow and
 /// the executor selects with the same rule.
+///
+/// A pull/merge request from a fork that would build follows the repository's
+/// [`ForkPolicy`]: `always` builds, `never` ignores it, `approve` (the default) holds it
+/// ([`EventDecision::AwaitApproval`]) unless GitHub says its author is trusted
+/// ([`is_trusted_author`]). `approved` is true once someone approved this very event
+/// (its payload, and so its commit, cannot change): it then builds whatever the policy.
 pub fn decide(
+    event: &ForgeEvent,
+    repository: &Repository,
+    stored: Option<&Pipeline>,
+    approved: bool,
+) -> EventDecision {
+    let decision = decide_builds(event, repository, stored);
+    let (ForgeEvent::PullRequest(pr), EventDecision::Build(plans)) = (event, &decision) else {
+        return decision;
+    };
+    if !pr.from_fork || approved {
+        return decision;
+    }
+    match repository.fork_pull_requests {
+        ForkPolicy::Always => decision,
+        ForkPolicy::Approve if is_trusted_author(pr.author_association.as_deref()) => decision,
+        ForkPolicy::Approve => EventDecision::AwaitApproval(ForkHold {
+            kind: pr.kind,
+            number: pr.number,
+            source: pr.source_repository.clone(),
+            author_association: pr.author_association.clone(),
+            head_sha: pr.head_sha.clone(),
+            plans: plans.clone(),
+        }),
+        ForkPolicy::Never => EventDecision::Ignore(IgnoreReason::ForkNotBuilt {
+            kind: pr.kind,
+            number: pr.number,
+            source: pr.source_repository.clone(),
+        }),
+    }
+}
+
+/// [`decide`] without the fork rule.
+fn decide_builds(
     event: &ForgeEvent,
     repository: &Repository,
     stored: Option<&Pipeline>,
@@ -336,6 +460,8 @@ mod tests {
             title: "Add x".into(),
             repository: "acme/app".into(),
             source_repository: Some("acme/app".into()),
+            from_fork: false,
+            author_association: Some("CONTRIBUTOR".into()),
             head_commit_message: None,
             sender: None,
         })
@@ -576,7 +702,7 @@ mod tests {
             ),
         ];
         for (name, event, repository, want) in cases {
-            assert_eq!(decide(&event, &repository, None), want, "{name}");
+            assert_eq!(decide(&event, &repository, None, false), want, "{name}");
         }
     }
 
@@ -593,24 +719,35 @@ mod tests {
                 .into_iter()
                 .map(|p| (p.workflow.unwrap_or_default(), p.cancel_previous))
                 .collect::<Vec<_>>(),
-            EventDecision::Ignore(r) => panic!("ignored: {r}"),
+            other => panic!("no builds: {other:?}"),
         };
         assert_eq!(
             workflows(decide(
                 &push("refs/heads/main", |_| {}),
                 &repo(),
-                Some(&two)
+                Some(&two),
+                false
             )),
             [("ios".to_owned(), true), ("android".to_owned(), false)]
         );
         assert_eq!(
-            workflows(decide(&push("refs/heads/dev", |_| {}), &repo(), Some(&two))),
+            workflows(decide(
+                &push("refs/heads/dev", |_| {}),
+                &repo(),
+                Some(&two),
+                false
+            )),
             [("android".to_owned(), false)]
         );
         let none = stored(
             "workflows:\n  release:\n    triggering:\n      events: [tag]\n    scripts: [echo]\n",
         );
-        let ignored = decide(&push("refs/heads/main", |_| {}), &repo(), Some(&none));
+        let ignored = decide(
+            &push("refs/heads/main", |_| {}),
+            &repo(),
+            Some(&none),
+            false,
+        );
         let EventDecision::Ignore(reason) = ignored else {
             panic!("expected ignore");
         };
@@ -626,11 +763,117 @@ mod tests {
             workflows(decide(
                 &review(ReviewKind::PullRequest, PrAction::Opened, "opened"),
                 &repo(),
-                Some(&simple)
+                Some(&simple),
+                false
             )),
             [("build".to_owned(), false)],
             "without any triggering the first workflow runs for every event"
         );
+    }
+
+    fn from_fork(association: Option<&str>) -> ForgeEvent {
+        let ForgeEvent::PullRequest(mut pr) = review(
+            ReviewKind::PullRequest,
+            PrAction::Synchronized,
+            "synchronize",
+        ) else {
+            unreachable!("a review");
+        };
+        pr.from_fork = true;
+        pr.source_repository = Some("stranger/app".into());
+        pr.author_association = association.map(str::to_owned);
+        ForgeEvent::PullRequest(pr)
+    }
+
+    fn with_policy(policy: ForkPolicy) -> Repository {
+        Repository {
+            fork_pull_requests: policy,
+            ..repo()
+        }
+    }
+
+    #[test]
+    fn forks_follow_the_repositorys_policy() {
+        let builds = |d: &EventDecision| matches!(d, EventDecision::Build(p) if p.len() == 1);
+        let event = from_fork(Some("CONTRIBUTOR"));
+        let held = decide(&event, &with_policy(ForkPolicy::Approve), None, false);
+        let EventDecision::AwaitApproval(hold) = &held else {
+            panic!("held: {held:?}");
+        };
+        assert_eq!((hold.number, hold.plans.len()), (7, 1));
+        assert_eq!(
+            hold.to_string(),
+            "pull request #7 comes from the fork stranger/app (author: CONTRIBUTOR); builds of \
+             forks wait for approval, so code from outside the repository runs only once \
+             someone has looked at commit 0123456789ab"
+        );
+        assert!(
+            builds(&decide(
+                &event,
+                &with_policy(ForkPolicy::Approve),
+                None,
+                true
+            )),
+            "approved"
+        );
+        assert!(builds(&decide(
+            &event,
+            &with_policy(ForkPolicy::Always),
+            None,
+            false
+        )));
+        let never = decide(&event, &with_policy(ForkPolicy::Never), None, false);
+        assert!(
+            matches!(
+                &never,
+                EventDecision::Ignore(IgnoreReason::ForkNotBuilt { number: 7, .. })
+            ),
+            "{never:?}"
+        );
+        assert!(
+            builds(&decide(&event, &with_policy(ForkPolicy::Never), None, true)),
+            "an approval is a decision about this very commit"
+        );
+        for trusted in ["OWNER", "member", "COLLABORATOR"] {
+            let event = from_fork(Some(trusted));
+            assert!(
+                builds(&decide(
+                    &event,
+                    &with_policy(ForkPolicy::Approve),
+                    None,
+                    false
+                )),
+                "{trusted}"
+            );
+        }
+        for untrusted in [None, Some("NONE"), Some("FIRST_TIME_CONTRIBUTOR"), Some("")] {
+            let event = from_fork(untrusted);
+            assert!(
+                matches!(
+                    decide(&event, &with_policy(ForkPolicy::Approve), None, false),
+                    EventDecision::AwaitApproval(_)
+                ),
+                "{untrusted:?}"
+            );
+        }
+        // Only what would build is held: a closed fork pull request is just ignored.
+        let ForgeEvent::PullRequest(mut closed) = from_fork(None) else {
+            unreachable!()
+        };
+        closed.action = PrAction::Closed;
+        closed.action_name = "closed".into();
+        assert!(matches!(
+            decide(&ForgeEvent::PullRequest(closed), &repo(), None, false),
+            EventDecision::Ignore(IgnoreReason::PullRequestAction { .. })
+        ));
+        // Not a fork: builds whatever the policy.
+        let own = review(ReviewKind::PullRequest, PrAction::Opened, "opened");
+        assert!(builds(&decide(
+            &own,
+            &with_policy(ForkPolicy::Never),
+            None,
+            false
+        )));
     }
 
     #[test]

@@ -13,9 +13,10 @@ use crate::ids::RepositoryId;
 use crate::ports::SecretCipher;
 use crate::usecases::repository::webhook_secret_binding;
 
-/// How much of a rejected delivery's body is kept for debugging: rejected requests are
-/// unauthenticated, so they must not be able to fill the database.
-pub const REJECTED_PAYLOAD_LIMIT: usize = 64 * 1024;
+/// How much of a rejected delivery's body is kept for debugging (with its headers and
+/// its size): rejected requests are unauthenticated, so they must not be able to fill
+/// the database. 16 KiB shows what was sent without storing it all.
+pub const REJECTED_PAYLOAD_LIMIT: usize = 16 * 1024;
 
 /// Longest delivery id or event name accepted.
 const MAX_HEADER_VALUE: usize = 200;
@@ -78,8 +79,10 @@ pub struct VerifiedDelivery {
 }
 
 /// Why a delivery was not accepted. Its `Display` is the reason stored with the rejected
-/// event (spec 11.1: "HMAC verification failed ..."); the HTTP answer says only
-/// [`Rejection::public_message`], so a caller learns nothing about secrets or ids.
+/// event (spec 11.1: "HMAC verification failed ...") or, for the refusals known before
+/// the body ([`Rejection::is_before_body`]), logged with the refusal count; the HTTP
+/// answer says only [`Rejection::public_message`], so a caller learns nothing about
+/// secrets or ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     /// No repository with the URL's id (or it was removed).
@@ -110,6 +113,16 @@ impl Rejection {
     /// whether an id exists.
     pub fn is_unauthorized(&self) -> bool {
         !matches!(self, Self::BadHeader(_))
+    }
+
+    /// True for the refusals known before the body is read (no repository, another
+    /// provider's, no secret): nothing could be verified, so the receiver answers without
+    /// reading the body and stores nothing.
+    pub fn is_before_body(&self) -> bool {
+        matches!(
+            self,
+            Self::UnknownRepository(_) | Self::WrongProvider { .. } | Self::NoSecret
+        )
     }
 
     /// The message for the HTTP answer: generic for every verification failure.
@@ -143,6 +156,21 @@ impl fmt::Display for Rejection {
     }
 }
 
+/// Whether deliveries to `repository` at the URL of `provider` can be verified at all:
+/// the checks of [`check_delivery`] that need no body.
+pub fn check_receiver(provider: Provider, repository: &Repository) -> Result<(), Rejection> {
+    if provider != repository.provider || !provider.has_webhooks() {
+        return Err(Rejection::WrongProvider {
+            url: provider,
+            repository: repository.provider,
+        });
+    }
+    if repository.webhook_secret.is_none() {
+        return Err(Rejection::NoSecret);
+    }
+    Ok(())
+}
+
 /// Verifies `request` against `repository` (the one its URL names) and reads its event
 /// name and delivery id. Pure; `cipher` opens or digests the stored secret.
 ///
@@ -153,12 +181,7 @@ pub fn check_delivery(
     repository: &Repository,
     cipher: &dyn SecretCipher,
 ) -> Result<VerifiedDelivery, Rejection> {
-    if request.provider != repository.provider || !request.provider.has_webhooks() {
-        return Err(Rejection::WrongProvider {
-            url: request.provider,
-            repository: repository.provider,
-        });
-    }
+    check_receiver(request.provider, repository)?;
     let stored = repository
         .webhook_secret
         .as_ref()

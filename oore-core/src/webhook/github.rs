@@ -113,6 +113,7 @@ struct RawPullRequest {
     title: Option<String>,
     head: Option<RawBranchRef>,
     base: Option<RawBranchRef>,
+    author_association: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -138,10 +139,20 @@ fn pull_request(body: &[u8]) -> Result<ForgeEvent, PayloadError> {
     )?;
     let source = required(E, "pull_request.head.ref", head.git_ref)?;
     let target = required(E, "pull_request.base.ref", base.git_ref)?;
+    let base_repository = base.repo.and_then(|r| r.full_name);
     let repository = raw
         .repository
         .and_then(|r| r.full_name)
-        .or_else(|| base.repo.and_then(|r| r.full_name));
+        .or_else(|| base_repository.clone());
+    let source_repository = head.repo.and_then(|r| r.full_name);
+    // `head.repo` is null when the fork was deleted: a fork all the same.
+    let from_fork = match (
+        &source_repository,
+        base_repository.as_ref().or(repository.as_ref()),
+    ) {
+        (Some(source), Some(target)) => !source.eq_ignore_ascii_case(target),
+        _ => true,
+    };
     let action = match action_name.as_str() {
         "opened" => PrAction::Opened,
         "reopened" => PrAction::Reopened,
@@ -161,7 +172,9 @@ fn pull_request(body: &[u8]) -> Result<ForgeEvent, PayloadError> {
         target_branch: branch(E, "pull_request.base.ref", &target)?,
         title: pr.title.unwrap_or_default(),
         repository: required(E, "repository.full_name", repository)?,
-        source_repository: head.repo.and_then(|r| r.full_name),
+        source_repository,
+        from_fork,
+        author_association: pr.author_association,
         head_commit_message: None,
         sender: raw.sender.and_then(|s| s.login),
     }))

@@ -129,6 +129,9 @@ struct RawMergeRequestAttributes {
     oldrev: Option<String>,
     last_commit: Option<RawCommit>,
     source: Option<RawProject>,
+    target: Option<RawProject>,
+    source_project_id: Option<u64>,
+    target_project_id: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -177,6 +180,21 @@ fn merge_request(event: &str, body: &[u8]) -> Result<ForgeEvent, PayloadError> {
         "project.path_with_namespace",
         raw.project.and_then(|p| p.path_with_namespace),
     )?;
+    let source_repository = attrs.source.and_then(|p| p.path_with_namespace);
+    // By project id, which survives renames; by path when a payload lacks the ids; a
+    // fork when it says neither.
+    let from_fork = match (attrs.source_project_id, attrs.target_project_id) {
+        (Some(source), Some(target)) => source != target,
+        _ => {
+            let target = attrs
+                .target
+                .and_then(|p| p.path_with_namespace)
+                .unwrap_or_else(|| repository.clone());
+            source_repository
+                .as_ref()
+                .is_none_or(|source| !source.eq_ignore_ascii_case(&target))
+        }
+    };
     Ok(ForgeEvent::PullRequest(PullRequestEvent {
         kind: ReviewKind::MergeRequest,
         action,
@@ -191,7 +209,9 @@ fn merge_request(event: &str, body: &[u8]) -> Result<ForgeEvent, PayloadError> {
         target_branch: branch(event, "object_attributes.target_branch", &target)?,
         title: attrs.title.unwrap_or_default(),
         repository,
-        source_repository: attrs.source.and_then(|p| p.path_with_namespace),
+        source_repository,
+        from_fork,
+        author_association: None,
         head_commit_message: last_commit.message,
         sender: raw.user.and_then(|u| u.username),
     }))

@@ -4,12 +4,15 @@
 //!
 //! The flow (the HTTP receiver and the worker in `oored` drive it):
 //!
-//! 1. receive: [`check_delivery`] verifies a [`DeliveryRequest`] against its repository
+//! 1. receive: [`check_receiver`] says, before the body is read, whether the URL's
+//!    repository can verify anything at all; [`check_delivery`] verifies a
+//!    [`DeliveryRequest`] against its repository
 //!    (GitHub `X-Hub-Signature-256`, GitLab `X-Gitlab-Token`) and names its delivery id;
 //!    the event is stored (`received`), duplicates by delivery id are answered without
 //!    being stored twice;
 //! 2. process: [`github::parse`] / [`gitlab::parse`] read the body, [`decide`] turns the
-//!    event into builds to create or a reason to ignore it.
+//!    event into builds to create, a reason to ignore it, or a hold for approval (a
+//!    pull/merge request from a fork).
 //!
 //! Nothing here panics on untrusted input: bodies are read into private serde structs
 //! whose every field is optional, so a missing or `null` field is an error value (or a
@@ -21,10 +24,12 @@ pub mod gitlab;
 mod decide;
 mod delivery;
 
-pub use decide::{BuildPlan, EventDecision, IgnoreReason, decide, skip_ci_marker};
+pub use decide::{
+    BuildPlan, EventDecision, ForkHold, IgnoreReason, decide, is_trusted_author, skip_ci_marker,
+};
 pub use delivery::{
     DeliveryRequest, REJECTED_PAYLOAD_LIMIT, Rejection, VerifiedDelivery, check_delivery,
-    delivery_id, stored_headers,
+    check_receiver, delivery_id, stored_headers,
 };
 
 use std::fmt;
@@ -226,6 +231,14 @@ pub struct PullRequestEvent {
     pub repository: String,
     /// `owner/name` of the source repository when known (differs for forks).
     pub source_repository: Option<String>,
+    /// The changes come from another repository than the target: GitHub
+    /// `pull_request.head.repo` differs from the base repository or is `null` (a deleted
+    /// fork), GitLab `source_project_id` differs from `target_project_id`. When the
+    /// payload does not say, it counts as a fork.
+    pub from_fork: bool,
+    /// GitHub `pull_request.author_association` (`OWNER`, `MEMBER`, `COLLABORATOR`,
+    /// `CONTRIBUTOR`, `NONE`, ...), as sent; GitLab sends none.
+    pub author_association: Option<String>,
     /// The head commit's message when the payload has it (GitLab `last_commit`).
     pub head_commit_message: Option<String>,
     /// Who did it.

@@ -297,6 +297,10 @@ fn every_fixture_parses_to_the_expected_event() {
                 );
                 assert!(!pr.title.is_empty(), "{name}");
                 assert!(pr.source_repository.is_some(), "{name}");
+                assert!(
+                    !pr.from_fork,
+                    "{name}: the fixtures are from the same repository"
+                );
             }
             (Want::Ping(hook), ForgeEvent::Ping(p)) => {
                 assert_eq!(p.hook_id, Some(*hook), "{name}");
@@ -348,7 +352,7 @@ fn every_fixture_decides_as_expected() {
             Want::Push { repository, .. } | Want::Review { repository, .. } => *repository,
             _ => "Codertocat/Hello-World",
         };
-        let decision = webhook::decide(&event, &repository_for(provider, full_name), None);
+        let decision = webhook::decide(&event, &repository_for(provider, full_name), None, false);
         let name = format!("{provider}/{file}");
         match (&want, decision) {
             (
@@ -400,6 +404,102 @@ fn every_fixture_decides_as_expected() {
             (Want::Other(_), EventDecision::Ignore(IgnoreReason::UnknownEvent(_))) => {}
             (_, decision) => panic!("{name}: unexpected {decision:?}"),
         }
+    }
+}
+
+/// A fixture's JSON, changed by `edit`, parsed as `provider`'s event of that file.
+fn edited(provider: &str, file: &str, edit: impl FnOnce(&mut serde_json::Value)) -> ForgeEvent {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&read(provider, file)).expect("fixtures are JSON");
+    edit(&mut value);
+    let body = value.to_string().into_bytes();
+    match provider {
+        "github" => github::parse(github_event_of(file), &body),
+        _ => gitlab::parse(gitlab_header(file), &body),
+    }
+    .unwrap_or_else(|e| panic!("{provider}/{file} edited: {e}"))
+}
+
+fn pr(event: ForgeEvent) -> oore_core::webhook::PullRequestEvent {
+    match event {
+        ForgeEvent::PullRequest(pr) => pr,
+        other => panic!("a pull request: {other:?}"),
+    }
+}
+
+/// The real pull/merge request payloads, made to come from a fork the way the forges
+/// say so: another `head.repo`, a `null` one (the fork was deleted), another
+/// `source_project_id`. A fork's build waits for approval unless its author is trusted.
+#[test]
+fn fixtures_from_forks_wait_for_approval() {
+    let held = |event: &ForgeEvent, name: &str| {
+        let repo = repository_for(
+            if name.starts_with("gitlab") {
+                "gitlab"
+            } else {
+                "github"
+            },
+            if name.starts_with("gitlab") {
+                "gitlabhq/gitlab-test"
+            } else {
+                "Codertocat/Hello-World"
+            },
+        );
+        match webhook::decide(event, &repo, None, false) {
+            EventDecision::AwaitApproval(hold) => hold,
+            other => panic!("{name}: expected a hold, got {other:?}"),
+        }
+    };
+    let contributor = |v: &mut serde_json::Value| {
+        v["pull_request"]["author_association"] = "CONTRIBUTOR".into();
+    };
+    for file in ["pull_request.opened.json", "pull_request.synchronize.json"] {
+        let name = format!("github/{file}");
+        let other = pr(edited("github", file, |v| {
+            contributor(v);
+            v["pull_request"]["head"]["repo"]["full_name"] = "stranger/Hello-World".into();
+        }));
+        assert!(other.from_fork, "{name}");
+        let hold = held(&ForgeEvent::PullRequest(other.clone()), &name);
+        assert_eq!(hold.source.as_deref(), Some("stranger/Hello-World"));
+        assert_eq!(hold.head_sha, PR_HEAD);
+        let deleted = pr(edited("github", file, |v| {
+            contributor(v);
+            v["pull_request"]["head"]["repo"] = serde_json::Value::Null;
+        }));
+        assert!(deleted.from_fork, "{name}: head.repo null");
+        assert_eq!(held(&ForgeEvent::PullRequest(deleted), &name).source, None);
+        // The fixture's author is the OWNER: trusted, so it builds.
+        let owner = pr(edited("github", file, |v| {
+            v["pull_request"]["head"]["repo"]["full_name"] = "stranger/Hello-World".into();
+        }));
+        let repo = repository_for("github", "Codertocat/Hello-World");
+        assert!(matches!(
+            webhook::decide(&ForgeEvent::PullRequest(owner), &repo, None, false),
+            EventDecision::Build(_)
+        ));
+        // Names compare case-insensitively.
+        let same = pr(edited("github", file, |v| {
+            v["pull_request"]["head"]["repo"]["full_name"] = "codertocat/hello-world".into();
+        }));
+        assert!(!same.from_fork, "{name}");
+    }
+    for file in ["merge_request.default.json", "merge_request.client-go.json"] {
+        let name = format!("gitlab/{file}");
+        let fork = pr(edited("gitlab", file, |v| {
+            v["object_attributes"]["source_project_id"] = 99.into();
+        }));
+        assert!(fork.from_fork, "{name}");
+        held(&ForgeEvent::PullRequest(fork), &name);
+        let no_ids = pr(edited("gitlab", file, |v| {
+            let attrs = v["object_attributes"].as_object_mut().expect("attributes");
+            attrs.remove("source_project_id");
+            attrs.remove("target_project_id");
+        }));
+        assert!(
+            !no_ids.from_fork,
+            "{name}: without ids, the source and target paths are compared"
+        );
     }
 }
 

@@ -109,6 +109,13 @@ pub struct Config {
     /// `OORE_WEBHOOK_RATE_LIMIT`: webhook requests per minute from one source address;
     /// `None` (unset or 0) for no limit.
     pub webhook_rate_limit: Option<u32>,
+    /// `OORE_WEBHOOK_INFLIGHT_BYTES`: webhook body bytes read at once, beyond which
+    /// receivers answer 503.
+    pub webhook_inflight_bytes: u64,
+    /// `OORE_REJECTED_RETENTION_HOURS`: how long rejected webhook attempts are kept.
+    pub rejected_retention: Duration,
+    /// `OORE_REJECTED_MAX_ROWS`: how many rejected webhook attempts are kept at most.
+    pub rejected_max_rows: u64,
     /// `OORE_LOG_FORMAT`.
     pub log_format: LogFormat,
     /// `RUST_LOG` directives.
@@ -255,6 +262,15 @@ impl Config {
         let webhook_rate_limit = r
             .get("OORE_WEBHOOK_RATE_LIMIT", |v| values::int(v, 0..=1_000_000))
             .filter(|n: &u32| *n > 0);
+        let webhook_inflight_bytes = r.get("OORE_WEBHOOK_INFLIGHT_BYTES", |v| {
+            values::int(v, 1024..=1 << 40)
+        });
+        let rejected_retention = r.get("OORE_REJECTED_RETENTION_HOURS", |v| {
+            values::int(v, 1..=87_600).map(|h: u64| Duration::from_secs(h * 3600))
+        });
+        let rejected_max_rows = r.get("OORE_REJECTED_MAX_ROWS", |v| {
+            values::int(v, 0..=100_000_000)
+        });
         let log_format = r.get("OORE_LOG_FORMAT", values::log_format);
         let log_filter = r.get("RUST_LOG", values::log_filter);
 
@@ -286,6 +302,17 @@ impl Config {
                     "OORE_ARTIFACT_ROOTS lists {}, which holds {}: artifact patterns could collect the database or other builds' logs; list only directories that hold build output",
                     root.display(),
                     private.display()
+                ),
+            );
+        }
+        if let (Some(inflight), Some(body)) = (webhook_inflight_bytes, max_webhook_bytes)
+            && inflight < body
+        {
+            r.error(
+                "OORE_WEBHOOK_INFLIGHT_BYTES",
+                format!(
+                    "OORE_WEBHOOK_INFLIGHT_BYTES ({inflight}) is smaller than OORE_MAX_WEBHOOK_BYTES ({body}), so the largest delivery could never be read: \
+                     raise OORE_WEBHOOK_INFLIGHT_BYTES to at least {body}, or lower OORE_MAX_WEBHOOK_BYTES"
                 ),
             );
         }
@@ -332,6 +359,9 @@ impl Config {
                 max_webhook_bytes: max_webhook_bytes?,
                 webhook_queue_capacity: webhook_queue_capacity?,
                 webhook_rate_limit,
+                webhook_inflight_bytes: webhook_inflight_bytes?,
+                rejected_retention: rejected_retention?,
+                rejected_max_rows: rejected_max_rows?,
                 log_format: log_format?,
                 log_filter: log_filter?,
             })

@@ -70,6 +70,9 @@ fn defaults_match_the_spec() {
     assert_eq!(c.max_webhook_bytes, 10 * 1024 * 1024);
     assert_eq!(c.webhook_queue_capacity, 1000);
     assert_eq!(c.webhook_rate_limit, None);
+    assert_eq!(c.webhook_inflight_bytes, 64 * 1024 * 1024);
+    assert_eq!(c.rejected_retention, Duration::from_secs(168 * 3600));
+    assert_eq!(c.rejected_max_rows, 10_000);
     assert_eq!(c.log_format, LogFormat::Text);
     assert_eq!(c.log_filter, "info");
 }
@@ -106,6 +109,9 @@ fn every_variable_is_read() {
             ("OORE_MAX_WEBHOOK_BYTES", "2048"),
             ("OORE_WEBHOOK_QUEUE_CAPACITY", "10"),
             ("OORE_WEBHOOK_RATE_LIMIT", "120"),
+            ("OORE_WEBHOOK_INFLIGHT_BYTES", "4096"),
+            ("OORE_REJECTED_RETENTION_HOURS", "2"),
+            ("OORE_REJECTED_MAX_ROWS", "0"),
             ("OORE_LOG_FORMAT", "json"),
             ("RUST_LOG", "warn,oore_server=debug"),
         ]),
@@ -156,6 +162,19 @@ fn every_variable_is_read() {
     assert_eq!(c.webhook_rate_limit, Some(120));
     let (unlimited, _) = parse(&[("OORE_WEBHOOK_RATE_LIMIT", "0")]).unwrap();
     assert_eq!(unlimited.webhook_rate_limit, None, "0 means no limit");
+    assert_eq!(c.webhook_inflight_bytes, 4096);
+    assert_eq!(c.rejected_retention, Duration::from_secs(7200));
+    assert_eq!(c.rejected_max_rows, 0);
+    let small = errors(&[("OORE_WEBHOOK_INFLIGHT_BYTES", "1048576")]);
+    assert_eq!(small.len(), 1, "{small:?}");
+    assert_eq!(small[0].var, "OORE_WEBHOOK_INFLIGHT_BYTES");
+    assert!(
+        small[0]
+            .message
+            .contains("is smaller than OORE_MAX_WEBHOOK_BYTES (10485760)"),
+        "{}",
+        small[0].message
+    );
     assert_eq!(c.log_format, LogFormat::Json);
     assert_eq!(c.log_filter, "warn,oore_server=debug");
 }

@@ -179,6 +179,21 @@ pub(crate) const VARS: &[Var] = &[
         "webhook requests per minute from one source address, then 429 (unset or 0: no limit)",
     ),
     var(
+        "OORE_WEBHOOK_INFLIGHT_BYTES",
+        Some("67108864"),
+        "webhook body bytes read at once, then 503 (at least OORE_MAX_WEBHOOK_BYTES)",
+    ),
+    var(
+        "OORE_REJECTED_RETENTION_HOURS",
+        Some("168"),
+        "rejected webhook attempts are deleted after this many hours",
+    ),
+    var(
+        "OORE_REJECTED_MAX_ROWS",
+        Some("10000"),
+        "rejected webhook attempts kept at most, oldest deleted first (0: keep none)",
+    ),
+    var(
         "OORE_LOG_FORMAT",
         Some("text"),
         "server log format: text or json",

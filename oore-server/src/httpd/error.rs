@@ -320,6 +320,17 @@ impl ApiError {
         .with_header(RETRY_AFTER, HeaderValue::from_static("60"))
     }
 
+    /// 503 `unavailable` for a delivery not read because `OORE_WEBHOOK_INFLIGHT_BYTES`
+    /// of webhook bodies are being read already; nothing was stored.
+    pub(crate) fn webhook_busy() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "too many webhook bodies are being read at once: nothing was stored; redeliver it from the forge in a few seconds (or raise OORE_WEBHOOK_INFLIGHT_BYTES)",
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from_static("5"))
+    }
+
     /// 503 for a delivery the database could not store; the cause goes to the log.
     pub(crate) fn not_stored(cause: &(impl std::fmt::Display + ?Sized)) -> Self {
         tracing::warn!(error = %cause, "webhook delivery not stored");

@@ -41,6 +41,12 @@ use crate::app::App;
 /// A client that has not sent its request headers within this time is dropped.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The most a connection's read buffer grows to (hyper's default is about 400 KiB). A
+/// body streams through it; 64 KiB reads are as fast on loopback, and a stranger's
+/// connection (each one, however many) holds this much at most while its body is read
+/// or dropped.
+const MAX_READ_BUFFER: usize = 64 * 1024;
+
 /// Serves `app` on `listener` until `shutdown` completes, then shuts down gracefully
 /// within `grace` (see the module doc).
 pub async fn serve(
@@ -53,7 +59,8 @@ pub async fn serve(
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_READ_BUFFER);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);

@@ -117,8 +117,10 @@ pub(crate) fn table() -> Vec<Route> {
         signed(routes!(webhooks::receive_github)),
         signed(routes!(webhooks::receive_gitlab)),
         admin(routes!(webhooks::list)),
+        admin(routes!(webhooks::refusals)),
         admin(routes!(webhooks::get)),
         admin(routes!(webhooks::redeliver)),
+        admin(routes!(webhooks::approve)),
     ]
 }
 
@@ -233,7 +235,7 @@ mod tests {
                 route.path
             );
         }
-        assert!(routes.len() >= 34, "{} routes", routes.len());
+        assert!(routes.len() >= 36, "{} routes", routes.len());
     }
 
     #[test]
@@ -276,6 +278,8 @@ mod tests {
             ("GET", paths::webhooks()),
             ("GET", paths::webhook(a)),
             ("POST", paths::webhook_redeliver(a)),
+            ("POST", paths::webhook_approve(a)),
+            ("GET", paths::webhook_refusals()),
         ];
         let routes = route_table();
         // Several methods share a path: each path maps to the indexes of its routes.

@@ -10,11 +10,24 @@
 //!   `OORE_WEBHOOK_QUEUE_CAPACITY` while the event is stored all the same;
 //! - the [`worker`] processes `received` events in arrival order. The rows are the
 //!   queue; memory only wakes the worker (a [`Notify`]), so a restart loses nothing;
-//! - [`RateLimiter`]: the optional per-source-address limit (`OORE_WEBHOOK_RATE_LIMIT`).
+//! - [`RateLimiter`]: the optional per-source-address limit (`OORE_WEBHOOK_RATE_LIMIT`);
+//! - [`InflightBudget`]: the bytes of webhook bodies read at once
+//!   (`OORE_WEBHOOK_INFLIGHT_BYTES`);
+//! - [`Refusals`]: requests refused before anything could be verified, counted per
+//!   source instead of stored.
+//!
+//! What a stranger can cost: a request whose URL names no usable repository, or whose
+//! source is outside `OORE_GITLAB_ALLOWED_CIDRS`, is answered before its body is read
+//! and only counted; one to a real repository whose signature fails is recorded with
+//! its first 16 KiB, at most `OORE_REJECTED_MAX_ROWS` of them, and only
+//! [`REJECTED_IN_FLIGHT`] at a time (the others are counted); every body read holds its
+//! bytes against `OORE_WEBHOOK_INFLIGHT_BYTES`.
 
+mod body;
 mod rate_limit;
 #[cfg(test)]
 mod recording;
+mod refusals;
 pub(crate) mod worker;
 pub(crate) mod writer;
 
@@ -22,15 +35,24 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jiff::Timestamp;
 use oore_core::domain::repository::Provider;
-use oore_core::ports::{NewWebhookEvent, StoreError};
-use tokio::sync::Notify;
+use oore_core::ports::{NewWebhookEvent, RejectedWebhookEvent, StoreError};
+use oore_core::usecases::webhook::RejectedRetention;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::config::{Cidr, Config};
 
+pub(crate) use body::{BodyError, InflightBudget};
 pub(crate) use rate_limit::RateLimiter;
+pub(crate) use refusals::{Refusal, Refusals};
 pub(crate) use worker::EventWorker;
-pub(crate) use writer::{Stored, WriterQueue};
+pub(crate) use writer::{Stored, WriterLimits, WriterQueue};
+
+/// Rejected attempts being recorded at once, at most; beyond that they are counted
+/// ([`Refusal::NotRecorded`]) instead, so a flood of bad signatures holds at most this
+/// many cut bodies in memory and cannot fill the writer's queue.
+pub(crate) const REJECTED_IN_FLIGHT: usize = 64;
 
 /// The webhook settings of [`Config`].
 #[derive(Debug, Clone)]
@@ -44,6 +66,10 @@ pub(crate) struct WebhookSettings {
     pub(crate) rate_limit: Option<u32>,
     /// `OORE_GITLAB_ALLOWED_CIDRS`: where GitLab deliveries may come from (empty: anywhere).
     pub(crate) gitlab_allowed_cidrs: Vec<Cidr>,
+    /// `OORE_WEBHOOK_INFLIGHT_BYTES`: body bytes read at once.
+    pub(crate) inflight_bytes: u64,
+    /// `OORE_REJECTED_RETENTION_HOURS` and `OORE_REJECTED_MAX_ROWS`.
+    pub(crate) rejected: RejectedRetention,
 }
 
 impl WebhookSettings {
@@ -54,6 +80,19 @@ impl WebhookSettings {
             queue_capacity: u64::try_from(config.webhook_queue_capacity).unwrap_or(u64::MAX),
             rate_limit: config.webhook_rate_limit,
             gitlab_allowed_cidrs: config.gitlab_allowed_cidrs.clone(),
+            inflight_bytes: config.webhook_inflight_bytes,
+            rejected: RejectedRetention {
+                max_age: config.rejected_retention,
+                max_rows: config.rejected_max_rows,
+            },
+        }
+    }
+
+    /// What the writer task needs.
+    pub(crate) fn writer_limits(&self) -> WriterLimits {
+        WriterLimits {
+            capacity: self.queue_capacity,
+            rejected_max_rows: self.rejected.max_rows,
         }
     }
 }
@@ -64,22 +103,57 @@ pub(crate) struct Webhooks {
     writer: writer::WriterHandle,
     wake: Arc<Notify>,
     limiter: Option<RateLimiter>,
+    budget: InflightBudget,
+    refusals: Refusals,
+    rejected_slots: Arc<Semaphore>,
 }
 
 impl Webhooks {
     /// Receivers over `writer`, waking the event worker through `wake`.
+    /// Refusals are counted from `started`.
     pub(crate) fn new(
         settings: WebhookSettings,
         writer: writer::WriterHandle,
         wake: Arc<Notify>,
+        started: Timestamp,
     ) -> Self {
         let limiter = settings.rate_limit.map(RateLimiter::new);
+        let budget = InflightBudget::new(settings.inflight_bytes);
         Self {
             settings,
             writer,
             wake,
             limiter,
+            budget,
+            refusals: Refusals::new(started),
+            rejected_slots: Arc::new(Semaphore::new(REJECTED_IN_FLIGHT)),
         }
+    }
+
+    /// The body budget (`OORE_WEBHOOK_INFLIGHT_BYTES`).
+    pub(crate) fn budget(&self) -> &InflightBudget {
+        &self.budget
+    }
+
+    /// The refusals counted per source.
+    pub(crate) fn refusals(&self) -> &Refusals {
+        &self.refusals
+    }
+
+    /// Records a rejected attempt through the writer, unless [`REJECTED_IN_FLIGHT`] are
+    /// being recorded already or none are kept (`OORE_REJECTED_MAX_ROWS` = 0): then
+    /// `Ok(false)`, and the caller counts it instead.
+    pub(crate) async fn record_rejected(
+        &self,
+        rejected: RejectedWebhookEvent,
+    ) -> Result<bool, StoreError> {
+        if self.settings.rejected.max_rows == 0 {
+            return Ok(false);
+        }
+        let Ok(_slot) = Arc::clone(&self.rejected_slots).try_acquire_owned() else {
+            return Ok(false);
+        };
+        self.writer.record_rejected(rejected).await.map(|()| true)
     }
 
     /// The settings.

@@ -11,6 +11,11 @@
 //! names a repository row that vanished, say), its events are committed one by one, so
 //! one bad event never costs the others their acknowledgement.
 //!
+//! Rejected attempts (a signature or token that did not verify) come the same way and
+//! are recorded with one `record_rejected` per batch, which keeps at most
+//! `OORE_REJECTED_MAX_ROWS` of them; receivers hand over only a few at a time (see
+//! `Webhooks::record_rejected`), so a flood of them cannot crowd out real deliveries.
+//!
 //! The backlog it reports is an upper bound that is cheap to keep: the last
 //! `count_unprocessed` plus what was inserted since, recounted every [`RECOUNT_AFTER`],
 //! and always recounted before it would exceed the queue capacity, so a receiver answers
@@ -23,7 +28,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oore_core::ports::{InsertOutcome, NewWebhookEvent, StoreError};
+use oore_core::ports::{InsertOutcome, NewWebhookEvent, RejectedWebhookEvent, StoreError};
 use oore_core::services::Services;
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -48,10 +53,14 @@ pub(crate) struct Stored {
 }
 
 type Reply = oneshot::Sender<Result<Stored, StoreError>>;
+type RejectReply = oneshot::Sender<Result<(), StoreError>>;
 
-struct Pending {
-    event: NewWebhookEvent,
-    reply: Reply,
+/// What a receiver hands over.
+enum Pending {
+    /// A verified delivery.
+    Accept(NewWebhookEvent, Reply),
+    /// A refused one, to record.
+    Reject(RejectedWebhookEvent, RejectReply),
 }
 
 /// The receivers' end of the queue.
@@ -76,7 +85,22 @@ impl WriterHandle {
     pub(crate) async fn store(&self, event: NewWebhookEvent) -> Result<Stored, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Pending { event, reply })
+            .send(Pending::Accept(event, reply))
+            .await
+            .map_err(|_| StoreError::Unavailable("the server is shutting down".to_owned()))?;
+        answer.await.map_err(|_| {
+            StoreError::Unavailable("the webhook writer stopped before answering".to_owned())
+        })?
+    }
+
+    /// Queues a rejected attempt and waits until it is recorded.
+    pub(crate) async fn record_rejected(
+        &self,
+        rejected: RejectedWebhookEvent,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Pending::Reject(rejected, reply))
             .await
             .map_err(|_| StoreError::Unavailable("the server is shutting down".to_owned()))?;
         answer.await.map_err(|_| {
@@ -118,16 +142,26 @@ impl Backlog {
     }
 }
 
+/// What the writer needs to know of the configuration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriterLimits {
+    /// `OORE_WEBHOOK_QUEUE_CAPACITY`.
+    pub(crate) capacity: u64,
+    /// `OORE_REJECTED_MAX_ROWS`.
+    pub(crate) rejected_max_rows: u64,
+}
+
 /// Commits queued deliveries until `stop` fires (or every sender is gone), then commits
 /// what is left in the queue and returns. Wakes the event worker through `wake` after a
-/// commit that stored something new. `capacity` is `OORE_WEBHOOK_QUEUE_CAPACITY`.
+/// commit that stored something new.
 pub(crate) async fn run(
     services: Services,
     queue: WriterQueue,
     wake: Arc<Notify>,
-    capacity: u64,
+    limits: WriterLimits,
     stop: oneshot::Receiver<()>,
 ) {
+    let capacity = limits.capacity;
     let mut backlog = Backlog {
         capacity,
         counted: None,
@@ -158,14 +192,74 @@ pub(crate) async fn run(
                 Err(_) => break,
             }
         }
-        commit(&services, batch, &wake, &mut backlog).await;
+        let (accepted, rejected): (Vec<Pending>, Vec<Pending>) = batch
+            .into_iter()
+            .partition(|p| matches!(p, Pending::Accept(..)));
+        let accepted = accepted
+            .into_iter()
+            .filter_map(|p| match p {
+                Pending::Accept(event, reply) => Some((event, reply)),
+                Pending::Reject(..) => None,
+            })
+            .collect::<Vec<_>>();
+        let rejected = rejected
+            .into_iter()
+            .filter_map(|p| match p {
+                Pending::Reject(record, reply) => Some((record, reply)),
+                Pending::Accept(..) => None,
+            })
+            .collect::<Vec<_>>();
+        if !accepted.is_empty() {
+            commit(&services, accepted, &wake, &mut backlog).await;
+        }
+        if !rejected.is_empty() {
+            record(&services, rejected, limits.rejected_max_rows).await;
+        }
     }
     tracing::debug!("webhook writer stopped");
 }
 
-async fn commit(services: &Services, batch: Vec<Pending>, wake: &Notify, backlog: &mut Backlog) {
-    let (events, replies): (Vec<NewWebhookEvent>, Vec<Reply>) =
-        batch.into_iter().map(|p| (p.event, p.reply)).unzip();
+/// Records refused attempts with one `record_rejected` (one by one if that fails for
+/// another reason than an unavailable database), and answers each.
+async fn record(services: &Services, batch: Vec<(RejectedWebhookEvent, RejectReply)>, keep: u64) {
+    let (records, replies): (Vec<RejectedWebhookEvent>, Vec<RejectReply>) =
+        batch.into_iter().unzip();
+    let store = &services.webhooks;
+    let results: Vec<Result<(), StoreError>> = match store.record_rejected(&records, keep).await {
+        Ok(trimmed) => {
+            tracing::debug!(
+                recorded = records.len(),
+                trimmed,
+                "rejected webhook attempts recorded"
+            );
+            records.iter().map(|_| Ok(())).collect()
+        }
+        Err(e) if records.len() > 1 && !matches!(e, StoreError::Unavailable(_)) => {
+            let mut results = Vec::with_capacity(records.len());
+            for r in &records {
+                results.push(
+                    store
+                        .record_rejected(std::slice::from_ref(r), keep)
+                        .await
+                        .map(drop),
+                );
+            }
+            results
+        }
+        Err(e) => records.iter().map(|_| Err(e.clone())).collect(),
+    };
+    for (reply, result) in replies.into_iter().zip(results) {
+        let _ = reply.send(result);
+    }
+}
+
+async fn commit(
+    services: &Services,
+    batch: Vec<(NewWebhookEvent, Reply)>,
+    wake: &Notify,
+    backlog: &mut Backlog,
+) {
+    let (events, replies): (Vec<NewWebhookEvent>, Vec<Reply>) = batch.into_iter().unzip();
     let store = &services.webhooks;
     let results: Vec<Result<InsertOutcome, StoreError>> = match store.insert_batch(&events).await {
         Ok(outcomes) if outcomes.len() == events.len() => outcomes.into_iter().map(Ok).collect(),
@@ -277,7 +371,11 @@ mod tests {
         if stop_first {
             stop_tx.send(()).unwrap();
         }
-        let writer = tokio::spawn(run(services.clone(), queue, wake.clone(), 1000, stop_rx));
+        let limits = WriterLimits {
+            capacity: 1000,
+            rejected_max_rows: 10,
+        };
+        let writer = tokio::spawn(run(services.clone(), queue, wake.clone(), limits, stop_rx));
         let mut answers: Vec<_> = senders.join_all().await;
         answers.sort_by_key(|(i, _)| *i);
         writer.await.unwrap();

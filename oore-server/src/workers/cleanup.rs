@@ -11,7 +11,11 @@
 //! * fails running builds that no worker of this process runs and that started longer ago
 //!   than `OORE_MAX_BUILD_DURATION_SECS` (the reaper for builds stuck by a lost worker);
 //! * ends the webhook replay window: delivery ids registered more than 24 hours ago
-//!   ([`REPLAY_WINDOW`]) are forgotten; the events themselves stay as the audit trail.
+//!   ([`REPLAY_WINDOW`]) are forgotten; the events themselves stay as the audit trail;
+//! * deletes rejected webhook attempts older than `OORE_REJECTED_RETENTION_HOURS`, and
+//!   the oldest beyond `OORE_REJECTED_MAX_ROWS` ([`prune_rejected_events`]; the writer
+//!   keeps that bound as it records them too). They are unauthenticated: kept for
+//!   debugging, not as history.
 //!
 //! Every part logs what it did and carries on when another part fails.
 //!
@@ -27,6 +31,7 @@ use oore_core::ids::BuildId;
 use oore_core::ports::{BuildDirectories, BuildLogs, StoreError};
 use oore_core::services::Services;
 use oore_core::usecases::build::{RetentionRule, fail_overdue_builds, prune_build_directories};
+use oore_core::usecases::webhook::{RejectedRetention, prune_rejected_events};
 use oore_core::webhook::REPLAY_WINDOW;
 use tokio::sync::watch;
 
@@ -43,6 +48,8 @@ pub(crate) struct CleanupConfig {
     pub(crate) log_retention: Option<Duration>,
     /// `OORE_MAX_BUILD_DURATION_SECS`: a running build without a worker is failed after it.
     pub(crate) max_build_duration: Duration,
+    /// `OORE_REJECTED_RETENTION_HOURS`, `OORE_REJECTED_MAX_ROWS`.
+    pub(crate) rejected: RejectedRetention,
 }
 
 /// What one pass did.
@@ -56,6 +63,8 @@ pub(crate) struct CleanupReport {
     pub(crate) overdue: Vec<BuildId>,
     /// Webhook delivery ids forgotten (out of the replay window).
     pub(crate) deliveries: u64,
+    /// Rejected webhook attempts deleted.
+    pub(crate) rejected: u64,
 }
 
 /// The cleanup task's state.
@@ -96,6 +105,7 @@ impl Cleanup {
                     logs = report.logs.len(),
                     overdue = report.overdue.len(),
                     deliveries = report.deliveries,
+                    rejected = report.rejected,
                     "cleanup done"
                 );
             }
@@ -147,6 +157,10 @@ impl Cleanup {
                 Err(e) => tracing::warn!(error = %e, "forgetting old webhook delivery ids failed"),
             },
             Err(e) => tracing::warn!(error = %e, "the webhook replay window cannot be computed"),
+        }
+        match prune_rejected_events(&self.services, self.config.rejected).await {
+            Ok(n) => report.rejected = n,
+            Err(e) => tracing::warn!(error = %e, "deleting old rejected webhook attempts failed"),
         }
         report
     }

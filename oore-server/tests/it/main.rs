@@ -19,4 +19,6 @@ mod repositories;
 mod support;
 mod system;
 mod webhooks;
+mod webhooks_forks;
+mod webhooks_limits;
 mod webhooks_queue;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Barrier};
 
 use oore_core::api::{
     BuildDto, BuildListResponse, RepositoryDto, WebhookAcceptedResponse, WebhookEventDetailDto,
-    WebhookListResponse,
+    WebhookListResponse, WebhookRefusalDto, WebhookRefusalsResponse,
 };
 use oore_testkit::TestServer;
 use oore_testkit::http::{HttpResponse, raw};
@@ -115,6 +115,14 @@ pub(crate) fn wait_processed(server: &TestServer, id: &str) -> WebhookEventDetai
 #[track_caller]
 pub(crate) fn events(server: &TestServer, query: &str) -> WebhookListResponse {
     let response = server.get(&format!("/api/webhooks?{query}"));
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.json_as()
+}
+
+/// `GET /api/webhooks/refusals`.
+#[track_caller]
+pub(crate) fn refusals(server: &TestServer) -> WebhookRefusalsResponse {
+    let response = server.get("/api/webhooks/refusals");
     assert_eq!(response.status, 200, "{}", response.text());
     response.json_as()
 }
@@ -382,8 +390,26 @@ fn refused_deliveries_are_401_say_nothing_and_are_recorded() {
     let not_an_id = github_delivery("not-an-id", SECRET, "push", &new_delivery_id(), &body);
     assert_error(&not_an_id.send(&server.url()), 401, "unauthorized");
 
+    // What could not be verified at all (no such repository, another provider's) is
+    // counted per source, not stored; failed signatures and tokens are recorded.
     let rejected = events(&server, "status=rejected").events;
-    assert_eq!(rejected.len(), refused.len(), "{rejected:#?}");
+    assert_eq!(rejected.len(), refused.len() - 2, "{rejected:#?}");
+    assert!(rejected.iter().all(|e| e.repository_id.is_some()));
+    let refusals = refusals(&server);
+    assert_eq!(refusals.sources.len(), 1, "{refusals:?}");
+    let source = &refusals.sources[0];
+    assert_eq!((source.source.as_str(), source.total), ("127.0.0.1", 3));
+    let mut reasons: Vec<String> = source
+        .reasons
+        .iter()
+        .map(|r| format!("{}={}", r.reason, r.count))
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        ["invalid_id=1", "unknown_repository=1", "wrong_provider=1"]
+    );
+    assert_eq!(source.last_path, "/api/webhooks/github/not-an-id");
     assert!(
         rejected
             .iter()
@@ -399,19 +425,11 @@ fn refused_deliveries_are_401_say_nothing_and_are_recorded() {
         let reason = e.reason.as_deref().unwrap_or_default();
         assert!(reason.starts_with("HMAC verification failed"), "{reason}");
     }
-    let unknown = rejected
-        .iter()
-        .find(|e| e.repository_id.is_none())
-        .expect("the delivery to an unknown repository is recorded");
-    assert!(
-        unknown
-            .reason
-            .as_deref()
-            .unwrap_or_default()
-            .contains("no repository"),
-        "{unknown:?}"
-    );
     let detail = event(&server, &of_github[0].id);
+    assert_eq!(
+        (detail.payload_size, detail.payload_truncated),
+        (body.len() as u64, false)
+    );
     assert!(
         detail
             .headers
@@ -618,12 +636,15 @@ fn gitlab_deliveries_from_outside_the_allowed_ranges_are_refused() {
     let delivery = gitlab_delivery(&gl.id, TOKEN, "Push Hook", None, &body);
     let envelope = assert_error(&delivery.send(&server.url()), 401, "unauthorized");
     assert_eq!(envelope.error.message, "webhook verification failed");
-    let rejected = events(&server, "status=rejected").events;
-    assert_eq!(rejected.len(), 1);
-    let reason = rejected[0].reason.as_deref().unwrap_or_default();
     assert!(
-        reason.contains("127.0.0.1") && reason.contains("OORE_GITLAB_ALLOWED_CIDRS"),
-        "{reason}"
+        events(&server, "").events.is_empty(),
+        "refused before its body was read: nothing stored"
+    );
+    let counted = refusals(&server);
+    assert_eq!(counted.sources[0].source, "127.0.0.1");
+    assert_eq!(
+        counted.sources[0].reasons[0].reason,
+        WebhookRefusalDto::SourceNotAllowed
     );
     // GitHub deliveries are not concerned.
     let gh = github_repo(&server);

@@ -10,11 +10,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use oore_core::api::{WebhookEventDto, WebhookListResponse};
-use oore_core::domain::webhook::{WebhookEvent, WebhookEventDetail};
+use oore_core::domain::webhook::{Approval, WebhookEvent, WebhookEventDetail};
 use oore_core::ids::WebhookEventId;
 use oore_core::ports::{
-    Clock, EventFinish, InsertOutcome, NewWebhookEvent, StoreError, WebhookEventPage,
-    WebhookEventQuery, WebhookEventStore,
+    Clock, EventFinish, InsertOutcome, NewWebhookEvent, RejectedWebhookEvent, StoreError,
+    WebhookEventPage, WebhookEventQuery, WebhookEventStore,
 };
 use oore_testkit::TestServer;
 use oore_testkit::git::GitFixture;
@@ -45,10 +45,20 @@ impl WebhookEventStore for Pausable {
     }
     async fn record_rejected(
         &self,
-        event: &NewWebhookEvent,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        self.inner.record_rejected(event, reason).await
+        rejected: &[RejectedWebhookEvent],
+        keep_at_most: u64,
+    ) -> Result<u64, StoreError> {
+        self.inner.record_rejected(rejected, keep_at_most).await
+    }
+    async fn prune_rejected(
+        &self,
+        before: Timestamp,
+        keep_at_most: u64,
+    ) -> Result<u64, StoreError> {
+        self.inner.prune_rejected(before, keep_at_most).await
+    }
+    async fn approve(&self, id: WebhookEventId, approval: &Approval) -> Result<bool, StoreError> {
+        self.inner.approve(id, approval).await
     }
     async fn get_event(
         &self,

@@ -33,6 +33,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("default_branch", "--default-branch"),
     ("webhook_secret", "--webhook-secret"),
     ("build_concurrency", "--build-concurrency"),
+    ("fork_pull_requests", "--fork-pull-requests"),
     ("state", "--state"),
 ];
 /// What to try after a duplicate from add or update.
@@ -106,6 +107,10 @@ struct AddCmd {
     /// parallel (the default: builds run side by side) or serial (one at a time)
     #[argh(option)]
     build_concurrency: Option<String>,
+    /// pull requests from forks: approve (the default: they wait for `oore webhook
+    /// approve`), never or always
+    #[argh(option)]
+    fork_pull_requests: Option<String>,
     /// the forge webhook's secret (visible in shell history; prefer --webhook-secret-stdin)
     #[argh(option)]
     webhook_secret: Option<String>,
@@ -151,6 +156,9 @@ struct UpdateCmd {
     /// parallel or serial
     #[argh(option)]
     build_concurrency: Option<String>,
+    /// pull requests from forks: approve, never or always
+    #[argh(option)]
+    fork_pull_requests: Option<String>,
     /// new webhook secret (visible in shell history; prefer --webhook-secret-stdin)
     #[argh(option)]
     webhook_secret: Option<String>,
@@ -305,6 +313,7 @@ fn add(
         default_branch: cmd.default_branch,
         webhook_secret,
         build_concurrency: cmd.build_concurrency,
+        fork_pull_requests: cmd.fork_pull_requests,
         ..Default::default()
     };
     let repo: RepositoryDto =
@@ -370,11 +379,12 @@ fn update(
         webhook_secret,
         clear_webhook_secret: cmd.clear_webhook_secret,
         build_concurrency: cmd.build_concurrency,
+        fork_pull_requests: cmd.fork_pull_requests,
         ..Default::default()
     };
     if request == UpdateRepositoryRequest::default() {
         return Err(CliError::Usage(
-            "nothing to change; pass --owner, --repo, --clone-url, --default-branch, --build-concurrency, --webhook-secret, --webhook-secret-stdin or --clear-webhook-secret".to_owned(),
+            "nothing to change; pass --owner, --repo, --clone-url, --default-branch, --build-concurrency, --fork-pull-requests, --webhook-secret, --webhook-secret-stdin or --clear-webhook-secret".to_owned(),
         ));
     }
     let repo: RepositoryDto = ApiClient::new(target).put(&path, &request)?;

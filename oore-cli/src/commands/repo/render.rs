@@ -33,6 +33,7 @@ pub(super) fn details(repo: &RepositoryDto) -> String {
         ("default branch", repo.default_branch.clone()),
         ("clone url", repo.clone_url.clone()),
         ("build concurrency", repo.build_concurrency.to_string()),
+        ("fork pull requests", repo.fork_pull_requests.to_string()),
         (
             "webhook secret",
             if repo.webhook_secret_configured {
@@ -120,16 +121,17 @@ mod tests {
     #[test]
     fn details_block() {
         insta::assert_snapshot!(details(&repo("01JA", "acme", "app", "active", false)), @r"
-        id:                 01JA
-        name:               acme/app
-        provider:           github
-        state:              active
-        default branch:     main
-        clone url:          https://github.com/acme/app.git
-        build concurrency:  parallel
-        webhook secret:     not configured
-        created:            2026-01-02T03:04:05Z
-        updated:            2026-01-02T03:04:05Z
+        id:                  01JA
+        name:                acme/app
+        provider:            github
+        state:               active
+        default branch:      main
+        clone url:           https://github.com/acme/app.git
+        build concurrency:   parallel
+        fork pull requests:  always
+        webhook secret:      not configured
+        created:             2026-01-02T03:04:05Z
+        updated:             2026-01-02T03:04:05Z
         ");
     }
 

@@ -1,6 +1,7 @@
 //! `oore webhook ...`: list the webhook deliveries `oored` received, show one (what
-//! arrived, what came of it, its payload) and process a stored one again (spec 10.3,
-//! 11.1). The layouts are in [`render`].
+//! arrived, what came of it, its payload), process a stored one again (spec 10.3,
+//! 11.1), approve a pull request from a fork, and show the requests refused without
+//! being stored. The layouts are in [`render`].
 
 mod render;
 
@@ -8,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use argh::FromArgs;
 use oore_core::api::{
-    BuildDto, ErrorCode, WebhookEventDetailDto, WebhookEventDto, WebhookEventStatusDto,
-    WebhookListResponse, paths,
+    ApproveWebhookRequest, BuildDto, ErrorCode, WebhookEventDetailDto, WebhookEventDto,
+    WebhookEventStatusDto, WebhookListResponse, WebhookRefusalsResponse, paths,
 };
 
 use super::Ctx;
@@ -18,7 +19,7 @@ use crate::client::ApiClient;
 use crate::commands::list_query::ListQuery;
 use crate::error::CliError;
 use crate::table::sanitize;
-use render::{BuildLine, details, event_table, outcome};
+use render::{BuildLine, details, event_table, outcome, refusal_table};
 
 /// What to try after an unknown or malformed event id.
 const ID_HINT: &str = "list events with `oore webhook list`";
@@ -30,6 +31,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("event", "--event"),
     ("limit", "--limit"),
     ("before", "--before"),
+    ("approved_by", "--as"),
 ];
 /// Events searched when a short id is given.
 const SHORT_ID_SEARCH: u32 = 200;
@@ -42,8 +44,8 @@ const WAIT_LIMIT: Duration = Duration::from_secs(60);
 #[argh(
     subcommand,
     name = "webhook",
-    example = "Why did a push not build?\n  {command_name} list --repo 01JREPO... --limit 10\n  {command_name} show 7K3M9Q2A\n\nDeliveries refused (bad signature or token):\n  {command_name} list --status rejected\n\nProcess a stored delivery again, e.g. after activating the repository:\n  {command_name} redeliver 7K3M9Q2A --wait",
-    note = "An event id can be given in full or as the short id `oore webhook list` shows (its last 8 characters), which is looked up among the 200 most recent events. A rejected delivery cannot be processed again: fix the secret with `oore repo update`, then redeliver it from the forge."
+    example = "Why did a push not build?\n  {command_name} list --repo 01JREPO... --limit 10\n  {command_name} show 7K3M9Q2A\n\nDeliveries refused (bad signature or token):\n  {command_name} list --status rejected\n\nRequests refused before anything could be checked (no such repository, no secret):\n  {command_name} refusals\n\nBuild a pull request from a fork once you have read it:\n  {command_name} list --status awaiting_approval\n  {command_name} approve 7K3M9Q2A --wait\n\nProcess a stored delivery again, e.g. after activating the repository:\n  {command_name} redeliver 7K3M9Q2A --wait",
+    note = "An event id can be given in full or as the short id `oore webhook list` shows (its last 8 characters), which is looked up among the 200 most recent events. A rejected delivery cannot be processed again: fix the secret with `oore repo update`, then redeliver it from the forge. Approving a pull request from a fork builds the commit of that event only; a new push to it waits for its own approval."
 )]
 pub(crate) struct WebhookCmd {
     #[argh(subcommand)]
@@ -56,6 +58,8 @@ enum WebhookSub {
     List(ListCmd),
     Show(ShowCmd),
     Redeliver(RedeliverCmd),
+    Approve(ApproveCmd),
+    Refusals(RefusalsCmd),
 }
 
 /// list received webhook events, newest first
@@ -68,7 +72,8 @@ struct ListCmd {
     /// only this provider: github or gitlab
     #[argh(option)]
     provider: Option<String>,
-    /// only this status: received, processed, ignored, failed or rejected
+    /// only this status: received, processed, ignored, failed, rejected or
+    /// awaiting_approval
     #[argh(option)]
     status: Option<String>,
     /// only this kind of event: push, pull_request (or merge_request) and tag_push match
@@ -113,12 +118,42 @@ struct RedeliverCmd {
     json: bool,
 }
 
+/// build a pull request from a fork that awaits approval: exactly the commit of this
+/// event, once
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "approve")]
+struct ApproveCmd {
+    /// event id (full or short)
+    #[argh(positional)]
+    id: String,
+    /// the name recorded as approver (default: $USER, else the server's "admin")
+    #[argh(option, long = "as")]
+    approver: Option<String>,
+    /// wait until it is processed and print the outcome; exit 1 if it failed
+    #[argh(switch)]
+    wait: bool,
+    /// print the API's JSON (with --wait: the event as processed)
+    #[argh(switch)]
+    json: bool,
+}
+
+/// show webhook requests refused without being stored, counted per source address
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "refusals")]
+struct RefusalsCmd {
+    /// print the API's JSON
+    #[argh(switch)]
+    json: bool,
+}
+
 /// Run `oore webhook ...`.
 pub(crate) fn run(cmd: WebhookCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let result = match cmd.command {
         WebhookSub::List(cmd) => list(cmd, ctx),
         WebhookSub::Show(cmd) => show(cmd, ctx),
         WebhookSub::Redeliver(cmd) => redeliver(cmd, ctx),
+        WebhookSub::Approve(cmd) => approve(cmd, ctx),
+        WebhookSub::Refusals(cmd) => refusals(cmd, ctx),
     };
     result.map_err(|e| {
         e.with_hint(ErrorCode::NotFound, ID_HINT)
@@ -229,9 +264,77 @@ fn redeliver(cmd: RedeliverCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
             sanitize(&queued.event_type)
         ));
     }
+    wait_and_report(&client, &id, ctx)
+}
+
+fn approve(cmd: ApproveCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let client = ctx.client()?;
+    let id = resolve_event_id(&client, &cmd.id)?;
+    let request = ApproveWebhookRequest {
+        approved_by: cmd.approver.or_else(local_user),
+    };
+    let approved: WebhookEventDto = client
+        .post(&paths::webhook_approve(&id), Some(&request))
+        .map_err(|e| {
+            e.with_hint(
+                ErrorCode::Conflict,
+                &format!("see the event with `oore webhook show {id}`"),
+            )
+        })?;
+    if !cmd.wait {
+        if ctx.out.is_json() {
+            return ctx.out.json(&approved);
+        }
+        return ctx.out.text(&format!(
+            "webhook event {id} approved by {}; it builds next: see the build with `oore webhook show {id}`",
+            sanitize(approved.approved_by.as_deref().unwrap_or("admin"))
+        ));
+    }
+    wait_and_report(&client, &id, ctx)
+}
+
+/// The login name of whoever runs `oore`, for the approval record.
+fn local_user() -> Option<String> {
+    ["USER", "LOGNAME"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+}
+
+fn refusals(cmd: RefusalsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
+    ctx.use_json(cmd.json);
+    let counts: WebhookRefusalsResponse = ctx.client()?.get(&paths::webhook_refusals())?;
+    if ctx.out.is_json() {
+        return ctx.out.json(&counts);
+    }
+    if counts.sources.is_empty() {
+        return ctx.out.text(&format!(
+            "no webhook requests refused since the server started ({})",
+            sanitize(&counts.since)
+        ));
+    }
+    ctx.out.table(&refusal_table(&counts.sources))?;
+    let mut note = format!(
+        "counted since the server started ({}); these requests were not stored",
+        sanitize(&counts.since)
+    );
+    if counts.dropped_sources > 0 {
+        note.push_str(&format!(
+            "; {} more source(s) were dropped from the count",
+            counts.dropped_sources
+        ));
+    }
+    ctx.out.text(&note)
+}
+
+/// `--wait` of redeliver and approve: polls the event until it is processed, prints
+/// the outcome, fails when the event failed.
+fn wait_and_report(client: &ApiClient, id: &str, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let started = Instant::now();
     let event = loop {
-        let detail: WebhookEventDetailDto = client.get(&paths::webhook(&id))?;
+        let detail: WebhookEventDetailDto = client.get(&paths::webhook(id))?;
         if detail.event.status != WebhookEventStatusDto::Received {
             break detail.event;
         }
@@ -246,7 +349,7 @@ fn redeliver(cmd: RedeliverCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     if ctx.out.is_json() {
         ctx.out.json(&event)?;
     } else {
-        let builds = build_lines(&client, &event.build_ids);
+        let builds = build_lines(client, &event.build_ids);
         ctx.out.text(&outcome(&event, &builds))?;
     }
     if event.status == WebhookEventStatusDto::Failed {

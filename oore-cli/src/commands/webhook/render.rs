@@ -8,6 +8,7 @@
 
 use oore_core::api::{
     BuildDto, PayloadFormatDto, WebhookEventDetailDto, WebhookEventDto, WebhookEventStatusDto,
+    WebhookRefusalSourceDto,
 };
 
 use crate::commands::build::render::{short_id, time};
@@ -130,11 +131,29 @@ pub(super) fn details(detail: &WebhookEventDetailDto, builds: &[BuildLine]) -> S
             text.push_str(&format!("  {}\n", build_text(line)));
         }
     }
+    if let Some(by) = &e.approved_by {
+        text.push_str(&format!(
+            "\napproved by {} at {}\n",
+            harmless(by),
+            e.approved_at
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), time)
+        ));
+    }
     text.push_str("\nheaders:\n");
     for (name, value) in &detail.headers {
         text.push_str(&format!("  {}: {}\n", harmless(name), harmless(value)));
     }
-    text.push_str(&format!("\npayload ({}):\n", detail.payload_format));
+    if detail.payload_truncated {
+        text.push_str(&format!(
+            "\npayload ({}, the first {} of {} bytes received):\n",
+            detail.payload_format,
+            kept_bytes(detail),
+            detail.payload_size
+        ));
+    } else {
+        text.push_str(&format!("\npayload ({}):\n", detail.payload_format));
+    }
     let payload = match &detail.payload {
         serde_json::Value::String(s) if detail.payload_format == PayloadFormatDto::Text => {
             s.clone()
@@ -146,6 +165,34 @@ pub(super) fn details(detail: &WebhookEventDetailDto, builds: &[BuildLine]) -> S
         text.push('\n');
     }
     text
+}
+
+/// The bytes of a cut payload that were kept (it is shown as text).
+fn kept_bytes(detail: &WebhookEventDetailDto) -> usize {
+    match &detail.payload {
+        serde_json::Value::String(s) => s.len(),
+        other => other.to_string().len(),
+    }
+}
+
+/// `oore webhook refusals`.
+pub(super) fn refusal_table(sources: &[WebhookRefusalSourceDto]) -> Table {
+    let mut table = Table::with_header(["SOURCE", "REFUSED", "WHY", "LAST", "LAST PATH"]);
+    for s in sources {
+        let why: Vec<String> = s
+            .reasons
+            .iter()
+            .map(|r| format!("{} {}", r.reason, r.count))
+            .collect();
+        table.row([
+            harmless(&s.source),
+            s.total.to_string(),
+            why.join(", "),
+            time(&s.last_at),
+            harmless(&s.last_path),
+        ]);
+    }
+    table
 }
 
 /// `oore webhook redeliver --wait`: how processing ended.
@@ -187,6 +234,8 @@ mod tests {
             received_at: "2026-01-02T03:04:05.123Z".to_owned(),
             processed_at: Some("2026-01-02T03:04:06Z".to_owned()),
             build_ids: builds.iter().map(|b| (*b).to_owned()).collect(),
+            approved_by: None,
+            approved_at: None,
         }
     }
 
@@ -246,6 +295,8 @@ mod tests {
             ],
             payload_format: PayloadFormatDto::Json,
             payload: serde_json::json!({"ref": "refs/heads/main", "note": "a\u{1b}[31m"}),
+            payload_size: 44,
+            payload_truncated: false,
         };
         let builds = [BuildLine {
             id: "01JBUILD".into(),
@@ -276,6 +327,61 @@ mod tests {
           "ref": "refs/heads/main"
         }
         "#);
+    }
+
+    #[test]
+    fn details_show_the_approval_and_a_cut_payload() {
+        let mut approved = event(
+            "01JEVENTAAAAAAAAAAA1111111",
+            WebhookEventStatusDto::AwaitingApproval,
+            Some("pull request #7 comes from the fork stranger/app"),
+            &[],
+        );
+        approved.approved_by = Some("alice".into());
+        approved.approved_at = Some("2026-01-02T03:05:00Z".into());
+        let detail = WebhookEventDetailDto {
+            event: approved,
+            headers: Vec::new(),
+            payload_format: PayloadFormatDto::Text,
+            payload: serde_json::json!("{\"ref\":\"refs/heads/m"),
+            payload_size: 65_536,
+            payload_truncated: true,
+        };
+        let text = details(&detail, &[]);
+        assert!(
+            text.contains("approved by alice at 2026-01-02 03:05:00Z"),
+            "{text}"
+        );
+        assert!(
+            text.contains("payload (text, the first 20 of 65536 bytes received):"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn refusals_show_each_source() {
+        use oore_core::api::{WebhookRefusalCountDto, WebhookRefusalDto};
+        let table = refusal_table(&[WebhookRefusalSourceDto {
+            source: "2001:db8:1:2::/64".into(),
+            total: 1002,
+            reasons: vec![
+                WebhookRefusalCountDto {
+                    reason: WebhookRefusalDto::UnknownRepository,
+                    count: 1000,
+                },
+                WebhookRefusalCountDto {
+                    reason: WebhookRefusalDto::Busy,
+                    count: 2,
+                },
+            ],
+            first_at: "2026-01-02T03:04:05Z".into(),
+            last_at: "2026-01-02T03:05:00Z".into(),
+            last_path: "/api/webhooks/github/\u{202e}x".into(),
+        }]);
+        insta::assert_snapshot!(table.render(), @r"
+        SOURCE             REFUSED  WHY                              LAST                  LAST PATH
+        2001:db8:1:2::/64  1002     unknown_repository 1000, busy 2  2026-01-02 03:05:00Z  /api/webhooks/github/\u{202e}x
+        ");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
-use super::webhook_store::{add_repo, finished, get, insert, sample_webhook_event};
+use super::webhook_store::{
+    add_repo, finished, get, insert, sample_rejected, sample_webhook_event,
+};
 use crate::domain::repository::Provider;
 use crate::domain::webhook::WebhookEventStatus;
 use crate::ids::WebhookEventId;
@@ -24,7 +26,7 @@ pub async fn list_filters_and_pages(store: &dyn WebhookEventStore, repos: &dyn R
         if n == 11 {
             e.repository_id = None;
             store
-                .record_rejected(&e, "no repository")
+                .record_rejected(&[sample_rejected(e.clone(), "no repository")], 100)
                 .await
                 .expect("rejected");
         } else {

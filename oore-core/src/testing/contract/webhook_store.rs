@@ -10,10 +10,11 @@ use ulid::Ulid;
 use super::sample_repository;
 pub use super::webhook_list::list_filters_and_pages;
 use crate::domain::repository::{Provider, Repository};
-use crate::domain::webhook::{WebhookEvent, WebhookEventDetail, WebhookEventStatus};
+use crate::domain::webhook::{Approval, WebhookEvent, WebhookEventDetail, WebhookEventStatus};
 use crate::ids::{BuildId, RepositoryId, WebhookEventId};
 use crate::ports::{
-    EventFinish, InsertOutcome, NewWebhookEvent, RepositoryStore, StoreError, WebhookEventStore,
+    EventFinish, InsertOutcome, NewWebhookEvent, RejectedWebhookEvent, RepositoryStore, StoreError,
+    WebhookEventStore,
 };
 use crate::testing::join_all;
 
@@ -43,6 +44,15 @@ pub fn sample_webhook_event(n: u128, repository: Option<RepositoryId>) -> NewWeb
         payload: format!(r#"{{"n":{n}}}"#).into_bytes(),
         source_ip: Some("192.0.2.7".to_owned()),
         received_at: at(n as i64),
+    }
+}
+
+/// `event` refused for `reason`, its body of `size` bytes kept whole.
+pub fn sample_rejected(event: NewWebhookEvent, reason: &str) -> RejectedWebhookEvent {
+    RejectedWebhookEvent {
+        payload_size: event.payload.len() as u64,
+        event,
+        reason: reason.to_owned(),
     }
 }
 
@@ -119,9 +129,11 @@ pub async fn every_field_round_trips(store: &dyn WebhookEventStore, repos: &dyn 
                 received_at: full.received_at,
                 processed_at: None,
                 build_ids: vec![],
+                approval: None,
             },
             headers: full.headers.clone(),
             payload: full.payload.clone(),
+            payload_size: 5,
         }
     );
 
@@ -258,19 +270,26 @@ pub async fn rejected_attempts_are_not_deliveries(
 ) {
     let repo = add_repo(repos, 1, Provider::GitHub).await.id;
     let forged = sample_webhook_event(1, Some(repo));
-    store
-        .record_rejected(
-            &forged,
-            "HMAC verification failed: the signature does not match",
-        )
-        .await
-        .expect("record rejected");
+    let mut cut = sample_rejected(
+        forged.clone(),
+        "HMAC verification failed: the signature does not match",
+    );
+    cut.payload_size = 65_536;
     let unknown_repo = sample_webhook_event(2, None);
-    store
-        .record_rejected(&unknown_repo, "no repository")
-        .await
-        .expect("record rejected without a repository");
-    let stored = get(store, forged.id).await.event;
+    assert_eq!(
+        store
+            .record_rejected(&[cut, sample_rejected(unknown_repo, "no repository")], 100)
+            .await,
+        Ok(0),
+        "both recorded, nothing trimmed"
+    );
+    let detail = get(store, forged.id).await;
+    assert_eq!(
+        (detail.payload, detail.payload_size),
+        (forged.payload.clone(), 65_536),
+        "the kept part of the body and the size received"
+    );
+    let stored = detail.event;
     assert_eq!(stored.status, WebhookEventStatus::Rejected);
     assert_eq!(
         stored.reason.as_deref(),
@@ -459,6 +478,7 @@ pub async fn requeue_reopens_finished_events_only(
         WebhookEventStatus::Processed,
         WebhookEventStatus::Ignored,
         WebhookEventStatus::Failed,
+        WebhookEventStatus::AwaitingApproval,
     ] {
         let done = finished(
             status,
@@ -541,8 +561,21 @@ pub async fn a_bad_event_fails_the_whole_batch(
         "nothing of the batch is stored"
     );
     assert_eq!(
-        store.record_rejected(&bad, "x").await,
+        store
+            .record_rejected(
+                &[
+                    sample_rejected(sample_webhook_event(4, Some(repo)), "x"),
+                    sample_rejected(bad.clone(), "x")
+                ],
+                100
+            )
+            .await,
         Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.get_event(event_id(4)).await,
+        Ok(None),
+        "nothing of the rejected batch is stored"
     );
     assert_eq!(
         insert(store, std::slice::from_ref(&good)).await,
@@ -559,4 +592,127 @@ pub async fn a_bad_event_fails_the_whole_batch(
         "an event id is used once"
     );
     assert_eq!(store.count_unprocessed().await, Ok(1));
+}
+
+pub async fn rejected_events_are_bounded_oldest_first(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let accepted = sample_webhook_event(1, Some(repo));
+    insert(store, std::slice::from_ref(&accepted)).await;
+    let refused = |n| sample_rejected(sample_webhook_event(n, Some(repo)), "refused");
+    assert_eq!(
+        store.record_rejected(&[refused(2), refused(3)], 3).await,
+        Ok(0)
+    );
+    assert_eq!(
+        store
+            .record_rejected(&[refused(5), refused(4), refused(6)], 3)
+            .await,
+        Ok(2),
+        "two over the bound"
+    );
+    let mut left = Vec::new();
+    for n in 1..=6 {
+        if store.get_event(event_id(n)).await.expect("get").is_some() {
+            left.push(n);
+        }
+    }
+    assert_eq!(
+        left,
+        [1, 4, 5, 6],
+        "the oldest rejected ones go; other statuses stay"
+    );
+    assert_eq!(store.record_rejected(&[], 0).await, Ok(3), "keep none");
+    assert!(store.get_event(accepted.id).await.expect("get").is_some());
+}
+
+pub async fn pruning_rejected_events_by_age_and_count(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let refused = |n| sample_rejected(sample_webhook_event(n, Some(repo)), "refused");
+    let old_accepted = sample_webhook_event(1, Some(repo));
+    insert(store, std::slice::from_ref(&old_accepted)).await;
+    store
+        .record_rejected(&[refused(2), refused(10), refused(11), refused(12)], 100)
+        .await
+        .expect("record");
+    assert_eq!(
+        store.prune_rejected(at(10), 100).await,
+        Ok(1),
+        "received before the cutoff (exclusive)"
+    );
+    assert_eq!(store.prune_rejected(at(0), 2).await, Ok(1), "then by count");
+    let mut left = Vec::new();
+    for n in [1, 2, 10, 11, 12] {
+        if store.get_event(event_id(n)).await.expect("get").is_some() {
+            left.push(n);
+        }
+    }
+    assert_eq!(left, [1, 11, 12], "accepted events are never pruned");
+    assert_eq!(store.prune_rejected(at(100), 100).await, Ok(2));
+}
+
+pub async fn approval_is_compare_and_set(
+    store: &dyn WebhookEventStore,
+    repos: &dyn RepositoryStore,
+) {
+    let repo = add_repo(repos, 1, Provider::GitHub).await.id;
+    let ev = sample_webhook_event(1, Some(repo));
+    insert(store, std::slice::from_ref(&ev)).await;
+    let alice = Approval {
+        by: "alice".to_owned(),
+        at: at(5),
+    };
+    let bob = Approval {
+        by: "bob".to_owned(),
+        at: at(5),
+    };
+    assert_eq!(
+        store.approve(ev.id, &alice).await,
+        Ok(false),
+        "a received event is not awaiting approval"
+    );
+    let held = finished(WebhookEventStatus::AwaitingApproval, Some("a fork"), &[], 2);
+    assert_eq!(store.finish(ev.id, &held).await, Ok(true));
+    assert_eq!(
+        get(store, ev.id).await.event.status,
+        WebhookEventStatus::AwaitingApproval
+    );
+    let both = join_all([store.approve(ev.id, &alice), store.approve(ev.id, &bob)]).await;
+    assert_eq!(
+        both.iter().filter(|r| **r == Ok(true)).count(),
+        1,
+        "exactly one of two approvals wins: {both:?}"
+    );
+    let winner = if both[0] == Ok(true) { &alice } else { &bob };
+    let stored = get(store, ev.id).await.event;
+    assert_eq!(
+        (
+            stored.status,
+            stored.reason,
+            stored.processed_at,
+            stored.approval.as_ref()
+        ),
+        (WebhookEventStatus::Received, None, None, Some(winner)),
+        "received again, with the winner's approval"
+    );
+    assert_eq!(store.count_unprocessed().await, Ok(1));
+    let build = BuildId::from_ulid(Ulid::from_parts(9, 1));
+    let done = finished(WebhookEventStatus::Processed, None, &[build], 6);
+    assert_eq!(store.finish(ev.id, &done).await, Ok(true));
+    assert_eq!(store.approve(ev.id, &alice).await, Ok(false));
+    assert_eq!(store.requeue(ev.id).await, Ok(true));
+    assert_eq!(
+        get(store, ev.id).await.event.approval.as_ref(),
+        Some(winner),
+        "a redelivery keeps the approval"
+    );
+    assert_eq!(
+        store.approve(event_id(42), &alice).await,
+        Err(StoreError::NotFound)
+    );
 }

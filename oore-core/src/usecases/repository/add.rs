@@ -1,6 +1,8 @@
 //! Add a repository by hand (spec 4.1, manual add).
 
-use crate::domain::repository::{BranchName, CloneUrl, Provider, RepoName, RepoOwner, Repository};
+use crate::domain::repository::{
+    BranchName, CloneUrl, ForkPolicy, Provider, RepoName, RepoOwner, Repository,
+};
 use crate::domain::secret::SecretString;
 use crate::domain::validation::{FieldError, FieldErrors};
 use crate::error::{ErrorClass, UseCaseError};
@@ -30,6 +32,9 @@ pub struct AddRepository {
     pub webhook_secret: Option<SecretString>,
     /// `parallel` (the default) or `serial`.
     pub build_concurrency: Option<String>,
+    /// `never`, `approve` (the default) or `always`: what pull/merge requests from forks
+    /// do.
+    pub fork_pull_requests: Option<String>,
 }
 
 /// Why a repository could not be added.
@@ -100,6 +105,10 @@ pub async fn add_repository(
         Some(raw) => errors.check(parse_build_concurrency(raw)),
         None => Some(RepoConcurrency::Parallel),
     };
+    let fork_pull_requests = match &input.fork_pull_requests {
+        Some(raw) => errors.check(raw.parse::<ForkPolicy>()),
+        None => Some(ForkPolicy::default()),
+    };
     let (
         Some(provider),
         Some(owner),
@@ -107,6 +116,7 @@ pub async fn add_repository(
         Some(default_branch),
         Some(clone_url),
         Some(build_concurrency),
+        Some(fork_pull_requests),
         true,
     ) = (
         provider,
@@ -115,6 +125,7 @@ pub async fn add_repository(
         default_branch,
         clone_url,
         build_concurrency,
+        fork_pull_requests,
         errors.is_empty(),
     )
     else {
@@ -142,6 +153,7 @@ pub async fn add_repository(
         default_branch,
         webhook_secret,
         build_concurrency,
+        fork_pull_requests,
         created_at: now,
         updated_at: now,
     };
@@ -183,6 +195,32 @@ mod tests {
         assert_eq!(repo.clone_url.as_str(), "https://github.com/acme/app.git");
         assert_eq!(repo.default_branch.as_str(), "main");
         assert_eq!(repo.build_concurrency, RepoConcurrency::Parallel);
+        assert_eq!(repo.fork_pull_requests, ForkPolicy::Approve);
+    }
+
+    #[test]
+    fn the_fork_policy_can_be_chosen_and_is_validated() {
+        let svc = services();
+        let mut i = input("github", "acme", "app");
+        i.fork_pull_requests = Some("Never".into());
+        let repo = block_on(add_repository(&svc, i)).unwrap();
+        assert_eq!(repo.fork_pull_requests, ForkPolicy::Never);
+        assert_eq!(
+            block_on(svc.repositories.get(repo.id)).unwrap().unwrap(),
+            repo
+        );
+        let mut bad = input("github", "acme", "other");
+        bad.fork_pull_requests = Some("sometimes".into());
+        let err = block_on(add_repository(&svc, bad)).unwrap_err();
+        let fields = err.field_errors().unwrap().as_slice();
+        assert_eq!(fields[0].field, "fork_pull_requests");
+        assert!(
+            fields[0]
+                .message
+                .contains("expected never, approve or always"),
+            "{}",
+            fields[0].message
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Change a repository's settings.
 
 use crate::domain::repository::{
-    BranchName, CloneUrl, RepoName, RepoOwner, Repository, RepositoryState,
+    BranchName, CloneUrl, ForkPolicy, RepoName, RepoOwner, Repository, RepositoryState,
 };
 use crate::domain::secret::SecretString;
 use crate::domain::validation::FieldErrors;
@@ -31,6 +31,8 @@ pub struct UpdateRepository {
     pub clear_webhook_secret: bool,
     /// `parallel` or `serial`: whether its builds may run side by side.
     pub build_concurrency: Option<String>,
+    /// `never`, `approve` or `always`: what pull/merge requests from forks do.
+    pub fork_pull_requests: Option<String>,
 }
 
 /// Why a repository could not be updated.
@@ -111,6 +113,11 @@ pub async fn update_repository(
         && let Some(mode) = errors.check(parse_build_concurrency(raw))
     {
         repo.build_concurrency = mode;
+    }
+    if let Some(raw) = &change.fork_pull_requests
+        && let Some(policy) = errors.check(raw.parse::<ForkPolicy>())
+    {
+        repo.fork_pull_requests = policy;
     }
     if let Some(secret) = &change.webhook_secret {
         errors.check(check_webhook_secret(secret.expose()));
@@ -223,5 +230,31 @@ mod tests {
             "unknown build concurrency 'SERIAL!': expected parallel or serial"
         );
         assert_eq!(block_on(svc.repositories.get(repo.id)).unwrap(), Some(repo));
+    }
+
+    #[test]
+    fn the_fork_policy_changes_and_bad_values_change_nothing() {
+        let svc = services();
+        let repo = added(&svc);
+        assert_eq!(repo.fork_pull_requests, ForkPolicy::Approve);
+        let always = UpdateRepository {
+            fork_pull_requests: Some("always".into()),
+            ..UpdateRepository::default()
+        };
+        let updated = block_on(update_repository(&svc, repo.id, always)).unwrap();
+        assert_eq!(updated.fork_pull_requests, ForkPolicy::Always);
+        let bad = UpdateRepository {
+            fork_pull_requests: Some("maybe".into()),
+            ..UpdateRepository::default()
+        };
+        let err = block_on(update_repository(&svc, repo.id, bad)).unwrap_err();
+        assert_eq!(
+            err.field_errors().unwrap().as_slice()[0].field,
+            "fork_pull_requests"
+        );
+        assert_eq!(
+            block_on(svc.repositories.get(repo.id)).unwrap(),
+            Some(updated)
+        );
     }
 }

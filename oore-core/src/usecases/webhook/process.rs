@@ -1,5 +1,7 @@
 //! Process one received webhook event (spec 6.1, 16): read it, decide, create its builds,
-//! cancel the builds they supersede, and record the outcome.
+//! cancel the builds they supersede, and record the outcome. A pull/merge request from
+//! a fork that the repository holds for approval ends `awaiting_approval` with no build;
+//! once approved (`approve_webhook_event`) it is `received` again and builds here.
 //!
 //! Two steps, so a worker can record the outcomes of many events in one transaction:
 //! [`prepare_event`] does everything but the recording and returns the
@@ -169,13 +171,27 @@ pub async fn prepare_event(
         }
     };
     let stored = stored_pipeline(svc, settings, &repository).await?;
-    let plans = match webhook::decide(&forge_event, &repository, stored.as_ref()) {
+    let approved = event.approval.is_some();
+    let plans = match webhook::decide(&forge_event, &repository, stored.as_ref(), approved) {
         EventDecision::Ignore(reason) => {
             return Ok(pending(
                 svc,
                 event,
                 WebhookEventStatus::Ignored,
                 Some(reason.to_string()),
+                Vec::new(),
+            ));
+        }
+        EventDecision::AwaitApproval(hold) => {
+            let reason = format!(
+                "{hold}: approve it with `oore webhook approve {}`, which builds this commit once",
+                event.id
+            );
+            return Ok(pending(
+                svc,
+                event,
+                WebhookEventStatus::AwaitingApproval,
+                Some(reason),
                 Vec::new(),
             ));
         }

@@ -1,15 +1,24 @@
-//! Admit one delivery at `POST /api/webhooks/{provider}/{repository_id}` (spec 6.1, 20):
-//! find the repository, verify the delivery, and say what to store. Storing is the
-//! receiver's: accepted events go through its batching writer
-//! ([`WebhookEventStore::insert_batch`](crate::ports::WebhookEventStore::insert_batch),
-//! one transaction per batch), rejected ones through
-//! [`record_rejected`](crate::ports::WebhookEventStore::record_rejected).
+//! Admit one delivery at `POST /api/webhooks/{provider}/{repository_id}` (spec 6.1, 20),
+//! in two steps so that strangers cost almost nothing:
+//!
+//! 1. [`find_receiver`], before the body is read: the repository the URL names, if it
+//!    exists, is of the URL's provider and has a secret. Otherwise nothing could be
+//!    verified: the receiver answers 401 at once, without reading the body, and counts
+//!    the refusal instead of storing it;
+//! 2. [`admit_delivery`], with the body: verify it and say what to store. Accepted
+//!    events go through the receiver's batching writer
+//!    ([`WebhookEventStore::insert_batch`](crate::ports::WebhookEventStore::insert_batch),
+//!    one transaction per batch); rejected ones keep their headers, their size and the
+//!    first [`REJECTED_PAYLOAD_LIMIT`] bytes
+//!    ([`record_rejected`](crate::ports::WebhookEventStore::record_rejected)).
 
-use crate::ids::WebhookEventId;
-use crate::ports::{NewWebhookEvent, StoreError};
+use crate::domain::repository::{Provider, Repository};
+use crate::ids::{RepositoryId, WebhookEventId};
+use crate::ports::{NewWebhookEvent, RejectedWebhookEvent, StoreError};
 use crate::services::Services;
 use crate::webhook::{
-    self, DeliveryRequest, REJECTED_PAYLOAD_LIMIT, Rejection, check_delivery, stored_headers,
+    self, DeliveryRequest, REJECTED_PAYLOAD_LIMIT, Rejection, check_delivery, check_receiver,
+    stored_headers,
 };
 
 /// What to do with a delivery.
@@ -18,12 +27,12 @@ pub enum Admission {
     /// Verified: store it (status `received`), answer 2xx only once committed, then wake
     /// the event worker. A `Duplicate` outcome is answered 200 as well (spec 20.1).
     Accept(NewWebhookEvent),
-    /// Not verified: store `record` with `record_rejected(&record, &rejection.to_string())`
-    /// and answer 401 (400 when [`Rejection::is_unauthorized`] is false) with
-    /// [`Rejection::public_message`] only.
+    /// Not verified: store `record` (`rejected`, its body cut to
+    /// [`REJECTED_PAYLOAD_LIMIT`]) and answer 401 (400 when
+    /// [`Rejection::is_unauthorized`] is false) with [`Rejection::public_message`] only.
     Reject {
-        /// The attempt to record (body cut to [`REJECTED_PAYLOAD_LIMIT`]).
-        record: NewWebhookEvent,
+        /// The attempt to record.
+        record: RejectedWebhookEvent,
         /// Why.
         rejection: Rejection,
     },
@@ -32,54 +41,70 @@ pub enum Admission {
 /// Longest event name kept from an unverified request.
 const MAX_UNVERIFIED_EVENT: usize = 100;
 
-/// Verifies `request` against the repository its URL names and builds the event to
-/// store. Reads the repository; writes nothing.
-pub async fn admit_delivery(
+/// The repository deliveries to `/api/webhooks/{provider}/{repository_id}` are verified
+/// against, or why none can be: [`Rejection::UnknownRepository`],
+/// [`Rejection::WrongProvider`] or [`Rejection::NoSecret`] (each
+/// [`Rejection::is_before_body`]). Reads the repository; writes nothing.
+pub async fn find_receiver(
+    svc: &Services,
+    provider: Provider,
+    repository_id: RepositoryId,
+) -> Result<Result<Repository, Rejection>, StoreError> {
+    let Some(repository) = svc.repositories.get(repository_id).await? else {
+        return Ok(Err(Rejection::UnknownRepository(repository_id)));
+    };
+    Ok(check_receiver(provider, &repository).map(|()| repository))
+}
+
+/// Verifies `request` against `repository` (from [`find_receiver`]) and builds the
+/// event to store. Writes nothing.
+pub fn admit_delivery(
     svc: &Services,
     request: DeliveryRequest,
-) -> Result<Admission, StoreError> {
+    repository: &Repository,
+) -> Admission {
     let id = WebhookEventId::from_ulid(svc.ids.new_ulid());
     let received_at = svc.clock.now();
-    let repository = svc.repositories.get(request.repository_id).await?;
-    let verified = match &repository {
-        None => Err(Rejection::UnknownRepository(request.repository_id)),
-        Some(repo) => check_delivery(&request, repo, svc.cipher.as_ref()),
-    };
+    let verified = check_delivery(&request, repository, svc.cipher.as_ref());
     let headers = stored_headers(&request.headers);
     match verified {
-        Ok(v) => Ok(Admission::Accept(NewWebhookEvent {
+        Ok(v) => Admission::Accept(NewWebhookEvent {
             id,
             provider: request.provider,
             delivery_id: v.delivery_id,
             event_type: v.event_type,
-            repository_id: repository.map(|r| r.id),
+            repository_id: Some(repository.id),
             headers,
             payload: request.body,
             source_ip: request.source_ip,
             received_at,
-        })),
+        }),
         Err(rejection) => {
             let event_type = request
                 .event_type()
                 .map(|e| webhook::truncate(e, MAX_UNVERIFIED_EVENT).to_owned())
                 .unwrap_or_else(|| "unknown".to_owned());
             let delivery_id = webhook::delivery_id(&request).unwrap_or_default();
-            let mut payload = request.body;
-            payload.truncate(REJECTED_PAYLOAD_LIMIT);
-            Ok(Admission::Reject {
-                record: NewWebhookEvent {
-                    id,
-                    provider: request.provider,
-                    delivery_id,
-                    event_type,
-                    repository_id: repository.map(|r| r.id),
-                    headers,
-                    payload,
-                    source_ip: request.source_ip,
-                    received_at,
+            // A copy of the start, so the whole body is freed with the request.
+            let kept = request.body[..request.body.len().min(REJECTED_PAYLOAD_LIMIT)].to_vec();
+            Admission::Reject {
+                record: RejectedWebhookEvent {
+                    reason: rejection.to_string(),
+                    payload_size: request.body.len() as u64,
+                    event: NewWebhookEvent {
+                        id,
+                        provider: request.provider,
+                        delivery_id,
+                        event_type,
+                        repository_id: Some(repository.id),
+                        headers,
+                        payload: kept,
+                        source_ip: request.source_ip,
+                        received_at,
+                    },
                 },
                 rejection,
-            })
+            }
         }
     }
 }
@@ -96,14 +121,14 @@ mod tests {
     use crate::usecases::repository::{AddRepository, add_repository};
     use crate::webhook::github;
 
-    fn github_repo(svc: &Services) -> Repository {
+    fn github_repo(svc: &Services, secret: Option<&str>) -> Repository {
         block_on(add_repository(
             svc,
             AddRepository {
                 provider: "github".into(),
                 owner: "acme".into(),
                 name: "app".into(),
-                webhook_secret: Some(SecretString::new("s3cret")),
+                webhook_secret: secret.map(SecretString::new),
                 ..AddRepository::default()
             },
         ))
@@ -127,11 +152,13 @@ mod tests {
     #[test]
     fn a_verified_delivery_is_accepted_without_its_signature_header() {
         let svc = services();
-        let repo = github_repo(&svc);
+        let repo = github_repo(&svc, Some("s3cret"));
         let body = br#"{"zen":"hi","hook_id":1}"#;
         let sig = github::signature_header("s3cret", body);
-        let Admission::Accept(event) =
-            block_on(admit_delivery(&svc, delivery(repo.id, &sig, body))).unwrap()
+        let found = block_on(find_receiver(&svc, Provider::GitHub, repo.id))
+            .unwrap()
+            .unwrap();
+        let Admission::Accept(event) = admit_delivery(&svc, delivery(repo.id, &sig, body), &found)
         else {
             panic!("accepted");
         };
@@ -155,51 +182,49 @@ mod tests {
     }
 
     #[test]
-    fn forged_and_misdirected_deliveries_are_rejected_and_recorded() {
+    fn forged_deliveries_are_rejected_with_the_start_of_their_body() {
         let svc = services();
-        let repo = github_repo(&svc);
-        let body = vec![b'x'; REJECTED_PAYLOAD_LIMIT + 10];
+        let repo = github_repo(&svc, Some("s3cret"));
+        let body = vec![b'x'; 64 * 1024];
         let forged = delivery(repo.id, &github::signature_header("guess", &body), &body);
-        let Admission::Reject { record, rejection } =
-            block_on(admit_delivery(&svc, forged)).unwrap()
-        else {
+        let Admission::Reject { record, rejection } = admit_delivery(&svc, forged, &repo) else {
             panic!("rejected");
         };
-        assert!(rejection.is_unauthorized());
-        assert!(
-            rejection
-                .to_string()
-                .starts_with("HMAC verification failed")
-        );
-        assert_eq!(
-            record.payload.len(),
-            REJECTED_PAYLOAD_LIMIT,
-            "the body is cut"
-        );
-        assert_eq!(record.repository_id, Some(repo.id));
+        assert!(rejection.is_unauthorized() && !rejection.is_before_body());
+        assert!(record.reason.starts_with("HMAC verification failed"));
+        assert_eq!(record.event.payload.len(), REJECTED_PAYLOAD_LIMIT, "cut");
+        assert_eq!(record.payload_size, 64 * 1024, "the size received");
+        assert_eq!(record.event.repository_id, Some(repo.id));
         block_on(
             svc.webhooks
-                .record_rejected(&record, &rejection.to_string()),
+                .record_rejected(std::slice::from_ref(&record), 10),
         )
         .unwrap();
-        let stored = block_on(svc.webhooks.get_event(record.id))
+        let stored = block_on(svc.webhooks.get_event(record.event.id))
             .unwrap()
             .unwrap();
         assert_eq!(stored.event.status, WebhookEventStatus::Rejected);
+        assert_eq!(stored.payload_size, 64 * 1024);
+    }
 
+    #[test]
+    fn receivers_that_cannot_verify_are_known_before_the_body() {
+        let svc = services();
         let nowhere = RepositoryId::from_ulid(ulid::Ulid::from_parts(1, 1));
-        let Admission::Reject { record, rejection } =
-            block_on(admit_delivery(&svc, delivery(nowhere, "sha256=00", b"{}"))).unwrap()
-        else {
-            panic!("rejected");
-        };
-        assert_eq!(rejection, Rejection::UnknownRepository(nowhere));
-        assert_eq!(rejection.public_message(), "webhook verification failed");
-        assert_eq!(record.repository_id, None);
-        block_on(
-            svc.webhooks
-                .record_rejected(&record, &rejection.to_string()),
-        )
-        .unwrap();
+        let unknown = block_on(find_receiver(&svc, Provider::GitHub, nowhere)).unwrap();
+        assert_eq!(unknown, Err(Rejection::UnknownRepository(nowhere)));
+        let pending = github_repo(&svc, None);
+        assert_eq!(
+            block_on(find_receiver(&svc, Provider::GitHub, pending.id)).unwrap(),
+            Err(Rejection::NoSecret)
+        );
+        let other = block_on(find_receiver(&svc, Provider::GitLab, pending.id))
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(other, Rejection::WrongProvider { .. }));
+        for early in [unknown.unwrap_err(), other, Rejection::NoSecret] {
+            assert!(early.is_before_body(), "{early}");
+            assert_eq!(early.public_message(), "webhook verification failed");
+        }
     }
 }

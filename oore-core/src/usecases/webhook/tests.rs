@@ -5,6 +5,7 @@ use crate::domain::build::{Build, BuildStatus, Priority, TriggerType};
 use crate::domain::repository::{Repository, RepositoryState};
 use crate::domain::secret::SecretString;
 use crate::domain::webhook::WebhookEventStatus;
+use crate::error::UseCaseError;
 use crate::ids::{BuildId, WebhookEventId};
 use crate::pipeline::{Format, PipelinePrecedence};
 use crate::ports::{BuildQuery, InsertOutcome};
@@ -72,7 +73,10 @@ fn deliver(
         body,
         source_ip: None,
     };
-    let Admission::Accept(event) = block_on(admit_delivery(svc, request)).unwrap() else {
+    let receiver = block_on(find_receiver(svc, repo.provider, repo.id))
+        .unwrap()
+        .unwrap();
+    let Admission::Accept(event) = admit_delivery(svc, request, &receiver) else {
         panic!("a signed delivery is accepted");
     };
     match block_on(svc.webhooks.insert_batch(&[event])).unwrap()[0] {
@@ -451,6 +455,7 @@ fn a_gitlab_merge_request_builds_its_source_branch_against_its_target() {
         "user": {"username": "sam"},
         "object_attributes": {
             "iid": 12, "action": "update", "oldrev": "1".repeat(40),
+            "source_project_id": 5, "target_project_id": 5,
             "source_branch": "feature/x", "target_branch": "develop", "title": "X",
             "last_commit": {"id": SHA, "message": "more"}
         }
@@ -467,7 +472,7 @@ fn a_gitlab_merge_request_builds_its_source_branch_against_its_target() {
         body,
         source_ip: None,
     };
-    let Admission::Accept(event) = block_on(admit_delivery(&svc, request)).unwrap() else {
+    let Admission::Accept(event) = admit_delivery(&svc, request, &repo) else {
         panic!("accepted");
     };
     block_on(svc.webhooks.insert_batch(std::slice::from_ref(&event))).unwrap();
@@ -514,4 +519,207 @@ fn inactive_repositories_still_record_deliveries() {
     assert_eq!(page.events.len(), 1);
     let shown = block_on(get_webhook_event(&svc, id)).unwrap();
     assert_eq!(shown.event.id, id);
+}
+
+/// A GitHub `pull_request` event `action` of #7 from the fork `stranger/app`, its head at
+/// `head`, its author `association`.
+fn fork_pr_body(action: &str, head: &str, association: &str) -> Vec<u8> {
+    serde_json::json!({
+        "action": action,
+        "number": 7,
+        "pull_request": {
+            "number": 7,
+            "title": "Improve things",
+            "author_association": association,
+            "head": {"ref": "feature", "sha": head, "repo": {"full_name": "stranger/app"}},
+            "base": {"ref": "main", "sha": "2".repeat(40), "repo": {"full_name": "acme/app"}},
+        },
+        "repository": {"full_name": "acme/app"},
+        "sender": {"login": "stranger"},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[test]
+fn a_fork_pull_request_waits_and_an_approval_builds_its_commit_once() {
+    let svc = services();
+    let repo = repo(&svc, "github", "acme");
+    let signals = RecordingSignals::default();
+    let id = deliver(
+        &svc,
+        &repo,
+        "pull_request",
+        "pr-1",
+        fork_pr_body("opened", SHA, "CONTRIBUTOR"),
+    );
+    let held = process(&svc, &signals, id);
+    assert_eq!(held.status, WebhookEventStatus::AwaitingApproval);
+    let reason = held.reason.unwrap_or_default();
+    assert!(
+        reason
+            .starts_with("pull request #7 comes from the fork stranger/app (author: CONTRIBUTOR)")
+            && reason.ends_with(&format!(
+                "approve it with `oore webhook approve {id}`, which builds this commit once"
+            )),
+        "{reason}"
+    );
+    assert!(all_builds(&svc).is_empty(), "nothing built");
+
+    // A redelivery decides again, and waits again: it never approves.
+    block_on(redeliver_webhook_event(&svc, id)).unwrap();
+    assert_eq!(
+        process(&svc, &signals, id).status,
+        WebhookEventStatus::AwaitingApproval
+    );
+    assert!(all_builds(&svc).is_empty());
+
+    let approved = block_on(approve_webhook_event(&svc, id, Some("alice"))).unwrap();
+    assert_eq!(approved.status, WebhookEventStatus::Received);
+    assert_eq!(
+        approved.approval.as_ref().map(|a| a.by.as_str()),
+        Some("alice")
+    );
+    let built = process(&svc, &signals, id);
+    assert_eq!(built.status, WebhookEventStatus::Processed);
+    let builds = all_builds(&svc);
+    assert_eq!(builds.len(), 1);
+    assert_eq!(
+        (
+            builds[0].commit_sha.as_deref(),
+            builds[0].pull_request,
+            builds[0].webhook_event_id
+        ),
+        (Some(SHA), Some(7), Some(id))
+    );
+    assert!(block_on(build_from_fork(&svc, &builds[0])).unwrap());
+
+    // Approving again is refused and builds nothing; so is processing it again.
+    let again = block_on(approve_webhook_event(&svc, id, Some("bob"))).unwrap_err();
+    assert!(
+        matches!(&again, ApproveError::AlreadyApproved { by, .. } if by == "alice"),
+        "{again}"
+    );
+    assert_eq!(again.class(), crate::error::ErrorClass::Conflict);
+    block_on(redeliver_webhook_event(&svc, id)).unwrap();
+    let reprocessed = process(&svc, &signals, id);
+    assert_eq!(
+        (reprocessed.status, reprocessed.created.len()),
+        (WebhookEventStatus::Processed, 0),
+        "the approval stays with the event; its build is found, not repeated"
+    );
+    assert_eq!(all_builds(&svc).len(), 1);
+
+    // A new push to the pull request is a new event: it waits for its own approval.
+    let newer = "fedcba9876543210fedcba9876543210fedcba98";
+    let sync = deliver(
+        &svc,
+        &repo,
+        "pull_request",
+        "pr-2",
+        fork_pr_body("synchronize", newer, "CONTRIBUTOR"),
+    );
+    assert_eq!(
+        process(&svc, &signals, sync).status,
+        WebhookEventStatus::AwaitingApproval
+    );
+    assert_eq!(all_builds(&svc).len(), 1);
+}
+
+#[test]
+fn two_approvals_at_once_build_once() {
+    let svc = services();
+    let repo = repo(&svc, "github", "acme");
+    let signals = RecordingSignals::default();
+    let id = deliver(
+        &svc,
+        &repo,
+        "pull_request",
+        "pr-1",
+        fork_pr_body("opened", SHA, "NONE"),
+    );
+    process(&svc, &signals, id);
+    let both = block_on(crate::testing::join_all([
+        approve_webhook_event(&svc, id, Some("alice")),
+        approve_webhook_event(&svc, id, Some("bob")),
+    ]));
+    assert_eq!(both.iter().filter(|r| r.is_ok()).count(), 1, "{both:?}");
+    assert!(
+        both.iter()
+            .any(|r| matches!(r, Err(ApproveError::AlreadyApproved { .. })))
+    );
+    process(&svc, &signals, id);
+    process(&svc, &signals, id);
+    assert_eq!(all_builds(&svc).len(), 1);
+}
+
+#[test]
+fn approvals_need_an_event_that_waits() {
+    let svc = services();
+    let repo = repo(&svc, "github", "acme");
+    let push = deliver(&svc, &repo, "push", "p", push_body("refs/heads/main", "x"));
+    let err = block_on(approve_webhook_event(&svc, push, None)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ApproveError::NotAwaiting {
+                status: WebhookEventStatus::Received,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("not awaiting approval"), "{err}");
+    let missing = WebhookEventId::from_ulid(ulid::Ulid::from_parts(1, 1));
+    assert!(matches!(
+        block_on(approve_webhook_event(&svc, missing, None)),
+        Err(ApproveError::NotFound(_))
+    ));
+    let bad = block_on(approve_webhook_event(&svc, push, Some(""))).unwrap_err();
+    assert_eq!(bad.class(), crate::error::ErrorClass::Invalid);
+    process(&svc, &RecordingSignals::default(), push);
+    let build = &all_builds(&svc)[0];
+    assert!(!block_on(build_from_fork(&svc, build)).unwrap(), "a push");
+}
+
+#[test]
+fn trusted_authors_and_other_policies_need_no_approval() {
+    let svc = services();
+    let repo = repo(&svc, "github", "acme");
+    let signals = RecordingSignals::default();
+    let member = deliver(
+        &svc,
+        &repo,
+        "pull_request",
+        "m",
+        fork_pr_body("opened", SHA, "MEMBER"),
+    );
+    assert_eq!(
+        process(&svc, &signals, member).status,
+        WebhookEventStatus::Processed
+    );
+    let never = crate::usecases::repository::UpdateRepository {
+        fork_pull_requests: Some("never".into()),
+        ..Default::default()
+    };
+    block_on(crate::usecases::repository::update_repository(
+        &svc, repo.id, never,
+    ))
+    .unwrap();
+    let stranger = deliver(
+        &svc,
+        &repo,
+        "pull_request",
+        "s",
+        fork_pr_body("opened", SHA, "NONE"),
+    );
+    let ignored = process(&svc, &signals, stranger);
+    assert_eq!(ignored.status, WebhookEventStatus::Ignored);
+    assert!(
+        ignored
+            .reason
+            .unwrap_or_default()
+            .contains("never builds forks"),
+    );
+    assert_eq!(all_builds(&svc).len(), 1, "only the member's");
 }

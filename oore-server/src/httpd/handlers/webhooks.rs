@@ -3,14 +3,20 @@
 //!
 //! **Receivers** (`POST /api/webhooks/{github|gitlab}/{repository_id}`, public: the
 //! signature or token is the authentication). In order: the optional per-address rate
-//! limit (429 with `Retry-After`), the body up to `OORE_MAX_WEBHOOK_BYTES` (413 from
-//! `Content-Length` before reading, else while reading, never buffering past it),
-//! `admit_delivery` (verification), then:
+//! limit (429 with `Retry-After`), a declared `Content-Length` over
+//! `OORE_MAX_WEBHOOK_BYTES` (413), then what needs no body: the URL's id, the GitLab
+//! source range (`OORE_GITLAB_ALLOWED_CIDRS`) and `find_receiver` (a repository of this
+//! provider with a secret). A request failing those is answered 401 before its body is
+//! read, counted per source (`GET /api/webhooks/refusals`) and not stored; the body is
+//! read and dropped in the background so the client gets the answer. Then the body,
+//! within `OORE_MAX_WEBHOOK_BYTES` and the in-flight budget `OORE_WEBHOOK_INFLIGHT_BYTES`
+//! (503 `unavailable` with `Retry-After` beyond it, nothing stored), `admit_delivery`
+//! (verification), and:
 //!
-//! - refused (bad signature or token, unknown repository, GitLab source outside
-//!   `OORE_GITLAB_ALLOWED_CIDRS`): recorded `rejected` with the reason, answered 401 whose
-//!   body says only "webhook verification failed" (400 for a verified delivery missing
-//!   a header it needs);
+//! - refused (bad signature or token): recorded `rejected` with the reason, its headers,
+//!   its size and the first 16 KiB of its body, answered 401 whose body says only
+//!   "webhook verification failed" (400 for a verified delivery missing a header it
+//!   needs); at most `OORE_REJECTED_MAX_ROWS` are kept;
 //! - accepted: stored through the batching writer, answered only once committed: 202
 //!   `{event_id, duplicate: false, status}`, 200 for GitHub's `ping`, 200
 //!   `{duplicate: true, ...}` for a delivery id seen before. Above the queue capacity the
@@ -18,32 +24,38 @@
 //!   the database could not take it (nothing stored).
 //!
 //! **Events** (admin token): `GET /api/webhooks` (filters, keyset pages),
-//! `GET /api/webhooks/:id` (headers without secrets, payload, outcome, builds),
-//! `POST /api/webhooks/:id/redeliver` (202; 409 for rejected or waiting events).
+//! `GET /api/webhooks/:id` (headers without secrets, payload, outcome, builds, approval),
+//! `POST /api/webhooks/:id/redeliver` (202; 409 for rejected or waiting events),
+//! `POST /api/webhooks/:id/approve` (202: a pull request from a fork builds; 409 when it
+//! does not wait for approval or was approved already), `GET /api/webhooks/refusals`.
 
 use std::net::IpAddr;
 
 use axum::body::Body;
 use axum::extract::State;
 use http::StatusCode;
+use http::header::{CONTENT_LENGTH, EXPECT};
 use oore_core::api::{
-    WebhookAcceptedResponse, WebhookEventDetailDto, WebhookEventDto, WebhookListResponse,
+    ApproveWebhookRequest, WebhookAcceptedResponse, WebhookEventDetailDto, WebhookEventDto,
+    WebhookListResponse, WebhookRefusalsResponse,
 };
 use oore_core::domain::repository::Provider;
 use oore_core::domain::validation::{FieldError, FieldErrors};
 use oore_core::domain::webhook::WebhookEventStatus;
 use oore_core::ids::{RepositoryId, WebhookEventId};
-use oore_core::ports::{InsertOutcome, NewWebhookEvent, WebhookEventQuery};
+use oore_core::ports::{InsertOutcome, NewWebhookEvent, RejectedWebhookEvent, WebhookEventQuery};
 use oore_core::usecases::webhook::{
-    Admission, admit_delivery, get_webhook_event, list_webhook_events, redeliver_webhook_event,
+    Admission, admit_delivery, approve_webhook_event, find_receiver, get_webhook_event,
+    list_webhook_events, redeliver_webhook_event,
 };
-use oore_core::webhook::{DeliveryRequest, REJECTED_PAYLOAD_LIMIT};
+use oore_core::webhook::{DeliveryRequest, Rejection};
 
 use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::extract::{Ids, Peer, QueryPairs, RawId, read_limited, resolve_repository_param};
+use crate::httpd::extract::{Ids, OptionalJson, Peer, QueryPairs, RawId, resolve_repository_param};
 use crate::httpd::layers::declared_over;
 use crate::httpd::response::{Response, json};
+use crate::webhooks::{BodyError, Refusal};
 
 /// What every refused delivery is told.
 const REFUSED: &str = "webhook verification failed";
@@ -109,12 +121,63 @@ async fn receive(
     if declared_over(request.headers(), max_body) {
         return Err(ApiError::payload_too_large(max_body));
     }
-    let (parts, body) = request.into_parts();
-    let body = read_limited(body, max_body).await?;
+    let (parts, mut body) = request.into_parts();
+    let early = Early {
+        app,
+        ip,
+        path: parts.uri.path(),
+        expects_continue: parts
+            .headers
+            .get(EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue")),
+    };
+    // Everything that needs no body first: a stranger's request costs a lookup.
     let Ok(repository_id) = raw_id.parse::<RepositoryId>() else {
-        // Not recorded: there is no repository to file it under, and scanners send these.
-        tracing::warn!(source_ip = ?ip, %provider, path_id = raw_id, "webhook refused: the URL's repository id is not an id; the forge must use the URL `oore repo webhook-url` prints");
-        return Err(ApiError::webhook_refused(true, REFUSED.to_owned()));
+        return Err(early.refuse(
+            body,
+            Refusal::InvalidId,
+            "the URL's repository id is not an id; the forge must use the URL `oore repo webhook-url` prints",
+        ));
+    };
+    if !hooks.source_allowed(provider, ip) {
+        let why = format!(
+            "the source address {} is not in OORE_GITLAB_ALLOWED_CIDRS; add GitLab's address range to it, or unset it",
+            ip.map_or_else(|| "(unknown)".to_owned(), |ip| ip.to_string())
+        );
+        return Err(early.refuse(body, Refusal::SourceNotAllowed, &why));
+    }
+    let svc = app.services();
+    let repository = match find_receiver(svc, provider, repository_id).await {
+        Ok(Ok(repository)) => repository,
+        Ok(Err(rejection)) => {
+            let refusal = match rejection {
+                Rejection::UnknownRepository(_) => Refusal::UnknownRepository,
+                Rejection::WrongProvider { .. } => Refusal::WrongProvider,
+                _ => Refusal::NoSecret,
+            };
+            return Err(early.refuse(body, refusal, &rejection.to_string()));
+        }
+        Err(e) => {
+            early.drain(body);
+            return Err(ApiError::not_stored(&e));
+        }
+    };
+    let (bytes, _reserved) = match hooks
+        .budget()
+        .read(&mut body, declared_length(&parts.headers), max_body)
+        .await
+    {
+        Ok(read) => read,
+        Err(BodyError::TooLarge) => return Err(ApiError::payload_too_large(max_body)),
+        Err(BodyError::Unreadable(e)) => return Err(ApiError::unreadable_body(e)),
+        Err(BodyError::Busy) => {
+            drop(early.refuse(
+                body,
+                Refusal::Busy,
+                "too many webhook bodies are being read at once (OORE_WEBHOOK_INFLIGHT_BYTES); answered 503, nothing stored",
+            ));
+            return Err(ApiError::webhook_busy());
+        }
     };
     let headers = parts
         .headers
@@ -126,34 +189,18 @@ async fn receive(
             )
         })
         .collect();
-    let svc = app.services();
     let delivery = DeliveryRequest {
         provider,
         repository_id,
         headers,
-        body: body.into(),
+        body: bytes,
         source_ip: ip.map(|ip| ip.to_string()),
     };
-    let admission = admit_delivery(svc, delivery)
-        .await
-        .map_err(|e| ApiError::not_stored(&e))?;
-    if !hooks.source_allowed(provider, ip) {
-        let mut record = match admission {
-            Admission::Accept(event) => event,
-            Admission::Reject { record, .. } => record,
-        };
-        record.payload.truncate(REJECTED_PAYLOAD_LIMIT);
-        let reason = format!(
-            "the source address {} is not in OORE_GITLAB_ALLOWED_CIDRS; add GitLab's address range to it, or unset it",
-            ip.map_or_else(|| "(unknown)".to_owned(), |ip| ip.to_string())
-        );
-        return Err(refuse(app, &record, &reason, true, REFUSED.to_owned()).await);
-    }
-    match admission {
+    match admit_delivery(svc, delivery, &repository) {
         Admission::Reject { record, rejection } => Err(refuse(
             app,
-            &record,
-            &rejection.to_string(),
+            record,
+            early.path,
             rejection.is_unauthorized(),
             rejection.public_message(),
         )
@@ -162,29 +209,83 @@ async fn receive(
     }
 }
 
-/// Records a refused delivery (`rejected`, with `reason`) and returns the answer.
+/// A request refused before its body is read.
+struct Early<'a> {
+    app: &'a App,
+    ip: Option<IpAddr>,
+    path: &'a str,
+    expects_continue: bool,
+}
+
+impl Early<'_> {
+    /// Counts the refusal (nothing is stored), reads and drops the body in the
+    /// background, and returns the 401.
+    fn refuse(&self, body: Body, refusal: Refusal, why: &str) -> ApiError {
+        let hooks = self.app.webhooks();
+        let now = self.app.services().clock.now();
+        hooks
+            .refusals()
+            .record(self.ip, refusal, self.path, why, now);
+        self.drain(body);
+        ApiError::webhook_refused(true, REFUSED.to_owned())
+    }
+
+    /// Reads and drops what is left of the body, so the client gets the answer; not when
+    /// it waits for `100 Continue` (it then sends no body at all).
+    fn drain(&self, body: Body) {
+        if !self.expects_continue {
+            let hooks = self.app.webhooks();
+            hooks.budget().drain_later(body, hooks.settings().max_body);
+        }
+    }
+}
+
+/// The declared `Content-Length`, if any.
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Records a delivery that failed verification (`rejected`, its body cut) and returns
+/// the answer. When too many are being recorded, or none are kept, it is counted
+/// instead.
 async fn refuse(
     app: &App,
-    record: &NewWebhookEvent,
-    reason: &str,
+    record: RejectedWebhookEvent,
+    path: &str,
     unauthorized: bool,
     message: String,
 ) -> ApiError {
+    let hooks = app.webhooks();
+    let event = &record.event;
     tracing::warn!(
-        event_id = %record.id,
-        repository_id = ?record.repository_id,
-        source_ip = ?record.source_ip,
-        event_type = %record.event_type,
-        reason,
+        event_id = %event.id,
+        repository_id = ?event.repository_id,
+        source_ip = ?event.source_ip,
+        event_type = %event.event_type,
+        reason = %record.reason,
         "webhook delivery rejected"
     );
-    if let Err(e) = app
-        .services()
-        .webhooks
-        .record_rejected(record, reason)
-        .await
-    {
-        tracing::error!(error = %e, event_id = %record.id, "recording a rejected webhook delivery failed");
+    let (source, reason) = (
+        event.source_ip.as_deref().and_then(|ip| ip.parse().ok()),
+        record.reason.clone(),
+    );
+    match hooks.record_rejected(record).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let now = app.services().clock.now();
+            hooks
+                .refusals()
+                .record(source, Refusal::NotRecorded, path, &reason, now);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "recording a rejected webhook delivery failed");
+        }
     }
     ApiError::webhook_refused(unauthorized, message)
 }
@@ -307,7 +408,7 @@ fn parse_query(query: Vec<(String, String)>) -> Result<WebhookEventQuery, FieldE
         ("repository" = Option<String>, Query, description = "Repository id, short id or owner/name"),
         ("provider" = Option<String>, Query, description = "github or gitlab"),
         ("event" = Option<String>, Query, description = "push, pull_request, tag_push (both forges' names) or the forge's own name"),
-        ("status" = Option<String>, Query, description = "received, processed, ignored, failed or rejected"),
+        ("status" = Option<String>, Query, description = "received, processed, ignored, failed, rejected or awaiting_approval"),
         ("limit" = Option<u32>, Query, description = "Page size"),
         ("before" = Option<String>, Query, description = "The previous page's `next`"),
     ),
@@ -358,6 +459,41 @@ pub(crate) async fn redeliver(
     app.webhooks().wake_worker();
     tracing::info!(event_id = %id, "webhook event queued for processing again");
     Ok(json(StatusCode::ACCEPTED, &WebhookEventDto::from(&event)))
+}
+
+/// `POST /api/webhooks/{id}/approve`: 202 with the event, `received` again with who
+/// approved it; the worker builds it next (a pull/merge request from a fork).
+#[utoipa::path(
+    post,
+    path = "/api/webhooks/{id}/approve",
+    operation_id = "approve_webhook_event",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook event id (ULID)")),
+    request_body(content = Option<ApproveWebhookRequest>, description = "Who approves (optional)"),
+    responses((status = 202, description = "Approved; it builds next", body = WebhookEventDto))
+)]
+pub(crate) async fn approve(
+    State(app): State<App>,
+    Ids(id): Ids<WebhookEventId>,
+    OptionalJson(request): OptionalJson<ApproveWebhookRequest>,
+) -> Result<Response, ApiError> {
+    let event = approve_webhook_event(app.services(), id, request.approved_by.as_deref()).await?;
+    app.webhooks().wake_worker();
+    let by = event.approval.as_ref().map_or("", |a| a.by.as_str());
+    tracing::info!(event_id = %id, approved_by = by, "webhook event approved; it builds next");
+    Ok(json(StatusCode::ACCEPTED, &WebhookEventDto::from(&event)))
+}
+
+/// `GET /api/webhooks/refusals`: requests refused without being stored, per source.
+#[utoipa::path(
+    get,
+    path = "/api/webhooks/refusals",
+    operation_id = "list_webhook_refusals",
+    tag = "webhooks",
+    responses((status = 200, description = "Refusals counted per source address since the server started", body = WebhookRefusalsResponse))
+)]
+pub(crate) async fn refusals(State(app): State<App>) -> Result<Response, ApiError> {
+    Ok(json(StatusCode::OK, &app.webhooks().refusals().snapshot()))
 }
 
 #[cfg(test)]
