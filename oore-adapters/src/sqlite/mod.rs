@@ -47,6 +47,7 @@ mod build_rows;
 mod builds;
 mod checkpoint;
 mod error;
+mod github;
 mod open;
 mod pipelines;
 mod planner;

@@ -11,6 +11,7 @@ mod logs;
 mod runner;
 mod sqlite;
 mod sqlite_builds;
+mod sqlite_github;
 mod sqlite_pipelines;
 mod sqlite_webhooks;
 mod wiring;

@@ -199,6 +199,7 @@ impl GitHubStore for MemoryGitHubStore {
         entry.account_type = installation.account_type.clone();
         entry.repository_selection = installation.repository_selection;
         entry.permissions = installation.permissions.clone();
+        entry.permissions.sort();
         entry.updated_at = at;
         Ok(())
     }
@@ -299,6 +300,13 @@ impl GitHubStore for MemoryGitHubStore {
             } else if let Some(repo) = live.iter().find(|r| {
                 r.identity_key() == identity && !lock(&self.rows).github_ids.contains_key(&r.id)
             }) {
+                // GitHub's spelling and clone URL win; branch, state and secret stay.
+                let mut repo = repo.clone();
+                repo.owner = owner;
+                repo.name = name;
+                repo.clone_url = clone_url;
+                repo.updated_at = at;
+                self.repositories.update(&repo).await?;
                 counts.updated += 1;
                 repo.id
             } else {

@@ -317,7 +317,7 @@ fn sync_adds_renames_adopts_and_deactivates() {
         repos(&w),
         [
             ("acme/app".to_owned(), RepositoryState::Active),
-            ("acme/Old".to_owned(), RepositoryState::PendingSetup)
+            ("acme/old".to_owned(), RepositoryState::PendingSetup)
         ]
     );
     // Renamed on GitHub, and one removed from the installation.
