@@ -5,6 +5,8 @@ mod build_dirs;
 pub mod crypto;
 mod fs_error;
 pub mod git;
+pub mod github;
+pub mod http_client;
 pub mod lock;
 pub mod logs;
 pub mod runner;

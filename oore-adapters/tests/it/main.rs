@@ -6,6 +6,7 @@ mod crypto;
 mod files;
 mod git;
 mod git_local;
+mod github_tokens;
 mod lock;
 mod logs;
 mod runner;
