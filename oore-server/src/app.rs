@@ -1,11 +1,12 @@
 //! [`App`]: what every request handler shares: the core's [`Services`], the build
-//! dispatcher's signals, the build logs and artifacts, the webhook receivers' state, and
-//! the few settings the HTTP layer needs. Cheap to clone.
+//! dispatcher's signals, the build logs and artifacts, the webhook receivers' state, the
+//! GitHub App's ports, and the few settings the HTTP layer needs. Cheap to clone.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oore_core::domain::secret::SecretString;
+use oore_core::github::ports::GitHubServices;
 use oore_core::ports::{ArtifactFiles, BuildLogs, BuildSignals};
 use oore_core::services::Services;
 
@@ -25,6 +26,7 @@ struct Inner {
     logs: Arc<dyn BuildLogs>,
     artifacts: Arc<dyn ArtifactFiles>,
     webhooks: Arc<Webhooks>,
+    github: GitHubServices,
     base_url: String,
     admin_token: SecretString,
     dashboard_origin: String,
@@ -43,6 +45,7 @@ impl App {
         logs: Arc<dyn BuildLogs>,
         artifacts: Arc<dyn ArtifactFiles>,
         webhooks: Arc<Webhooks>,
+        github: GitHubServices,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -51,6 +54,7 @@ impl App {
                 logs,
                 artifacts,
                 webhooks,
+                github,
                 base_url: config.base_url.clone(),
                 admin_token: config.admin_token.clone(),
                 dashboard_origin: config.dashboard_origin.clone(),
@@ -93,6 +97,11 @@ impl App {
     /// The webhook receivers' settings, writer and worker wake-up.
     pub(crate) fn webhooks(&self) -> &Webhooks {
         &self.inner.webhooks
+    }
+
+    /// The GitHub App's ports.
+    pub fn github(&self) -> &GitHubServices {
+        &self.inner.github
     }
 
     pub(crate) fn base_url(&self) -> &str {

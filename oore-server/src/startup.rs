@@ -36,7 +36,7 @@ use crate::config::Config;
 use crate::execution::{base_env, execution};
 use crate::httpd;
 use crate::webhooks::{self, EventWorker, WebhookSettings, Webhooks, WriterQueue};
-use crate::workers::{Cleanup, CleanupConfig, DispatchConfig, Dispatcher, Engine};
+use crate::workers::{Cleanup, CleanupConfig, DispatchConfig, Dispatcher, Engine, GitHubSync};
 
 /// The dispatcher looks at the queue at least this often, woken or not.
 const DISPATCH_TICK: Duration = Duration::from_secs(1);
@@ -56,6 +56,9 @@ pub enum StartupError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] OpenError),
+    /// The GitHub client could not be set up (`OORE_GITHUB_CA_BUNDLE`).
+    #[error("OORE_GITHUB_CA_BUNDLE: {0}")]
+    GitHub(#[from] oore_adapters::http_client::HttpsSetupError),
 }
 
 /// Why the listen address could not be bound.
@@ -107,6 +110,7 @@ pub struct Server {
     engine: Engine,
     dispatch: DispatchConfig,
     cleanup: Cleanup,
+    github_sync: GitHubSync,
     webhook_queue: WriterQueue,
     events: EventWorker,
     shutdown_grace: Duration,
@@ -134,7 +138,9 @@ impl Server {
             },
         )
         .await?;
+        let github_store = crate::github::sqlite_github_store(store.clone());
         let services = adapt(build_services(store, &config.encryption_key));
+        let github = crate::github::github_services(config, &services, github_store)?;
         tracing::info!(database = %config.database_path.display(), lock = %lock.path().display(), "database open");
         let exec = execution(config, base_env(|name| std::env::var(name).ok()));
         let dispatcher = Dispatcher::new();
@@ -151,6 +157,7 @@ impl Server {
                 writer,
                 Arc::clone(&wake),
             )),
+            github.clone(),
         );
         let events = EventWorker {
             services: services.clone(),
@@ -166,6 +173,11 @@ impl Server {
             ports: exec.ports.clone(),
             settings: Arc::clone(&exec.settings),
             sweeper: exec.runner.clone(),
+        };
+        let github_sync = GitHubSync {
+            services: services.clone(),
+            github,
+            interval: config.github_sync_interval,
         };
         let cleanup = Cleanup {
             services,
@@ -191,6 +203,7 @@ impl Server {
                 shutdown_grace: config.shutdown_grace,
             },
             cleanup,
+            github_sync,
             webhook_queue,
             events,
             shutdown_grace: config.shutdown_grace,
@@ -219,6 +232,7 @@ impl Server {
         let Server {
             app,
             cleanup,
+            github_sync,
             webhook_queue,
             events,
             shutdown_grace,
@@ -235,6 +249,7 @@ impl Server {
         ));
         let events = tokio::spawn(events.run(stop_rx.clone()));
         let cleanup = tokio::spawn(cleanup.run(stop_rx.clone()));
+        let github_sync = tokio::spawn(github_sync.run(stop_rx.clone()));
         let lock_path = lock.path().to_owned();
         let stopped = async move {
             let mut stop = stop_rx;
@@ -259,6 +274,9 @@ impl Server {
         }
         if let Err(e) = cleanup.await {
             tracing::error!(error = %e, "the cleanup task failed");
+        }
+        if let Err(e) = github_sync.await {
+            tracing::error!(error = %e, "the GitHub sync task failed");
         }
         drop(lock);
         tracing::info!(lock = %lock_path.display(), "stopped; data directory released");

@@ -532,3 +532,5 @@ fn webhooks() {
     };
     check(&accepted, &accepted);
 }
+
+mod github;
