@@ -367,6 +367,7 @@ fn convert(state: &mut State, base: &str, code: &str) -> Answer {
         client_id: format!("Iv23li{}", random_hex(14)),
         owner: m.owner.clone(),
         webhook_secret: random_hex(40),
+        client_secret: random_hex(40),
         keys: vec![jwt::public_key(&state.key_pem)],
     };
     let body = json!({
@@ -374,7 +375,7 @@ fn convert(state: &mut State, base: &str, code: &str) -> Answer {
         "description": m.manifest["description"], "external_url": m.manifest["url"],
         "html_url": format!("{base}/apps/{slug}"),
         "owner": {"login": m.owner, "id": 1, "type": "Organization"},
-        "client_id": app.client_id, "client_secret": random_hex(40),
+        "client_id": app.client_id, "client_secret": app.client_secret,
         "webhook_secret": app.webhook_secret, "pem": state.key_pem,
         "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
         "permissions": m.manifest["default_permissions"], "events": m.manifest["default_events"],

@@ -16,6 +16,7 @@
 //! fails.
 
 mod api;
+pub mod browser;
 mod jwt;
 mod state;
 #[cfg(test)]
@@ -220,6 +221,26 @@ impl FakeGitHub {
             .app
             .as_ref()
             .map(|a| (a.id, a.slug.clone(), a.webhook_secret.clone()))
+    }
+
+    /// Every secret GitHub handed out or minted so far, for leak checks: the App's
+    /// client and webhook secrets, each base64 line of its key, every installation
+    /// token.
+    pub fn secrets(&self) -> Vec<String> {
+        let state = self.state();
+        let mut out: Vec<String> = state.tokens.keys().cloned().collect();
+        if let Some(app) = &state.app {
+            out.push(app.client_secret.clone());
+            out.push(app.webhook_secret.clone());
+            out.extend(
+                state
+                    .key_pem
+                    .lines()
+                    .filter(|l| !l.starts_with("-----") && l.len() > 40)
+                    .map(str::to_owned),
+            );
+        }
+        out
     }
 
     /// Adds a key to the App, as generating one in its settings does.

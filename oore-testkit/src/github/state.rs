@@ -112,6 +112,7 @@ pub(crate) struct App {
     pub(crate) client_id: String,
     pub(crate) owner: String,
     pub(crate) webhook_secret: String,
+    pub(crate) client_secret: String,
     pub(crate) keys: Vec<Vec<u8>>,
 }
 
