@@ -5,6 +5,7 @@ mod build;
 mod config;
 mod errors;
 mod failures;
+mod github;
 mod pipeline;
 mod repo;
 mod support;
