@@ -251,8 +251,8 @@ mod tests {
         std::fs::write(&path, "not a certificate").unwrap();
         let e = HttpsClient::new(&HttpsConfig::new(Some(path))).unwrap_err();
         assert!(e.to_string().contains("BEGIN CERTIFICATE"), "{e}");
-        let e = HttpsClient::new(&HttpsConfig::new(Some(dir.path().join("missing.pem"))))
-            .unwrap_err();
+        let e =
+            HttpsClient::new(&HttpsConfig::new(Some(dir.path().join("missing.pem")))).unwrap_err();
         assert!(e.to_string().contains("cannot read the CA bundle"), "{e}");
     }
 

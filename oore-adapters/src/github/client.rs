@@ -16,8 +16,8 @@ use oore_core::domain::secret::SecretString;
 use oore_core::forge::ForgeError;
 use oore_core::github::ports::GitHubApi;
 use oore_core::github::{
-    AppAuth, AppInfo, InstallationToken, NewAppCredentials, RemoteInstallation,
-    RemoteRepository, RepositorySelection,
+    AppAuth, AppInfo, InstallationToken, NewAppCredentials, RemoteInstallation, RemoteRepository,
+    RepositorySelection,
 };
 use oore_core::ports::Clock;
 use serde::Deserialize;
@@ -221,7 +221,12 @@ pub(crate) fn next_link(link: &str) -> Option<String> {
         params
             .split(';')
             .any(|p| p.trim() == r#"rel="next""#)
-            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_owned())
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
     })
 }
 
@@ -323,7 +328,10 @@ impl GitHubClient {
                 ForgeError::RateLimited { retry_after, .. }
                     if *retry_after <= self.settings.max_wait && failures < 3 =>
                 {
-                    tracing::warn!(wait_secs = retry_after.as_secs(), "GitHub's rate limit was reached; waiting for the reset");
+                    tracing::warn!(
+                        wait_secs = retry_after.as_secs(),
+                        "GitHub's rate limit was reached; waiting for the reset"
+                    );
                     failures += 1;
                     tokio::time::sleep(*retry_after).await;
                 }
@@ -346,8 +354,11 @@ impl GitHubClient {
         body: Option<&serde_json::Value>,
     ) -> Result<T, ForgeError> {
         let answer = self.call(method, &self.url(path), auth, body).await?;
-        serde_json::from_slice(&answer.body)
-            .map_err(|e| other(format!("GitHub's answer to {path} is not the expected JSON ({e})")))
+        serde_json::from_slice(&answer.body).map_err(|e| {
+            other(format!(
+                "GitHub's answer to {path} is not the expected JSON ({e})"
+            ))
+        })
     }
 
     /// Every page of a listing; `items` takes one page's body apart.
@@ -403,7 +414,9 @@ impl GitHubApi for GitHubClient {
     }
 
     async fn app(&self, auth: &AppAuth) -> Result<AppInfo, ForgeError> {
-        let app: App = self.json(Method::Get, "/app", &Auth::App(auth), None).await?;
+        let app: App = self
+            .json(Method::Get, "/app", &Auth::App(auth), None)
+            .await?;
         Ok(AppInfo {
             app_id: app.id,
             slug: app.slug,
@@ -414,9 +427,11 @@ impl GitHubApi for GitHubClient {
 
     async fn installations(&self, auth: &AppAuth) -> Result<Vec<RemoteInstallation>, ForgeError> {
         let list = self
-            .pages("/app/installations?per_page=100", &Auth::App(auth), |body| {
-                serde_json::from_slice::<Vec<InstallationJson>>(body)
-            })
+            .pages(
+                "/app/installations?per_page=100",
+                &Auth::App(auth),
+                |body| serde_json::from_slice::<Vec<InstallationJson>>(body),
+            )
             .await?;
         list.into_iter()
             .map(|i| {
@@ -453,7 +468,10 @@ impl GitHubApi for GitHubClient {
         Ok(InstallationToken {
             token: SecretString::new(t.token),
             expires_at: t.expires_at.parse().map_err(|e| {
-                other(format!("GitHub's token expiry '{}' is not a time ({e})", t.expires_at))
+                other(format!(
+                    "GitHub's token expiry '{}' is not a time ({e})",
+                    t.expires_at
+                ))
             })?,
         })
     }
@@ -510,7 +528,14 @@ mod tests {
             ForgeError::Unauthorized { message } if message == "GitHub answered 401: Bad credentials"
         ));
         assert!(matches!(
-            classify(&answer(403, &[("x-ratelimit-remaining", "4999")], r#"{"message":"This installation has been suspended"}"#), now),
+            classify(
+                &answer(
+                    403,
+                    &[("x-ratelimit-remaining", "4999")],
+                    r#"{"message":"This installation has been suspended"}"#
+                ),
+                now
+            ),
             ForgeError::Forbidden { .. }
         ));
         assert!(matches!(
@@ -522,18 +547,37 @@ mod tests {
             ForgeError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(7)
         ));
         assert!(matches!(
-            classify(&answer(403, &[], r#"{"message":"You have exceeded a secondary rate limit"}"#), now),
+            classify(
+                &answer(
+                    403,
+                    &[],
+                    r#"{"message":"You have exceeded a secondary rate limit"}"#
+                ),
+                now
+            ),
             ForgeError::RateLimited { .. }
         ));
-        assert!(matches!(classify(&answer(404, &[], ""), now), ForgeError::NotFound { .. }));
-        assert!(matches!(classify(&answer(502, &[], "<html>"), now), ForgeError::Unavailable { .. }));
-        assert!(matches!(classify(&answer(422, &[], "{}"), now), ForgeError::Other { .. }));
+        assert!(matches!(
+            classify(&answer(404, &[], ""), now),
+            ForgeError::NotFound { .. }
+        ));
+        assert!(matches!(
+            classify(&answer(502, &[], "<html>"), now),
+            ForgeError::Unavailable { .. }
+        ));
+        assert!(matches!(
+            classify(&answer(422, &[], "{}"), now),
+            ForgeError::Other { .. }
+        ));
     }
 
     #[test]
     fn next_links_are_found() {
         let link = r#"<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last""#;
-        assert_eq!(next_link(link).as_deref(), Some("https://api.github.com/x?page=2"));
+        assert_eq!(
+            next_link(link).as_deref(),
+            Some("https://api.github.com/x?page=2")
+        );
         assert_eq!(next_link(r#"<https://a/x?page=1>; rel="prev""#), None);
     }
 }

@@ -49,7 +49,10 @@ pub(crate) fn app_jwt(key: &RsaKeyPair, client_id: &str, now: Timestamp) -> Resu
         &mut signature,
     )
     .map_err(|_| "signing the JWT failed".to_owned())?;
-    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
 }
 
 #[cfg(test)]

@@ -6,9 +6,7 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use jiff::Timestamp;
-use oore_core::domain::repository::{
-    Provider, RepoName, RepoOwner, RepositoryState, identity_key,
-};
+use oore_core::domain::repository::{Provider, RepoName, RepoOwner, RepositoryState, identity_key};
 use oore_core::domain::secret::EncryptedSecret;
 use oore_core::github::ports::{Claim, GitHubStore, SyncCounts, SyncedRepository};
 use oore_core::github::{
@@ -268,8 +266,7 @@ fn sync_one(
             ))
             .first(conn)
             .optional()?;
-    let (repository_id, added, updated) = if let Some((id, o, n, url, branch, state)) =
-        by_github_id
+    let (repository_id, added, updated) = if let Some((id, o, n, url, branch, state)) = by_github_id
     {
         let new_branch = remote.default_branch.clone().unwrap_or(branch.clone());
         let reactivate = state == RepositoryState::Inactive.as_str() && link == Some(false);
@@ -533,8 +530,7 @@ impl GitHubStore for SqliteStore {
                     github_installations::id.eq(id),
                     github_installations::account_login.eq(&i.account_login),
                     github_installations::account_type.eq(&i.account_type),
-                    github_installations::repository_selection
-                        .eq(i.repository_selection.as_str()),
+                    github_installations::repository_selection.eq(i.repository_selection.as_str()),
                     github_installations::permissions.eq(&permissions),
                     github_installations::state.eq(InstallationState::Active.as_str()),
                     github_installations::created_at.eq(millis(at)),
@@ -545,8 +541,7 @@ impl GitHubStore for SqliteStore {
                 .set((
                     github_installations::account_login.eq(&i.account_login),
                     github_installations::account_type.eq(&i.account_type),
-                    github_installations::repository_selection
-                        .eq(i.repository_selection.as_str()),
+                    github_installations::repository_selection.eq(i.repository_selection.as_str()),
                     github_installations::permissions.eq(&permissions),
                     github_installations::updated_at.eq(millis(at)),
                 ))

@@ -7,12 +7,14 @@ use jiff::SignedDuration;
 use oore_adapters::github::CachedTokens;
 use oore_core::github::ports::{GitHubStore, InstallationTokens, TokenError};
 use oore_core::testing::{
-    FakeCipher, FixedClock, MemoryGitHubStore, MemoryRepositoryStore, ScriptedGitHubApi,
-    sample_app,
+    FakeCipher, FixedClock, MemoryGitHubStore, MemoryRepositoryStore, ScriptedGitHubApi, sample_app,
 };
 
 fn mints(api: &ScriptedGitHubApi) -> usize {
-    api.calls().iter().filter(|c| c.starts_with("token ")).count()
+    api.calls()
+        .iter()
+        .filter(|c| c.starts_with("token "))
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

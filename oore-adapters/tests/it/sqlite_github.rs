@@ -24,7 +24,9 @@ async fn the_github_migration_keeps_existing_repositories() {
     let path = dir.path().join("oore.db");
     let repo = sample_repository(1, Provider::GitHub, "acme", "app");
     {
-        let store = SqliteStore::open(&path, SqliteConfig::default()).await.unwrap();
+        let store = SqliteStore::open(&path, SqliteConfig::default())
+            .await
+            .unwrap();
         store.insert(&repo).await.unwrap();
     }
     // Back to the previous version, as a database written before this migration.
@@ -41,7 +43,9 @@ async fn the_github_migration_keeps_existing_repositories() {
         ))
         .unwrap();
     }
-    let store = SqliteStore::open(&path, SqliteConfig::default()).await.unwrap();
+    let store = SqliteStore::open(&path, SqliteConfig::default())
+        .await
+        .unwrap();
     assert_eq!(store.get(repo.id).await.unwrap(), Some(repo.clone()));
     assert_eq!(store.repository_link(repo.id).await.unwrap(), None);
     assert_eq!(GitHubStore::app(&store).await.unwrap(), None);

@@ -5,11 +5,9 @@ use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use oore_core::api::{
-    GitHubInstallationListResponse, GitHubSyncResponse, RepositoryListResponse,
-};
+use oore_core::api::{GitHubInstallationListResponse, GitHubSyncResponse, RepositoryListResponse};
 use oore_testkit::TestServer;
-use oore_testkit::github::{FakeGitHub, Failure, browser, keys};
+use oore_testkit::github::{Failure, FakeGitHub, browser, keys};
 
 use crate::support::Cli;
 
@@ -46,8 +44,18 @@ fn finish(mut child: Child) -> (i32, String, String) {
         if let Some(status) = child.try_wait().unwrap() {
             let mut out = String::new();
             let mut err = String::new();
-            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             return (status.code().unwrap_or(-1), out, err);
         }
         assert!(Instant::now() < deadline, "oore github setup did not end");
@@ -65,7 +73,10 @@ fn setup(cli: &Cli) {
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     assert!(out.contains("GitHub App created successfully"), "{out}");
     assert!(out.contains("/installations/new"), "{out}");
-    assert!(err.contains("loopback"), "the unreachable base URL is warned about: {err}");
+    assert!(
+        err.contains("loopback"),
+        "the unreachable base URL is warned about: {err}"
+    );
 }
 
 fn repo_count(cli: &Cli, state: &str) -> usize {
@@ -87,17 +98,28 @@ fn setup_then_sync_150_repositories_over_two_pages_and_list_installations() {
     cli.init(&server);
     cli.run(&["setup"]).ok().stdout_has("GitHub App:    ✗");
     setup(&cli);
-    cli.run(&["setup"]).ok().stdout_has("GitHub App:    ✓ connected (");
+    cli.run(&["setup"])
+        .ok()
+        .stdout_has("GitHub App:    ✓ connected (");
     cli.run(&["github", "setup", "--no-browser"])
         .ok()
         .stdout_has("--force");
 
     // The first listing hits the rate limit; the sync waits for the reset.
-    fake.fail("GET", "/app/installations", Failure::RateLimited { reset_in: 1 }, 1);
+    fake.fail(
+        "GET",
+        "/app/installations",
+        Failure::RateLimited { reset_in: 1 },
+        1,
+    );
     let run = cli.run(&["github", "sync"]).ok();
     assert!(run.stdout.contains("synced"), "{run}");
     let report: GitHubSyncResponse = cli.run(&["github", "sync", "--json"]).ok().json();
-    let totals: Vec<(u64, u32)> = report.installations.iter().map(|i| (i.id, i.total)).collect();
+    let totals: Vec<(u64, u32)> = report
+        .installations
+        .iter()
+        .map(|i| (i.id, i.total))
+        .collect();
     assert_eq!(totals, [(7, 150), (8, 3)]);
     assert_eq!(repo_count(&cli, "active"), 153);
     let pages = fake
@@ -105,8 +127,16 @@ fn setup_then_sync_150_repositories_over_two_pages_and_list_installations() {
         .into_iter()
         .filter(|c| c.status == 200)
         .count();
-    assert_eq!(pages, 2 * 3, "two pages for 150, one for 3; three syncs... {pages}");
-    assert_eq!(fake.calls_to("GET", "/app/installations").len(), 3, "one retried after the reset");
+    assert_eq!(
+        pages,
+        2 * 3,
+        "two pages for 150, one for 3; three syncs... {pages}"
+    );
+    assert_eq!(
+        fake.calls_to("GET", "/app/installations").len(),
+        3,
+        "one retried after the reset"
+    );
     // Tokens were cached: one mint per installation.
     assert_eq!(
         fake.calls_to("POST", "/app/installations/").len(),
@@ -198,7 +228,11 @@ fn revoked_and_suspended_installations_get_a_clear_state() {
             (9, "revoked".to_owned())
         ]
     );
-    assert_eq!(repo_count(&cli, "inactive"), 4, "the revoked ones' repositories");
+    assert_eq!(
+        repo_count(&cli, "inactive"),
+        4,
+        "the revoked ones' repositories"
+    );
     // The server is fine: health and a second sync.
     cli.run(&["health"]).ok();
     cli.run(&["github", "sync"]).ok();
@@ -223,14 +257,24 @@ fn key_rotation_is_checked_with_github_before_it_replaces_the_key() {
     cli.run(&["github", "key", "--file", &write("junk.pem", "not a key")])
         .code(1)
         .stderr_has("not a usable GitHub App private key");
-    cli.run(&["github", "key", "--file", &write("other.pem", keys::OTHER_KEY)])
-        .code(1)
-        .stderr_has("stored key was kept");
+    cli.run(&[
+        "github",
+        "key",
+        "--file",
+        &write("other.pem", keys::OTHER_KEY),
+    ])
+    .code(1)
+    .stderr_has("stored key was kept");
     // A new key generated on GitHub, then the old one deleted there.
     fake.add_app_key(keys::APP_KEY_2);
-    cli.run(&["github", "key", "--file", &write("new.pem", keys::APP_KEY_2_PKCS8)])
-        .ok()
-        .stdout_has("replaced");
+    cli.run(&[
+        "github",
+        "key",
+        "--file",
+        &write("new.pem", keys::APP_KEY_2_PKCS8),
+    ])
+    .ok()
+    .stdout_has("replaced");
     fake.remove_app_key(keys::APP_KEY_1);
     cli.run(&["github", "sync"]).ok().stdout_has("synced");
 }
@@ -256,9 +300,13 @@ fn a_headless_machine_finishes_with_the_callback_command_and_remove_forgets_the_
     cli.run(&["github", "callback", &visit.callback_url])
         .code(1)
         .stderr_has("used already");
-    cli.run(&["github", "callback", "https://ci.example.com/setup/github/callback?code=x"])
-        .code(1)
-        .stderr_has("has no state");
+    cli.run(&[
+        "github",
+        "callback",
+        "https://ci.example.com/setup/github/callback?code=x",
+    ])
+    .code(1)
+    .stderr_has("has no state");
     cli.run(&["github", "sync"]).ok();
     cli.run(&["github", "remove"]).code(1).stderr_has("--yes");
     cli.run(&["github", "remove", "--yes"])

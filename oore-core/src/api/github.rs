@@ -157,7 +157,9 @@ impl From<SetupProgress> for GitHubSetupStatusResponse {
                 install_url: Some(install_url.clone()),
                 ..base(
                     GitHubSetupStageDto::Completed,
-                    &format!("GitHub App {slug} created; install it on your repositories: {install_url}"),
+                    &format!(
+                        "GitHub App {slug} created; install it on your repositories: {install_url}"
+                    ),
                 )
             },
             SetupProgress::Failed { message } => base(GitHubSetupStageDto::Failed, &message),

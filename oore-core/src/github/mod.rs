@@ -472,8 +472,14 @@ mod tests {
     #[test]
     fn the_manifest_names_this_servers_urls_permissions_and_events() {
         let m = manifest("https://ci.example.com", "Oore CI");
-        assert_eq!(m["redirect_url"], "https://ci.example.com/setup/github/callback");
-        assert_eq!(m["setup_url"], "https://ci.example.com/setup/github/installed");
+        assert_eq!(
+            m["redirect_url"],
+            "https://ci.example.com/setup/github/callback"
+        );
+        assert_eq!(
+            m["setup_url"],
+            "https://ci.example.com/setup/github/installed"
+        );
         assert_eq!(
             m["hook_attributes"]["url"],
             "https://ci.example.com/api/webhooks/github"

@@ -98,8 +98,11 @@ pub trait GitHubStore: Send + Sync {
 
     /// Marks the state used at `at` if it was not, atomically: of two concurrent
     /// claims exactly one MUST get `Claimed`.
-    async fn claim_setup_state(&self, digest: &[u8; 32], at: Timestamp)
-    -> Result<Claim, StoreError>;
+    async fn claim_setup_state(
+        &self,
+        digest: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Claim, StoreError>;
 
     /// Records how the setup ended. MUST return `NotFound` for an unknown digest.
     async fn finish_setup_state(

@@ -47,9 +47,7 @@ pub fn base_url_warning(base_url: &str) -> Option<String> {
         Ok(IpAddr::V4(ip)) if private_v4(ip) => Some("a private address"),
         Ok(IpAddr::V6(ip)) if private_v6(ip) => Some("a private address"),
         Ok(_) => None,
-        Err(_) if host == "localhost" || host.ends_with(".localhost") => {
-            Some("a loopback address")
-        }
+        Err(_) if host == "localhost" || host.ends_with(".localhost") => Some("a loopback address"),
         Err(_) if host.ends_with(".local") || host.ends_with(".internal") => {
             Some("a local network name")
         }
@@ -93,7 +91,10 @@ mod tests {
 
     #[test]
     fn hosts_are_read_from_urls() {
-        assert_eq!(host_of("https://u@Host.Example:8443/x").as_deref(), Some("host.example"));
+        assert_eq!(
+            host_of("https://u@Host.Example:8443/x").as_deref(),
+            Some("host.example")
+        );
         assert_eq!(host_of("http://[::1]:80").as_deref(), Some("::1"));
         assert_eq!(host_of("nope"), None);
     }

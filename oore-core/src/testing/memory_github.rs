@@ -253,7 +253,10 @@ impl GitHubStore for MemoryGitHubStore {
         repos: &[SyncedRepository],
         at: Timestamp,
     ) -> Result<SyncCounts, StoreError> {
-        if !lock(&self.rows).installations.contains_key(&installation_id) {
+        if !lock(&self.rows)
+            .installations
+            .contains_key(&installation_id)
+        {
             return Err(StoreError::NotFound);
         }
         let mut counts = SyncCounts::default();

@@ -330,8 +330,12 @@ impl ApiError {
     pub(crate) fn forge_unavailable(message: impl Into<String>) -> Self {
         let message = message.into();
         tracing::warn!(error = %message, "forge unavailable");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, message)
-            .with_header(RETRY_AFTER, HeaderValue::from_static("30"))
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            message,
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from_static("30"))
     }
 
     /// The complete response with the envelope for `request_id`.

@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn table_has_no_duplicates_and_only_health_version_openapi_receivers_and_setup_pages_are_public()
-    {
+     {
         let routes = route_table();
         for (i, a) in routes.iter().enumerate() {
             for b in &routes[i + 1..] {

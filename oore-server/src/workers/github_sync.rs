@@ -62,7 +62,9 @@ impl GitHubSync {
                 }
             }
             Err(SyncError::NotConfigured) => {}
-            Err(e) => tracing::warn!(error = %e, "periodic GitHub sync failed; retrying at the next interval"),
+            Err(e) => {
+                tracing::warn!(error = %e, "periodic GitHub sync failed; retrying at the next interval")
+            }
         }
     }
 }

@@ -522,7 +522,10 @@ fn github_secrets_never_reach_the_log() {
     );
     assert!(secrets.len() > 10);
     for secret in secrets {
-        assert!(!log.contains(&secret), "a GitHub secret was logged: {secret}");
+        assert!(
+            !log.contains(&secret),
+            "a GitHub secret was logged: {secret}"
+        );
     }
     assert!(!log.contains("BEGIN RSA PRIVATE KEY"));
 }

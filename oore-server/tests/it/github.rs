@@ -133,7 +133,10 @@ fn setup_stores_the_app_sealed_and_its_links_work_once() {
     let stored = String::from_utf8_lossy(&stored).into_owned();
     assert!(stored.contains(&slug), "the App row was written");
     for secret in &secrets {
-        assert!(!stored.contains(secret.as_str()), "a secret is stored in plaintext");
+        assert!(
+            !stored.contains(secret.as_str()),
+            "a secret is stored in plaintext"
+        );
         for body in [
             &status_body,
             &callback.text(),
@@ -219,7 +222,9 @@ fn setup_requests_are_validated() {
     let org = start_setup(&server, json!({"org": "acme"}));
     let visit = browser::create_app(&org.setup_url);
     assert!(
-        visit.action.contains("/organizations/acme/settings/apps/new"),
+        visit
+            .action
+            .contains("/organizations/acme/settings/apps/new"),
         "{}",
         visit.action
     );

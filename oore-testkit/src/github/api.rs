@@ -21,7 +21,10 @@ impl Answer {
     pub(crate) fn json(status: StatusCode, body: &Value) -> Self {
         Self {
             status,
-            headers: vec![("content-type".into(), "application/json; charset=utf-8".into())],
+            headers: vec![(
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
             body: body.to_string().into_bytes(),
             auth: CallAuth::None,
         }
@@ -53,7 +56,10 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The G0 gates; `Some` is the refusal.
 fn gates(headers: &HeaderMap) -> Option<Answer> {
     if header(headers, "user-agent").is_none_or(str::is_empty) {
-        let mut a = Answer::error(StatusCode::FORBIDDEN, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.");
+        let mut a = Answer::error(
+            StatusCode::FORBIDDEN,
+            "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.",
+        );
         a.headers = vec![("content-type".into(), "text/plain".into())];
         return Some(a);
     }
@@ -90,7 +96,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// A valid App JWT, or the refusal.
 fn app_jwt(state: &State, headers: &HeaderMap) -> Result<(), Answer> {
-    let refuse = |m: &str| Err(Answer::error(StatusCode::UNAUTHORIZED, m).with_auth(CallAuth::Refused));
+    let refuse =
+        |m: &str| Err(Answer::error(StatusCode::UNAUTHORIZED, m).with_auth(CallAuth::Refused));
     let Some(app) = &state.app else {
         return refuse("Integration not found");
     };
@@ -108,12 +115,16 @@ fn app_jwt(state: &State, headers: &HeaderMap) -> Result<(), Answer> {
 
 /// A valid installation token, or the refusal.
 fn installation_token(state: &State, headers: &HeaderMap) -> Result<u64, Answer> {
-    let refuse = || Err(Answer::error(StatusCode::UNAUTHORIZED, "Bad credentials").with_auth(CallAuth::Refused));
+    let refuse = || {
+        Err(Answer::error(StatusCode::UNAUTHORIZED, "Bad credentials").with_auth(CallAuth::Refused))
+    };
     let Some(token) = bearer(headers) else {
         return refuse();
     };
     match state.tokens.get(token) {
-        Some(t) if t.expires_at > state.now() && state.installations.contains_key(&t.installation) => {
+        Some(t)
+            if t.expires_at > state.now() && state.installations.contains_key(&t.installation) =>
+        {
             Ok(t.installation)
         }
         _ => refuse(),
@@ -126,7 +137,12 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 }
 
 /// One page of `items` with GitHub's `Link` header (per_page default 30, at most 100).
-fn page(items: Vec<Value>, base: &str, path: &str, query: Option<&str>) -> (Vec<Value>, Option<String>) {
+fn page(
+    items: Vec<Value>,
+    base: &str,
+    path: &str,
+    query: Option<&str>,
+) -> (Vec<Value>, Option<String>) {
     let per_page = query_param(query, "per_page")
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(30)
@@ -166,8 +182,10 @@ fn failure_answer(failure: &Failure, now: i64) -> Answer {
                 "API rate limit exceeded for installation ID 1.",
             );
             a.headers.push(("x-ratelimit-remaining".into(), "0".into()));
-            a.headers
-                .push(("x-ratelimit-reset".into(), (now + i64::try_from(*reset_in).unwrap_or(0)).to_string()));
+            a.headers.push((
+                "x-ratelimit-reset".into(),
+                (now + i64::try_from(*reset_in).unwrap_or(0)).to_string(),
+            ));
             a
         }
         Failure::RetryAfter { secs } => {
@@ -245,7 +263,8 @@ pub(crate) fn handle(
                     .map(|i| state.installation_json(i, base))
                     .collect();
                 let (items, link) = page(items, base, "/app/installations", query);
-                let mut a = Answer::json(StatusCode::OK, &Value::Array(items)).with_auth(CallAuth::Jwt);
+                let mut a =
+                    Answer::json(StatusCode::OK, &Value::Array(items)).with_auth(CallAuth::Jwt);
                 if let Some(link) = link {
                     a.headers.push(("link".into(), link));
                 }
@@ -256,12 +275,19 @@ pub(crate) fn handle(
             if let Err(a) = app_jwt(state, headers) {
                 return a;
             }
-            let Some(installation) = id.parse::<u64>().ok().and_then(|id| state.installations.get(&id)) else {
+            let Some(installation) = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| state.installations.get(&id))
+            else {
                 return Answer::error(StatusCode::NOT_FOUND, "Not Found").with_auth(CallAuth::Jwt);
             };
             if installation.suspended {
-                return Answer::error(StatusCode::FORBIDDEN, "This installation has been suspended")
-                    .with_auth(CallAuth::Jwt);
+                return Answer::error(
+                    StatusCode::FORBIDDEN,
+                    "This installation has been suspended",
+                )
+                .with_auth(CallAuth::Jwt);
             }
             let installation = installation.id;
             let token = format!("ghs_{}", random_hex(36));
@@ -286,7 +312,8 @@ pub(crate) fn handle(
             )
             .with_auth(CallAuth::Jwt)
         }
-        (Method::GET, ["installation", "repositories"]) => match installation_token(state, headers) {
+        (Method::GET, ["installation", "repositories"]) => match installation_token(state, headers)
+        {
             Err(a) => a,
             Ok(id) => {
                 let i = &state.installations[&id];
@@ -304,17 +331,25 @@ pub(crate) fn handle(
                 a
             }
         },
-        (m, ["repos", owner, repo, "check-runs", rest @ ..]) if m == Method::POST || m == Method::PATCH => {
+        (m, ["repos", owner, repo, "check-runs", rest @ ..])
+            if m == Method::POST || m == Method::PATCH =>
+        {
             let id = match installation_token(state, headers) {
                 Err(a) => return a,
                 Ok(id) => id,
             };
             let full = format!("{owner}/{repo}");
             if !covers(state, id, &full) {
-                return Answer::error(StatusCode::NOT_FOUND, "Not Found").with_auth(CallAuth::Installation(id));
+                return Answer::error(StatusCode::NOT_FOUND, "Not Found")
+                    .with_auth(CallAuth::Installation(id));
             }
-            check_run(state, &full, rest.first().copied(), body.unwrap_or(Value::Null))
-                .with_auth(CallAuth::Installation(id))
+            check_run(
+                state,
+                &full,
+                rest.first().copied(),
+                body.unwrap_or(Value::Null),
+            )
+            .with_auth(CallAuth::Installation(id))
         }
         (Method::POST, ["repos", owner, repo, "statuses", sha]) => {
             let id = match installation_token(state, headers) {
@@ -323,9 +358,11 @@ pub(crate) fn handle(
             };
             let full = format!("{owner}/{repo}");
             if !covers(state, id, &full) {
-                return Answer::error(StatusCode::NOT_FOUND, "Not Found").with_auth(CallAuth::Installation(id));
+                return Answer::error(StatusCode::NOT_FOUND, "Not Found")
+                    .with_auth(CallAuth::Installation(id));
             }
-            commit_status(state, &full, sha, body.unwrap_or(Value::Null)).with_auth(CallAuth::Installation(id))
+            commit_status(state, &full, sha, body.unwrap_or(Value::Null))
+                .with_auth(CallAuth::Installation(id))
         }
         _ => Answer::error(StatusCode::NOT_FOUND, "Not Found"),
     }
@@ -422,11 +459,12 @@ fn check_run(state: &mut State, repo: &str, id: Option<&str>, body: Value) -> An
             Answer::json(StatusCode::CREATED, &out)
         }
         Some(raw) => {
-            let Some(run) = raw
-                .parse::<u64>()
-                .ok()
-                .and_then(|id| state.check_runs.iter_mut().find(|r| r.id == id && r.repo == repo))
-            else {
+            let Some(run) = raw.parse::<u64>().ok().and_then(|id| {
+                state
+                    .check_runs
+                    .iter_mut()
+                    .find(|r| r.id == id && r.repo == repo)
+            }) else {
                 return Answer::error(StatusCode::NOT_FOUND, "Not Found");
             };
             if let (Value::Object(target), Value::Object(update)) = (&mut run.fields, fields) {
@@ -452,7 +490,10 @@ fn commit_status(state: &mut State, repo: &str, sha: &str, body: Value) -> Answe
             &json!({"message": "Validation Failed", "errors": [{"resource": "Status", "field": "state", "code": "invalid"}], "status": "422"}),
         );
     }
-    if body["description"].as_str().is_some_and(|d| d.chars().count() > 140) {
+    if body["description"]
+        .as_str()
+        .is_some_and(|d| d.chars().count() > 140)
+    {
         return Answer::json(
             StatusCode::UNPROCESSABLE_ENTITY,
             &json!({"message": "Validation Failed", "errors": [{"resource": "Status", "code": "custom", "field": "description", "message": "description is too long (maximum is 140 characters)"}], "status": "422"}),

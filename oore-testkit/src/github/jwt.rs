@@ -69,7 +69,9 @@ pub(crate) fn verify(
         _ => false,
     };
     if !iss_ok {
-        return Err(format!("'Issuer' claim ('iss') must be an Integer or the App's client ID ({client_id})"));
+        return Err(format!(
+            "'Issuer' claim ('iss') must be an Integer or the App's client ID ({client_id})"
+        ));
     }
     let (Some(iat), Some(exp)) = (claims["iat"].as_i64(), claims["exp"].as_i64()) else {
         return Err(UNDECODABLE.to_owned());

@@ -33,7 +33,7 @@ use axum::extract::State as AxumState;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
-pub use state::{Call, CallAuth, CheckRun, CommitStatus, FakeInstallation, FakeRepo, Failure};
+pub use state::{Call, CallAuth, CheckRun, CommitStatus, Failure, FakeInstallation, FakeRepo};
 
 use state::{Injected, State};
 
@@ -94,7 +94,9 @@ impl FakeGitHubBuilder {
     /// If it cannot bind or start its runtime.
     pub fn start(self) -> FakeGitHub {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("non-blocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
         let base = format!("http://{addr}");
         let state = Arc::new(Mutex::new(State {
@@ -148,7 +150,9 @@ pub struct FakeGitHub {
 
 impl std::fmt::Debug for FakeGitHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeGitHub").field("url", &self.base).finish()
+        f.debug_struct("FakeGitHub")
+            .field("url", &self.base)
+            .finish()
     }
 }
 
@@ -249,7 +253,12 @@ impl FakeGitHub {
     /// Without an App, or for a key that is not RSA.
     pub fn add_app_key(&self, pem: &str) {
         let key = jwt::public_key(pem);
-        self.state().app.as_mut().expect("an App exists").keys.push(key);
+        self.state()
+            .app
+            .as_mut()
+            .expect("an App exists")
+            .keys
+            .push(key);
     }
 
     /// Deletes a key of the App: JWTs it signs are refused from now on.
@@ -268,7 +277,9 @@ impl FakeGitHub {
 
     /// Adds (or replaces) an installation.
     pub fn install(&self, installation: FakeInstallation) {
-        self.state().installations.insert(installation.id, installation);
+        self.state()
+            .installations
+            .insert(installation.id, installation);
     }
 
     /// Changes an installation in place.
@@ -276,7 +287,12 @@ impl FakeGitHub {
     /// # Panics
     /// For an unknown installation.
     pub fn update_installation(&self, id: u64, change: impl FnOnce(&mut FakeInstallation)) {
-        change(self.state().installations.get_mut(&id).expect("a known installation"));
+        change(
+            self.state()
+                .installations
+                .get_mut(&id)
+                .expect("a known installation"),
+        );
     }
 
     /// Uninstalls: the installation and its tokens are gone.
@@ -301,7 +317,10 @@ impl FakeGitHub {
     /// For an unknown installation.
     pub fn token_for(&self, installation: u64) -> String {
         let mut state = self.state();
-        assert!(state.installations.contains_key(&installation), "a known installation");
+        assert!(
+            state.installations.contains_key(&installation),
+            "a known installation"
+        );
         let token = format!("ghs_{}", &oore_adapters::crypto::random_token()[..36]);
         let expires_at = state.now() + 3600;
         state.tokens.insert(
@@ -337,10 +356,13 @@ impl Drop for FakeGitHub {
             return;
         }
         let calls = lock(&self.state).calls.clone();
-        let expected = std::mem::take(&mut *self.expected.lock().unwrap_or_else(|p| p.into_inner()));
+        let expected =
+            std::mem::take(&mut *self.expected.lock().unwrap_or_else(|p| p.into_inner()));
         for (method, prefix) in expected {
             assert!(
-                calls.iter().any(|c| c.method == method && c.path.starts_with(&prefix)),
+                calls
+                    .iter()
+                    .any(|c| c.method == method && c.path.starts_with(&prefix)),
                 "the fake GitHub expected {method} {prefix}... but it never came; calls: {calls:#?}"
             );
         }
@@ -382,9 +404,15 @@ async fn dispatch(
         let answer = match plan {
             web::GitPlan::Answer(a) => a,
             web::GitPlan::Run { dir, installation } => {
-                let mut a =
-                    web::http_backend(&dir, &rest, &method, query.as_deref(), &headers, body.to_vec())
-                        .await;
+                let mut a = web::http_backend(
+                    &dir,
+                    &rest,
+                    &method,
+                    query.as_deref(),
+                    &headers,
+                    body.to_vec(),
+                )
+                .await;
                 a.auth = CallAuth::Installation(installation);
                 a
             }
@@ -400,8 +428,13 @@ async fn dispatch(
             (&Method::POST, ["organizations", org, "settings", "apps", "new"]) => {
                 web::new_app(&mut state, org, query.as_deref(), &body)
             }
-            (&Method::GET, ["apps", slug, "installations", "new"]) => web::install_page(&state, slug),
-            _ => api::Answer::json(http::StatusCode::NOT_FOUND, &serde_json::json!({"message": "Not Found"})),
+            (&Method::GET, ["apps", slug, "installations", "new"]) => {
+                web::install_page(&state, slug)
+            }
+            _ => api::Answer::json(
+                http::StatusCode::NOT_FOUND,
+                &serde_json::json!({"message": "Not Found"}),
+            ),
         };
         (a, path.clone())
     };
@@ -441,7 +474,8 @@ async fn dispatch(
         set("x-ratelimit-resource", "core".to_owned());
     }
     if let Ok(ts) = jiff::Timestamp::from_second(now)
-        && let Ok(date) = jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&ts)
+        && let Ok(date) =
+            jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&ts)
         && let Ok(v) = HeaderValue::from_str(&date)
     {
         out.insert(http::header::DATE, v);

@@ -174,10 +174,9 @@ impl State {
     }
 
     pub(crate) fn take_failure(&mut self, method: &str, path: &str) -> Option<Failure> {
-        let i = self
-            .injected
-            .iter()
-            .position(|f| (f.method == method || f.method == "*") && path.starts_with(&f.path_prefix))?;
+        let i = self.injected.iter().position(|f| {
+            (f.method == method || f.method == "*") && path.starts_with(&f.path_prefix)
+        })?;
         let failure = self.injected[i].failure.clone();
         self.injected[i].times -= 1;
         if self.injected[i].times == 0 {

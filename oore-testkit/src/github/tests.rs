@@ -76,9 +76,16 @@ fn the_manifest_flow_gives_a_single_use_code_and_a_working_key() {
     assert!(location.ends_with("&state=a%20b"), "{location}");
     let code = code_of(&location);
     let created = rt.block_on(client(&fake).convert_manifest(&code)).unwrap();
-    assert!(created.pem.expose().starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+    assert!(
+        created
+            .pem
+            .expose()
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----")
+    );
     assert_eq!(created.slug, "oore-ci");
-    let again = rt.block_on(client(&fake).convert_manifest(&code)).unwrap_err();
+    let again = rt
+        .block_on(client(&fake).convert_manifest(&code))
+        .unwrap_err();
     assert!(matches!(again, ForgeError::NotFound { .. }), "{again}");
     let auth = AppAuth {
         app_id: created.app_id,
@@ -172,12 +179,21 @@ fn listings_page_with_link_and_tokens_are_per_installation() {
     assert!(matches!(e, ForgeError::Unauthorized { .. }), "{e}");
     // Suspended: 403; uninstalled: 404.
     fake.update_installation(8, |i| i.suspended = true);
-    let e = rt.block_on(c.create_installation_token(&auth, 8)).unwrap_err();
-    assert!(matches!(&e, ForgeError::Forbidden { message } if message.contains("suspended")), "{e}");
+    let e = rt
+        .block_on(c.create_installation_token(&auth, 8))
+        .unwrap_err();
+    assert!(
+        matches!(&e, ForgeError::Forbidden { message } if message.contains("suspended")),
+        "{e}"
+    );
     fake.uninstall(7);
-    let e = rt.block_on(c.create_installation_token(&auth, 7)).unwrap_err();
+    let e = rt
+        .block_on(c.create_installation_token(&auth, 7))
+        .unwrap_err();
     assert!(matches!(e, ForgeError::NotFound { .. }), "{e}");
-    let e = rt.block_on(c.installation_repositories(&token.token)).unwrap_err();
+    let e = rt
+        .block_on(c.installation_repositories(&token.token))
+        .unwrap_err();
     assert!(matches!(e, ForgeError::Unauthorized { .. }), "{e}");
 }
 
@@ -187,7 +203,12 @@ fn rate_limits_are_waited_out_and_clock_skew_is_re_minted() {
     let rt = runtime();
     let auth = auth_for(&rt, &fake);
     let c = client(&fake);
-    fake.fail("GET", "/app/installations", Failure::RateLimited { reset_in: 1 }, 1);
+    fake.fail(
+        "GET",
+        "/app/installations",
+        Failure::RateLimited { reset_in: 1 },
+        1,
+    );
     let started = std::time::Instant::now();
     assert_eq!(rt.block_on(c.installations(&auth)).unwrap().len(), 1);
     assert!(started.elapsed() >= Duration::from_millis(900));
@@ -198,7 +219,15 @@ fn rate_limits_are_waited_out_and_clock_skew_is_re_minted() {
         matches!(e, ForgeError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(120)),
         "{e}"
     );
-    fake.fail("GET", "/app", Failure::Status { status: 502, message: "Server Error".into() }, 1);
+    fake.fail(
+        "GET",
+        "/app",
+        Failure::Status {
+            status: 502,
+            message: "Server Error".into(),
+        },
+        1,
+    );
     rt.block_on(c.app(&auth)).unwrap();
     // GitHub's clock 20 minutes ahead: the first JWT has expired by its clock.
     fake.advance(1200);
@@ -208,7 +237,10 @@ fn rate_limits_are_waited_out_and_clock_skew_is_re_minted() {
         .into_iter()
         .filter(|call| call.path == "/app" && call.status == 401)
         .count();
-    assert_eq!(refused, 1, "one refusal, then a JWT minted at GitHub's Date");
+    assert_eq!(
+        refused, 1,
+        "one refusal, then a JWT minted at GitHub's Date"
+    );
 }
 
 #[test]
@@ -237,7 +269,11 @@ fn git_clones_need_a_live_installation_token() {
         &format!("http://x-access-token:{token}@{host}/acme/repo-001.git"),
         "ok",
     );
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let head = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .current_dir(dir.path().join("ok"))

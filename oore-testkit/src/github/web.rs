@@ -31,11 +31,21 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 /// `POST /settings/apps/new` and `POST /organizations/{org}/settings/apps/new`.
 pub(crate) fn new_app(state: &mut State, owner: &str, query: Option<&str>, body: &[u8]) -> Answer {
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
-    let Some(raw) = form.into_iter().find(|(k, _)| k == "manifest").map(|(_, v)| v) else {
-        return page(StatusCode::UNPROCESSABLE_ENTITY, "Invalid GitHub App configuration: no manifest");
+    let Some(raw) = form
+        .into_iter()
+        .find(|(k, _)| k == "manifest")
+        .map(|(_, v)| v)
+    else {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid GitHub App configuration: no manifest",
+        );
     };
     let Ok(manifest @ Value::Object(_)) = serde_json::from_str::<Value>(&raw) else {
-        return page(StatusCode::UNPROCESSABLE_ENTITY, "Invalid GitHub App configuration: the manifest is not a JSON object");
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid GitHub App configuration: the manifest is not a JSON object",
+        );
     };
     for required in ["url", "redirect_url"] {
         if !manifest[required].is_string() {
@@ -45,12 +55,19 @@ pub(crate) fn new_app(state: &mut State, owner: &str, query: Option<&str>, body:
             );
         }
     }
-    if manifest.get("hook_attributes").is_some() && !manifest["hook_attributes"]["url"].is_string() {
-        return page(StatusCode::UNPROCESSABLE_ENTITY, "Invalid GitHub App configuration: hook_attributes.url is required");
+    if manifest.get("hook_attributes").is_some() && !manifest["hook_attributes"]["url"].is_string()
+    {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid GitHub App configuration: hook_attributes.url is required",
+        );
     }
     let code = oore_adapters::crypto::random_token()[..20].to_owned();
     let created_at = state.now();
-    let redirect = manifest["redirect_url"].as_str().unwrap_or_default().to_owned();
+    let redirect = manifest["redirect_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     state.manifests.insert(
         code.clone(),
         Manifest {
@@ -62,7 +79,10 @@ pub(crate) fn new_app(state: &mut State, owner: &str, query: Option<&str>, body:
     );
     let mut location = format!("{redirect}?code={code}");
     if let Some(s) = query_param(query, "state") {
-        location.push_str(&format!("&state={}", oore_core::api::paths::query_component(&s)));
+        location.push_str(&format!(
+            "&state={}",
+            oore_core::api::paths::query_component(&s)
+        ));
     }
     Answer {
         status: StatusCode::FOUND,
@@ -145,7 +165,13 @@ pub(crate) async fn http_backend(
     let (Some(root), Some(name)) = (dir.parent(), dir.file_name()) else {
         return page(StatusCode::NOT_FOUND, "Repository not found.");
     };
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
     let mut command = tokio::process::Command::new("git");
     command
         .arg("http-backend")
@@ -171,14 +197,24 @@ pub(crate) async fn http_backend(
     }
     let mut child = match command.spawn() {
         Ok(c) => c,
-        Err(e) => return page(StatusCode::INTERNAL_SERVER_ERROR, &format!("git http-backend: {e}")),
+        Err(e) => {
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("git http-backend: {e}"),
+            );
+        }
     };
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(&body).await;
     }
     let output = match child.wait_with_output().await {
         Ok(o) => o,
-        Err(e) => return page(StatusCode::INTERNAL_SERVER_ERROR, &format!("git http-backend: {e}")),
+        Err(e) => {
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("git http-backend: {e}"),
+            );
+        }
     };
     let out = output.stdout;
     let (head_end, sep) = match out.windows(4).position(|w| w == b"\r\n\r\n") {

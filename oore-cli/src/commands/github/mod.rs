@@ -171,8 +171,7 @@ fn status(cmd: StatusCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn installations(cmd: InstallationsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let list: GitHubInstallationListResponse =
-        ctx.client()?.get(&paths::github_installations())?;
+    let list: GitHubInstallationListResponse = ctx.client()?.get(&paths::github_installations())?;
     if ctx.out.is_json() {
         ctx.out.json(&list)
     } else if list.installations.is_empty() {

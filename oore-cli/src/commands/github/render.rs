@@ -9,7 +9,14 @@ use crate::table::{Table, key_values, sanitize};
 
 pub(super) fn installations_table(installations: &[GitHubInstallationDto]) -> Table {
     let mut table = Table::with_header([
-        "ID", "ACCOUNT", "TYPE", "REPOS", "SELECTION", "STATE", "SYNCED", "DETAIL",
+        "ID",
+        "ACCOUNT",
+        "TYPE",
+        "REPOS",
+        "SELECTION",
+        "STATE",
+        "SYNCED",
+        "DETAIL",
     ]);
     for i in installations {
         table.row([
@@ -40,10 +47,7 @@ pub(super) fn status(status: &GitHubStatusResponse) -> String {
         ("app id", app.app_id.to_string()),
         ("owner", app.owner.clone()),
         ("page", app.html_url.clone()),
-        (
-            "install",
-            status.install_url.clone().unwrap_or_default(),
-        ),
+        ("install", status.install_url.clone().unwrap_or_default()),
         (
             "webhook secret",
             if app.webhook_secret_configured {
@@ -71,7 +75,15 @@ pub(super) fn sync(report: &GitHubSyncResponse) -> String {
     if report.installations.is_empty() {
         return "no installations: install the App on GitHub first (`oore github status` shows the link)\n".to_owned();
     }
-    let mut table = Table::with_header(["ID", "ACCOUNT", "RESULT", "REPOS", "ADDED", "UPDATED", "DEACTIVATED"]);
+    let mut table = Table::with_header([
+        "ID",
+        "ACCOUNT",
+        "RESULT",
+        "REPOS",
+        "ADDED",
+        "UPDATED",
+        "DEACTIVATED",
+    ]);
     let mut notes = String::new();
     for r in &report.installations {
         table.row([
@@ -86,7 +98,12 @@ pub(super) fn sync(report: &GitHubSyncResponse) -> String {
         if r.outcome != GitHubSyncOutcomeDto::Synced
             && let Some(message) = &r.message
         {
-            notes.push_str(&format!("installation {} ({}): {}\n", r.id, r.account, sanitize(message)));
+            notes.push_str(&format!(
+                "installation {} ({}): {}\n",
+                r.id,
+                r.account,
+                sanitize(message)
+            ));
         }
     }
     format!("{}{notes}", table.render())

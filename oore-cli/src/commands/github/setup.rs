@@ -123,20 +123,28 @@ pub(super) fn run(cmd: SetupCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
                 ));
             }
             GitHubSetupStageDto::Failed => {
-                return Err(CliError::Usage(format!("GitHub App setup failed: {}", status.message)));
+                return Err(CliError::Usage(format!(
+                    "GitHub App setup failed: {}",
+                    status.message
+                )));
             }
             GitHubSetupStageDto::Expired => {
-                return Err(CliError::Usage(format!("GitHub App setup failed: {}", status.message)));
+                return Err(CliError::Usage(format!(
+                    "GitHub App setup failed: {}",
+                    status.message
+                )));
             }
             GitHubSetupStageDto::Exchanging if !exchanging_said => {
                 exchanging_said = true;
-                ctx.out.text("GitHub sent the browser back; storing the App's credentials...")?;
+                ctx.out
+                    .text("GitHub sent the browser back; storing the App's credentials...")?;
             }
             _ => {}
         }
         if Instant::now() >= deadline {
             return Err(CliError::Usage(
-                "gave up waiting for GitHub after 11 minutes; start again with `oore github setup`".to_owned(),
+                "gave up waiting for GitHub after 11 minutes; start again with `oore github setup`"
+                    .to_owned(),
             ));
         }
         std::thread::sleep(POLL_EVERY);

@@ -186,5 +186,8 @@ fn github_enum_schemas_list_their_values() {
         values::<GitHubSyncOutcomeDto>(&s),
         known(GitHubSyncOutcomeDto::KNOWN)
     );
-    assert_eq!(GitHubSetupStageDto::from_wire("later"), GitHubSetupStageDto::Unknown);
+    assert_eq!(
+        GitHubSetupStageDto::from_wire("later"),
+        GitHubSetupStageDto::Unknown
+    );
 }

@@ -113,9 +113,7 @@ pub async fn the_app_is_one_row(store: &dyn GitHubStore, _repos: &dyn Repository
     assert_eq!(store.app().await.unwrap(), Some(second.clone()));
     let key = EncryptedSecret::from_bytes(vec![7; 40]);
     assert_eq!(
-        store
-            .update_private_key(first.row_id, &key, at(9))
-            .await,
+        store.update_private_key(first.row_id, &key, at(9)).await,
         Err(StoreError::NotFound)
     );
     store
@@ -131,14 +129,23 @@ pub async fn the_app_is_one_row(store: &dyn GitHubStore, _repos: &dyn Repository
 
 /// Installations are created active, keep their state across upserts, and list by
 /// account with their repository count.
-pub async fn installations_keep_their_state(
-    store: &dyn GitHubStore,
-    _repos: &dyn RepositoryStore,
-) {
-    store.upsert_installation(&installation(8, "zeta"), at(0)).await.unwrap();
-    store.upsert_installation(&installation(7, "Acme"), at(0)).await.unwrap();
+pub async fn installations_keep_their_state(store: &dyn GitHubStore, _repos: &dyn RepositoryStore) {
     store
-        .set_installation_state(8, InstallationState::Suspended, Some("suspended"), false, at(1))
+        .upsert_installation(&installation(8, "zeta"), at(0))
+        .await
+        .unwrap();
+    store
+        .upsert_installation(&installation(7, "Acme"), at(0))
+        .await
+        .unwrap();
+    store
+        .set_installation_state(
+            8,
+            InstallationState::Suspended,
+            Some("suspended"),
+            false,
+            at(1),
+        )
         .await
         .unwrap();
     let mut renamed = installation(8, "zeta-inc");
@@ -157,7 +164,10 @@ pub async fn installations_keep_their_state(
         .set_installation_state(7, InstallationState::Active, None, true, at(3))
         .await
         .unwrap();
-    assert_eq!(store.installations().await.unwrap()[0].synced_at, Some(at(3)));
+    assert_eq!(
+        store.installations().await.unwrap()[0].synced_at,
+        Some(at(3))
+    );
     assert_eq!(
         store
             .set_installation_state(99, InstallationState::Active, None, false, at(3))
@@ -177,11 +187,17 @@ pub async fn syncs_create_rename_adopt_and_deactivate(
         store.apply_repository_sync(7, &[], at(0)).await,
         Err(StoreError::NotFound)
     );
-    store.upsert_installation(&installation(7, "acme"), at(0)).await.unwrap();
+    store
+        .upsert_installation(&installation(7, "acme"), at(0))
+        .await
+        .unwrap();
     let counts = store
         .apply_repository_sync(
             7,
-            &[synced(1, 100, "acme", "app"), synced(2, 200, "acme", "hand")],
+            &[
+                synced(1, 100, "acme", "app"),
+                synced(2, 200, "acme", "hand"),
+            ],
             at(1),
         )
         .await
@@ -196,7 +212,11 @@ pub async fn syncs_create_rename_adopt_and_deactivate(
         }
     );
     let app_id = RepositoryId::from_ulid(Ulid::from_parts(9, 1));
-    let created = repos.get(app_id).await.unwrap().expect("created with new_id");
+    let created = repos
+        .get(app_id)
+        .await
+        .unwrap()
+        .expect("created with new_id");
     assert_eq!(
         (created.provider, created.state, created.clone_url.as_str()),
         (
@@ -206,12 +226,18 @@ pub async fn syncs_create_rename_adopt_and_deactivate(
         )
     );
     assert_eq!(store.repository_link(app_id).await.unwrap(), Some((100, 7)));
-    assert_eq!(store.repository_link(hand.id).await.unwrap(), Some((200, 7)));
+    assert_eq!(
+        store.repository_link(hand.id).await.unwrap(),
+        Some((200, 7))
+    );
     // The same listing again changes nothing.
     let again = store
         .apply_repository_sync(
             7,
-            &[synced(3, 100, "acme", "app"), synced(4, 200, "acme", "hand")],
+            &[
+                synced(3, 100, "acme", "app"),
+                synced(4, 200, "acme", "hand"),
+            ],
             at(2),
         )
         .await
@@ -222,7 +248,10 @@ pub async fn syncs_create_rename_adopt_and_deactivate(
         .apply_repository_sync(7, &[synced(5, 100, "acme", "app2")], at(3))
         .await
         .unwrap();
-    assert_eq!((counts.updated, counts.deactivated, counts.total), (1, 1, 1));
+    assert_eq!(
+        (counts.updated, counts.deactivated, counts.total),
+        (1, 1, 1)
+    );
     assert_eq!(store.repository_link(hand.id).await.unwrap(), None);
     assert_eq!(
         names(repos).await,
@@ -241,15 +270,28 @@ pub async fn syncs_create_rename_adopt_and_deactivate(
         .await
         .unwrap();
     assert_eq!(names(repos).await[0].1, RepositoryState::Active);
-    assert_eq!(repos.list(&RepositoryFilter::default()).await.unwrap().len(), 2);
+    assert_eq!(
+        repos
+            .list(&RepositoryFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 /// Releasing an installation or removing the App deactivates what it covered.
 pub async fn release_and_removal_deactivate(store: &dyn GitHubStore, repos: &dyn RepositoryStore) {
     let app = crate::testing::sample_app(&FakeCipher, Ulid::from_parts(1, 1), 1);
     store.replace_app(&app).await.unwrap();
-    store.upsert_installation(&installation(7, "a"), at(0)).await.unwrap();
-    store.upsert_installation(&installation(8, "b"), at(0)).await.unwrap();
+    store
+        .upsert_installation(&installation(7, "a"), at(0))
+        .await
+        .unwrap();
+    store
+        .upsert_installation(&installation(8, "b"), at(0))
+        .await
+        .unwrap();
     store
         .apply_repository_sync(7, &[synced(1, 100, "a", "one")], at(1))
         .await
@@ -258,8 +300,14 @@ pub async fn release_and_removal_deactivate(store: &dyn GitHubStore, repos: &dyn
         .apply_repository_sync(8, &[synced(2, 200, "b", "two")], at(1))
         .await
         .unwrap();
-    assert_eq!(store.release_installation_repositories(7, at(2)).await, Ok(1));
-    assert_eq!(store.release_installation_repositories(7, at(3)).await, Ok(0));
+    assert_eq!(
+        store.release_installation_repositories(7, at(2)).await,
+        Ok(1)
+    );
+    assert_eq!(
+        store.release_installation_repositories(7, at(3)).await,
+        Ok(0)
+    );
     assert_eq!(
         names(repos).await,
         [

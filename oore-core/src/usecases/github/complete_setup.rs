@@ -55,7 +55,9 @@ pub enum CompleteSetupError {
     #[error("exchanging the code with GitHub failed: {0}; start again with `oore github setup`")]
     Forge(ForgeError),
     /// GitHub's private key cannot be used.
-    #[error("GitHub returned a private key Oore cannot use ({0}); start again with `oore github setup`")]
+    #[error(
+        "GitHub returned a private key Oore cannot use ({0}); start again with `oore github setup`"
+    )]
     BadKey(String),
     /// Sealing a secret failed.
     #[error(transparent)]

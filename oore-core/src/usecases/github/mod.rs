@@ -26,8 +26,10 @@ use crate::ports::{CipherError, SecretCipher};
 
 /// The App's credentials, its key decrypted for the call that needs it.
 pub fn app_auth(cipher: &dyn SecretCipher, app: &GitHubApp) -> Result<AppAuth, CipherError> {
-    let private_key =
-        cipher.decrypt(&app.private_key, &app_secret_binding(app.row_id, "private_key"))?;
+    let private_key = cipher.decrypt(
+        &app.private_key,
+        &app_secret_binding(app.row_id, "private_key"),
+    )?;
     Ok(AppAuth {
         app_id: app.app_id,
         client_id: app.client_id.clone(),

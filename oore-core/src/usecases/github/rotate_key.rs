@@ -17,10 +17,14 @@ pub enum RotateKeyError {
     #[error("no GitHub App is configured; run `oore github setup` first")]
     NotConfigured,
     /// Not a usable RSA key.
-    #[error("the file is not a usable GitHub App private key: {0}; download a new one from the App's settings on GitHub (a .pem file)")]
+    #[error(
+        "the file is not a usable GitHub App private key: {0}; download a new one from the App's settings on GitHub (a .pem file)"
+    )]
     InvalidKey(String),
     /// GitHub refused a JWT signed with it.
-    #[error("GitHub refused the new key for App {app_id} ({message}); check that it was generated for this App, in the App's settings on GitHub; the stored key was kept")]
+    #[error(
+        "GitHub refused the new key for App {app_id} ({message}); check that it was generated for this App, in the App's settings on GitHub; the stored key was kept"
+    )]
     Refused {
         /// The App.
         app_id: u64,
@@ -28,7 +32,9 @@ pub enum RotateKeyError {
         message: String,
     },
     /// The key belongs to another App.
-    #[error("the new key belongs to GitHub App {found}, not to the configured App {expected}; the stored key was kept")]
+    #[error(
+        "the new key belongs to GitHub App {found}, not to the configured App {expected}; the stored key was kept"
+    )]
     OtherApp {
         /// The configured App.
         expected: u64,

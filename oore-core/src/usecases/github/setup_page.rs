@@ -28,10 +28,14 @@ pub enum SetupPageError {
     #[error("this setup link is unknown; start again with `oore github setup`")]
     Unknown,
     /// Too late.
-    #[error("this setup link expired (links work for 10 minutes); start again with `oore github setup`")]
+    #[error(
+        "this setup link expired (links work for 10 minutes); start again with `oore github setup`"
+    )]
     Expired,
     /// Its callback ran already.
-    #[error("this setup link was used already; start again with `oore github setup` if the App was not created")]
+    #[error(
+        "this setup link was used already; start again with `oore github setup` if the App was not created"
+    )]
     Used,
     /// The store failed.
     #[error(transparent)]
@@ -66,7 +70,9 @@ pub async fn setup_page(
         return Err(SetupPageError::Expired);
     }
     Ok(SetupPage {
-        action: gh.location.manifest_form_action(stored.org.as_deref(), state),
+        action: gh
+            .location
+            .manifest_form_action(stored.org.as_deref(), state),
         manifest: manifest(&gh.base_url, &stored.app_name).to_string(),
         app_name: stored.app_name,
         org: stored.org,

@@ -86,7 +86,11 @@ pub async fn start_setup(
     input: StartSetup,
 ) -> Result<SetupStarted, StartSetupError> {
     let mut errors = FieldErrors::new();
-    let org = input.org.as_deref().map(str::trim).filter(|o| !o.is_empty());
+    let org = input
+        .org
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty());
     if let Some(org) = org {
         errors.check(check_org(org).map_err(|m| FieldError::new("org", m)));
     }

@@ -64,10 +64,14 @@ pub enum SyncError {
     #[error("no GitHub App is configured; run `oore github setup` first")]
     NotConfigured,
     /// `--installation` named one the App does not have.
-    #[error("installation {0} is not one of the App's installations; list them with `oore github installations`")]
+    #[error(
+        "installation {0} is not one of the App's installations; list them with `oore github installations`"
+    )]
     UnknownInstallation(u64),
     /// GitHub refused the App's own credentials.
-    #[error("GitHub refused the App's credentials ({0}); if the private key was revoked, install a new one with `oore github key --file KEY.pem`")]
+    #[error(
+        "GitHub refused the App's credentials ({0}); if the private key was revoked, install a new one with `oore github key --file KEY.pem`"
+    )]
     Credentials(ForgeError),
     /// GitHub could not list the installations.
     #[error("listing the App's installations failed: {0}")]

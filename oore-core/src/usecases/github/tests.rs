@@ -70,7 +70,9 @@ fn credentials() -> NewAppCredentials {
         owner_login: "acme".into(),
         client_secret: SecretString::new("client-secret-value"),
         webhook_secret: Some(SecretString::new("webhook-secret-value")),
-        pem: SecretString::new("-----BEGIN RSA PRIVATE KEY-----\nkey-1\n-----END RSA PRIVATE KEY-----\n"),
+        pem: SecretString::new(
+            "-----BEGIN RSA PRIVATE KEY-----\nkey-1\n-----END RSA PRIVATE KEY-----\n",
+        ),
     }
 }
 
@@ -228,7 +230,11 @@ fn a_configured_app_is_replaced_only_with_force() {
     ))
     .unwrap();
     let page = block_on(setup_page(&w.svc, &w.gh, "again")).unwrap();
-    assert!(page.action.contains("/organizations/acme/"), "{}", page.action);
+    assert!(
+        page.action.contains("/organizations/acme/"),
+        "{}",
+        page.action
+    );
     assert!(page.manifest.contains("Build bot"));
 
     let bad = block_on(start_setup(
@@ -329,8 +335,14 @@ fn sync_adds_renames_adopts_and_deactivates() {
     let InstallationOutcome::Synced(counts) = report.installations[0].outcome else {
         panic!("{report:?}");
     };
-    assert_eq!((counts.updated, counts.deactivated, counts.total), (1, 0, 1));
-    assert_eq!(repos(&w)[0], ("acme/app-renamed".to_owned(), RepositoryState::Active));
+    assert_eq!(
+        (counts.updated, counts.deactivated, counts.total),
+        (1, 0, 1)
+    );
+    assert_eq!(
+        repos(&w)[0],
+        ("acme/app-renamed".to_owned(), RepositoryState::Active)
+    );
     let installs = block_on(w.gh.store.installations()).unwrap();
     assert_eq!(installs[0].repository_count, 1);
     assert!(installs[0].synced_at.is_some());
@@ -339,12 +351,19 @@ fn sync_adds_renames_adopts_and_deactivates() {
         s.repositories.insert(7, Ok(vec![]));
     });
     block_on(sync_installations(&w.svc, &w.gh, Some(7))).unwrap();
-    assert_eq!(repos(&w)[0], ("acme/app-renamed".to_owned(), RepositoryState::Inactive));
+    assert_eq!(
+        repos(&w)[0],
+        ("acme/app-renamed".to_owned(), RepositoryState::Inactive)
+    );
     w.api.set(|s| {
-        s.repositories.insert(7, Ok(vec![remote(1, "acme", "app-renamed")]));
+        s.repositories
+            .insert(7, Ok(vec![remote(1, "acme", "app-renamed")]));
     });
     block_on(sync_installations(&w.svc, &w.gh, Some(7))).unwrap();
-    assert_eq!(repos(&w)[0], ("acme/app-renamed".to_owned(), RepositoryState::Active));
+    assert_eq!(
+        repos(&w)[0],
+        ("acme/app-renamed".to_owned(), RepositoryState::Active)
+    );
     assert!(matches!(
         block_on(sync_installations(&w.svc, &w.gh, Some(99))),
         Err(SyncError::UnknownInstallation(99))
@@ -361,7 +380,8 @@ fn suspended_and_revoked_installations_get_a_clear_state() {
             installation(8, "beta", false),
         ]));
         s.repositories.insert(7, Ok(vec![remote(1, "acme", "app")]));
-        s.repositories.insert(8, Ok(vec![remote(2, "beta", "tool")]));
+        s.repositories
+            .insert(8, Ok(vec![remote(2, "beta", "tool")]));
     });
     block_on(sync_installations(&w.svc, &w.gh, None)).unwrap();
     w.api.set(|s| {
@@ -399,7 +419,10 @@ fn suspended_and_revoked_installations_get_a_clear_state() {
             (8, InstallationState::Revoked)
         ]
     );
-    assert_eq!(repos(&w)[1], ("beta/tool".to_owned(), RepositoryState::Inactive));
+    assert_eq!(
+        repos(&w)[1],
+        ("beta/tool".to_owned(), RepositoryState::Inactive)
+    );
     // Uninstalled entirely: gone from the listing.
     w.api.set(|s| s.installations = Some(Ok(vec![])));
     let report = block_on(sync_installations(&w.svc, &w.gh, None)).unwrap();
@@ -422,16 +445,18 @@ fn suspended_and_revoked_installations_get_a_clear_state() {
 #[test]
 fn key_rotation_checks_the_key_with_github_first() {
     let w = world();
+    let e = block_on(rotate_private_key(&w.svc, &w.gh, SecretString::new("x"))).unwrap_err();
+    assert!(matches!(e, RotateKeyError::NotConfigured));
+    configure(&w);
+    let new_key = SecretString::new(
+        "-----BEGIN RSA PRIVATE KEY-----\nkey-2\n-----END RSA PRIVATE KEY-----\n",
+    );
     let e = block_on(rotate_private_key(
         &w.svc,
         &w.gh,
-        SecretString::new("x"),
+        SecretString::new("garbage"),
     ))
     .unwrap_err();
-    assert!(matches!(e, RotateKeyError::NotConfigured));
-    configure(&w);
-    let new_key = SecretString::new("-----BEGIN RSA PRIVATE KEY-----\nkey-2\n-----END RSA PRIVATE KEY-----\n");
-    let e = block_on(rotate_private_key(&w.svc, &w.gh, SecretString::new("garbage"))).unwrap_err();
     assert!(matches!(e, RotateKeyError::InvalidKey(_)), "{e}");
     w.api.set(|s| {
         s.app = Some(Err(ForgeError::Unauthorized {
@@ -449,12 +474,24 @@ fn key_rotation_checks_the_key_with_github_first() {
         }))
     });
     let e = block_on(rotate_private_key(&w.svc, &w.gh, new_key.clone())).unwrap_err();
-    assert!(matches!(e, RotateKeyError::OtherApp { expected: 42, found: 9 }), "{e}");
+    assert!(
+        matches!(
+            e,
+            RotateKeyError::OtherApp {
+                expected: 42,
+                found: 9
+            }
+        ),
+        "{e}"
+    );
     let app = block_on(w.gh.store.app()).unwrap().unwrap();
     let key = |app: &crate::github::GitHubApp| {
         w.svc
             .cipher
-            .decrypt(&app.private_key, &app_secret_binding(app.row_id, "private_key"))
+            .decrypt(
+                &app.private_key,
+                &app_secret_binding(app.row_id, "private_key"),
+            )
             .unwrap()
     };
     assert!(key(&app).expose().contains("key-1"));
@@ -487,5 +524,8 @@ fn removing_the_app_deactivates_its_repositories() {
     assert_eq!(block_on(remove_app(&w.svc, &w.gh)).unwrap(), 1);
     let status = block_on(github_status(&w.svc, &w.gh)).unwrap();
     assert!(status.app.is_none() && status.installations.is_empty());
-    assert_eq!(repos(&w), [("acme/app".to_owned(), RepositoryState::Inactive)]);
+    assert_eq!(
+        repos(&w),
+        [("acme/app".to_owned(), RepositoryState::Inactive)]
+    );
 }

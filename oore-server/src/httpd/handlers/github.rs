@@ -14,8 +14,8 @@ use oore_core::api::{
 use oore_core::domain::secret::SecretString;
 use oore_core::domain::validation::{FieldError, FieldErrors};
 use oore_core::usecases::github::{
-    CompleteSetupError, RotateKeyError, StartSetup, SyncError, complete_setup, github_status, remove_app, rotate_private_key, setup_status,
-    start_setup, sync_installations,
+    CompleteSetupError, RotateKeyError, StartSetup, SyncError, complete_setup, github_status,
+    remove_app, rotate_private_key, setup_status, start_setup, sync_installations,
 };
 
 use crate::app::App;

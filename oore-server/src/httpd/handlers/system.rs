@@ -110,7 +110,8 @@ async fn github_item(app: &App) -> SetupItemDto {
                     if n == 1 { "" } else { "s" }
                 );
                 if status.warning.is_some() {
-                    detail.push_str("; GitHub cannot reach OORE_BASE_URL, see `oore github status`");
+                    detail
+                        .push_str("; GitHub cannot reach OORE_BASE_URL, see `oore github status`");
                 }
                 item(SetupItemKeyDto::GitHub, label, true, detail)
             }
