@@ -115,6 +115,12 @@ async fn github_item(app: &App) -> SetupItemDto {
                 }
                 item(SetupItemKeyDto::GitHub, label, true, detail)
             }
+            None if status.warning.is_some() => item(
+                SetupItemKeyDto::GitHub,
+                label,
+                false,
+                "not configured: GitHub cannot reach OORE_BASE_URL (loopback or private); set it to a public URL or a tunnel, then run `oore github setup`",
+            ),
             None => item(
                 SetupItemKeyDto::GitHub,
                 label,
