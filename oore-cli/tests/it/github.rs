@@ -319,3 +319,27 @@ fn a_headless_machine_finishes_with_the_callback_command_and_remove_forgets_the_
         .code(1)
         .stderr_has("nothing to remove");
 }
+
+#[test]
+fn a_setup_whose_code_expired_fails_saying_how_to_retry() {
+    let fake = FakeGitHub::start();
+    let server = server_for(&fake);
+    let cli = Cli::new();
+    cli.init(&server);
+    let mut child = cli.spawn(&["github", "setup", "--no-browser"]);
+    let (url, _) = setup_url(&mut child);
+    let visit = browser::create_app(&url);
+    // Over an hour between "Create GitHub App" and the callback: GitHub forgot the code.
+    fake.advance(3601);
+    let callback = oore_testkit::http::get(&visit.callback_url, None);
+    assert_eq!(callback.status, 400, "{}", callback.text());
+    assert!(callback.text().contains("oore github setup"));
+    let (code, out, err) = finish(child);
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    assert!(err.contains("GitHub refused the code"), "{err}");
+    assert!(
+        err.contains("start again with `oore github setup`"),
+        "{err}"
+    );
+    cli.run(&["setup"]).ok().stdout_has("GitHub App:    ✗");
+}

@@ -68,3 +68,93 @@ impl GitHubSync {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use oore_core::github::ports::GitHubStore as _;
+    use oore_core::github::{
+        GitHubLocation, RemoteInstallation, RemoteRepository, RepositorySelection,
+    };
+    use oore_core::ports::RepositoryFilter;
+    use oore_core::testing::{
+        DirectTokens, FakeCipher, MemoryGitHubStore, MemoryRepositoryStore, ScriptedGitHubApi,
+        sample_app,
+    };
+
+    use super::*;
+
+    #[tokio::test]
+    async fn it_syncs_every_interval_until_stopped() {
+        let repositories = MemoryRepositoryStore::default();
+        let mut services = oore_core::testing::services();
+        services.repositories = Arc::new(repositories.clone());
+        services.cipher = Arc::new(FakeCipher);
+        let store = Arc::new(MemoryGitHubStore::new(repositories));
+        let api = Arc::new(ScriptedGitHubApi::default());
+        let tokens = Arc::new(DirectTokens::new(
+            store.clone(),
+            api.clone(),
+            services.cipher.clone(),
+        ));
+        store
+            .replace_app(&sample_app(&FakeCipher, ulid::Ulid::from_parts(1, 1), 1))
+            .await
+            .unwrap();
+        api.set(|s| {
+            s.installations = Some(Ok(vec![RemoteInstallation {
+                id: 7,
+                account_login: "acme".into(),
+                account_type: "Organization".into(),
+                repository_selection: RepositorySelection::All,
+                suspended: false,
+                permissions: Vec::new(),
+            }]));
+            s.repositories.insert(
+                7,
+                Ok(vec![RemoteRepository {
+                    github_id: 1,
+                    owner: "acme".into(),
+                    name: "app".into(),
+                    clone_url: "https://github.com/acme/app.git".into(),
+                    default_branch: None,
+                }]),
+            );
+        });
+        let sync = GitHubSync {
+            services: services.clone(),
+            github: GitHubServices {
+                store,
+                api: api.clone(),
+                tokens,
+                location: GitHubLocation::public(),
+                base_url: "https://ci.example.com".into(),
+            },
+            interval: Duration::from_millis(20),
+        };
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(sync.run(stop_rx));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let listed = services
+                .repositories
+                .list(&RepositoryFilter::default())
+                .await
+                .unwrap();
+            let syncs = api.calls().iter().filter(|c| *c == "installations").count();
+            if listed.len() == 1 && syncs >= 2 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no periodic sync: {:?}",
+                api.calls()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+    }
+}

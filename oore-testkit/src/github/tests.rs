@@ -307,3 +307,116 @@ fn an_expected_call_that_never_came_fails_the_test() {
         .unwrap_or_default();
     assert!(text.contains("never came"), "{text}");
 }
+
+#[test]
+fn check_runs_and_statuses_follow_githubs_rules() {
+    let fake = FakeGitHub::builder().installation(7, "acme", 1).start();
+    let rt = runtime();
+    let _auth = auth_for(&rt, &fake);
+    let token = fake.token_for(7);
+    let bearer = format!("Bearer {token}");
+    let call = |method: &str, path: &str, body: serde_json::Value| {
+        request(
+            method,
+            &format!("{}{path}", fake.api_url()),
+            &[
+                ("User-Agent", "t"),
+                ("Accept", "application/vnd.github+json"),
+                ("X-GitHub-Api-Version", "2022-11-28"),
+                ("Authorization", &bearer),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+        .unwrap()
+    };
+    let runs = "/repos/acme/repo-001/check-runs";
+    assert_eq!(
+        call("POST", runs, serde_json::json!({"name": "oore"})).status,
+        422
+    );
+    let created = call(
+        "POST",
+        runs,
+        serde_json::json!({"name": "oore", "head_sha": "abc", "status": "queued"}),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json()["id"].as_u64().unwrap();
+    let run = format!("{runs}/{id}");
+    assert_eq!(
+        call("PATCH", &run, serde_json::json!({"status": "completed"})).status,
+        422,
+        "completed needs a conclusion"
+    );
+    assert_eq!(
+        call("PATCH", &run, serde_json::json!({"output": {"title": "x"}})).status,
+        422,
+        "an output needs a title and a summary"
+    );
+    assert_eq!(
+        call("PATCH", &run, serde_json::json!({"status": "in_progress"})).status,
+        200
+    );
+    let done = call(
+        "PATCH",
+        &run,
+        serde_json::json!({"conclusion": "success", "output": {"title": "ok", "summary": "all good"}}),
+    );
+    assert_eq!(
+        done.json()["status"],
+        "completed",
+        "a conclusion completes the run"
+    );
+    assert_eq!(
+        fake.check_runs()[0].statuses,
+        ["queued", "in_progress", "completed"]
+    );
+    assert_eq!(
+        call(
+            "POST",
+            "/repos/acme/other/check-runs",
+            serde_json::json!({"name": "o", "head_sha": "a"})
+        )
+        .status,
+        404,
+        "a repository the installation does not cover is invisible"
+    );
+    let statuses = "/repos/acme/repo-001/statuses/abc";
+    assert_eq!(
+        call("POST", statuses, serde_json::json!({"state": "done"})).status,
+        422
+    );
+    assert_eq!(
+        call(
+            "POST",
+            statuses,
+            serde_json::json!({"state": "success", "description": "x".repeat(141)})
+        )
+        .status,
+        422
+    );
+    assert_eq!(
+        call(
+            "POST",
+            statuses,
+            serde_json::json!({"state": "pending", "context": "oore"})
+        )
+        .status,
+        201
+    );
+    assert_eq!(fake.statuses().len(), 1);
+    let malformed = request(
+        "POST",
+        &format!("{}{statuses}", fake.api_url()),
+        &[
+            ("User-Agent", "t"),
+            ("Accept", "application/vnd.github+json"),
+            ("X-GitHub-Api-Version", "2022-11-28"),
+            ("Authorization", &bearer),
+        ],
+        Some(b"{not json"),
+    )
+    .unwrap();
+    assert_eq!(malformed.status, 400);
+    assert!(malformed.text().contains("Problems parsing JSON"));
+}

@@ -3,6 +3,7 @@
 //! [`Services`](crate::services::Services) and the App's
 //! [`GitHubServices`](crate::github::ports::GitHubServices).
 
+mod clone_token;
 mod complete_setup;
 mod remove;
 mod rotate_key;
@@ -12,6 +13,7 @@ mod start_setup;
 mod status;
 mod sync;
 
+pub use clone_token::clone_token;
 pub use complete_setup::{CompleteSetupError, SetupCompleted, complete_setup};
 pub use remove::{RemoveAppError, remove_app};
 pub use rotate_key::{RotateKeyError, rotate_private_key};

@@ -529,3 +529,19 @@ fn removing_the_app_deactivates_its_repositories() {
         [("acme/app".to_owned(), RepositoryState::Inactive)]
     );
 }
+
+#[test]
+fn clones_of_covered_repositories_get_their_installations_token() {
+    let w = world();
+    configure(&w);
+    w.api.set(|s| {
+        s.installations = Some(Ok(vec![installation(7, "acme", false)]));
+        s.repositories.insert(7, Ok(vec![remote(1, "acme", "app")]));
+    });
+    block_on(sync_installations(&w.svc, &w.gh, None)).unwrap();
+    let repo = block_on(w.svc.repositories.list(&RepositoryFilter::default())).unwrap()[0].clone();
+    let token = block_on(clone_token(&w.gh, repo.id)).unwrap().unwrap();
+    assert_eq!(token.expose(), "token-7");
+    let other = crate::ids::RepositoryId::from_ulid(ulid::Ulid::from_parts(5, 5));
+    assert!(block_on(clone_token(&w.gh, other)).unwrap().is_none());
+}
