@@ -49,6 +49,10 @@ pub(crate) struct Cli {
     #[argh(switch)]
     pub(crate) json: bool,
 
+    /// print table cells whole instead of cutting long ones to fit the terminal
+    #[argh(switch)]
+    pub(crate) wide: bool,
+
     #[argh(subcommand)]
     pub(crate) command: Command,
 }

@@ -1,6 +1,7 @@
 //! The HTTP client for `oored`'s JSON API (ureq, blocking). HTTP error statuses are read
 //! as values, not errors, so the error envelope's body can be shown; transport failures
-//! become [`CliError::Unreachable`]. Plain `http://` only: this build has no TLS.
+//! become [`CliError::Unreachable`]. `https://` uses rustls with the system's roots or
+//! the configured CA bundle, through a proxy when the environment names one ([`crate::tls`]).
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, CliError};
 use crate::resolve::Target;
+use crate::tls;
 
 /// Time allowed to establish the TCP connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,11 +40,9 @@ pub(crate) struct RawResponse {
 impl ApiClient {
     /// A client for `target`.
     pub(crate) fn new(target: Target) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
+        let agent: ureq::Agent = tls::agent_config(&target.roots)
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_global(Some(REQUEST_TIMEOUT))
-            .user_agent(concat!("oore/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
         Self { agent, target }
@@ -91,9 +91,6 @@ impl ApiClient {
         body: Option<String>,
     ) -> Result<RawResponse, CliError> {
         let server = self.target.server.to_string();
-        if server.starts_with("https://") {
-            return Err(CliError::TlsUnsupported { url: server });
-        }
         let url = format!("{server}{path}");
         let auth = self
             .target
@@ -166,11 +163,14 @@ impl ApiClient {
         }
     }
 
-    fn transport_error(&self, error: &ureq::Error) -> CliError {
-        CliError::Unreachable {
-            url: self.target.server.to_string(),
-            reason: transport_reason(error),
-        }
+    /// The error for a failure below HTTP.
+    pub(crate) fn transport_error(&self, error: &ureq::Error) -> CliError {
+        transport_error(&self.target, error)
+    }
+
+    /// The server and token this client talks to.
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
     }
 }
 
@@ -198,6 +198,33 @@ fn to_json<B: Serialize>(body: &B) -> Result<String, CliError> {
         .map_err(|e| CliError::Usage(format!("cannot encode the request: {e}")))
 }
 
+/// [`CliError::Unreachable`] for a failure below HTTP, with what to do about a TLS failure.
+pub(crate) fn transport_error(target: &Target, error: &ureq::Error) -> CliError {
+    let mut reason = transport_reason(error);
+    if is_tls_failure(error) {
+        reason = format!("TLS failed ({reason}); {}", tls::tls_hint(&target.roots));
+    }
+    CliError::Unreachable {
+        url: target.server.to_string(),
+        reason,
+    }
+}
+
+/// True when the handshake or the certificate check failed.
+fn is_tls_failure(error: &ureq::Error) -> bool {
+    match error {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => true,
+        ureq::Error::Io(e) => {
+            let text = e.to_string().to_ascii_lowercase();
+            e.kind() == std::io::ErrorKind::InvalidData
+                && (text.contains("certificate")
+                    || text.contains("tls")
+                    || text.contains("handshake"))
+        }
+        _ => false,
+    }
+}
+
 /// A short, human reason for a transport failure.
 fn transport_reason(error: &ureq::Error) -> String {
     use std::io::ErrorKind;
@@ -217,9 +244,9 @@ fn transport_reason(error: &ureq::Error) -> String {
         }
         ureq::Error::HostNotFound => "host not found".to_owned(),
         ureq::Error::ConnectionFailed => "connection failed".to_owned(),
-        ureq::Error::Tls(_) | ureq::Error::TlsRequired => {
-            "https is not supported by this oore build".to_owned()
-        }
+        ureq::Error::ConnectProxyFailed(why) => format!(
+            "the proxy refused the connection ({why}); check HTTPS_PROXY, or list the host in NO_PROXY"
+        ),
         other => other.to_string(),
     }
 }

@@ -82,11 +82,12 @@ pub(crate) enum CliError {
     )]
     Unreachable { url: String, reason: String },
 
-    /// The URL is `https://`, and this build has no TLS.
+    /// The CA bundle (`OORE_CA_BUNDLE` or the profile's `ca_bundle`) cannot be used.
     #[error(
-        "cannot connect to {url}: this oore build has no TLS support; use an http:// URL (e.g. through an SSH tunnel) and set it with `oore config set --server http://...` or --server"
+        "cannot use the CA bundle {}: {reason}; fix OORE_CA_BUNDLE, or the profile's with `oore config set --ca-bundle FILE` (`--no-ca-bundle` to trust the system's certificates)",
+        path.display()
     )]
-    TlsUnsupported { url: String },
+    CaBundle { path: PathBuf, reason: String },
 
     /// The server answered with something that is not oored's JSON.
     #[error(
@@ -168,7 +169,7 @@ impl CliError {
             | Self::ConfigInvalid { .. }
             | Self::NoHome
             | Self::MissingToken { .. }
-            | Self::TlsUnsupported { .. } => ExitCode::Config,
+            | Self::CaBundle { .. } => ExitCode::Config,
             Self::Unreachable { .. } => ExitCode::Unreachable,
             Self::Api(api) if matches!(api.status, 401 | 403) => ExitCode::Auth,
             Self::Usage(_)
@@ -219,6 +220,14 @@ impl CliError {
             }
         }
         out
+    }
+
+    /// The server's error code, when this is a server error.
+    pub(crate) fn api_code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Api(api) => Some(api.envelope.error.code),
+            _ => None,
+        }
     }
 
     /// Name the flag behind each API field in field errors.

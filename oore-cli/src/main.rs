@@ -10,6 +10,7 @@ mod error;
 mod output;
 mod resolve;
 mod table;
+mod tls;
 
 use std::process::ExitCode;
 

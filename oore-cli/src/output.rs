@@ -13,20 +13,31 @@ use crate::table::Table;
 /// Where output goes, and whether results are JSON.
 pub(crate) struct Output {
     json: bool,
+    /// Columns tables must fit in; `None` prints cells whole.
+    width: Option<usize>,
     stdout: Box<dyn Write>,
     stderr: Box<dyn Write>,
 }
 
 impl Output {
-    /// Output to the process's standard output and error.
+    /// Output to the process's standard output and error; tables fit the terminal
+    /// ([`terminal_width`]).
     pub(crate) fn stdio() -> Self {
-        Self::new(Box::new(io::stdout()), Box::new(io::stderr()))
+        let mut out = Self::new(Box::new(io::stdout()), Box::new(io::stderr()));
+        out.width = terminal_width(std::env::var("COLUMNS").ok().as_deref());
+        out
+    }
+
+    /// Print table cells whole (`--wide`), or fit them in `width` columns.
+    pub(crate) fn set_width(&mut self, width: Option<usize>) {
+        self.width = width;
     }
 
     /// Output to the given writers.
     pub(crate) fn new(stdout: Box<dyn Write>, stderr: Box<dyn Write>) -> Self {
         Self {
             json: false,
+            width: None,
             stdout,
             stderr,
         }
@@ -74,7 +85,7 @@ impl Output {
 
     /// A rendered table.
     pub(crate) fn table(&mut self, table: &Table) -> Result<(), CliError> {
-        self.stdout(&table.render())
+        self.stdout(&table.render_fitted(self.width))
     }
 
     /// `warning: ...` on standard error.
@@ -101,6 +112,29 @@ impl Output {
         let _ = self.stderr.write_all(text.as_bytes());
         let _ = self.stderr.flush();
     }
+}
+
+/// The columns tables are fitted to: `COLUMNS` when it is a number, else the width of
+/// the terminal standard output is, else none (output to a pipe or file is not cut).
+pub(crate) fn terminal_width(columns: Option<&str>) -> Option<usize> {
+    if let Some(n) = columns
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return Some(n);
+    }
+    #[cfg(unix)]
+    {
+        use std::io::IsTerminal as _;
+        let stdout = io::stdout();
+        if stdout.is_terminal() {
+            return rustix::termios::tcgetwinsize(&stdout)
+                .ok()
+                .map(|size| usize::from(size.ws_col))
+                .filter(|n| *n > 0);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::config::store::Loaded;
 use crate::config::{AdminToken, Config, ProfileName, ServerUrl};
 use crate::error::CliError;
+use crate::tls::Roots;
 
 /// The global flags that choose the server.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +45,11 @@ pub(crate) struct Target {
     pub(crate) profile: Option<ProfileName>,
     /// The config's default profile, if the config file was read.
     pub(crate) default_profile: Option<ProfileName>,
+    /// The profile's `ca_bundle`, if it has one.
+    pub(crate) ca_bundle: Option<PathBuf>,
+    /// The certificates `https://` servers are checked against (set by the caller from
+    /// `OORE_CA_BUNDLE` or [`Target::ca_bundle`]).
+    pub(crate) roots: Roots,
 }
 
 /// Does the command need an admin token (everything but health and version does)?
@@ -73,6 +79,8 @@ pub(crate) fn resolve(
             token_source: overrides.admin_token.as_ref().map(|_| Source::Flag),
             profile: None,
             default_profile: None,
+            ca_bundle: None,
+            roots: Roots::System,
         });
     }
     let Some(loaded) = load(path)? else {
@@ -122,6 +130,8 @@ fn from_config(
         token_source,
         profile: Some(name),
         default_profile: Some(config.default_profile.clone()),
+        ca_bundle: profile.ca_bundle.as_ref().map(PathBuf::from),
+        roots: Roots::System,
     })
 }
 
@@ -159,6 +169,7 @@ mod tests {
             Profile {
                 server: ServerUrl::new("http://default:1").unwrap(),
                 admin_token: Some(AdminToken::new("default-token").unwrap()),
+                ca_bundle: None,
             },
         );
         config.profiles.insert(
@@ -166,6 +177,7 @@ mod tests {
             Profile {
                 server: ServerUrl::new("http://staging:2").unwrap(),
                 admin_token: Some(AdminToken::new("staging-token").unwrap()),
+                ca_bundle: None,
             },
         );
         config.profiles.insert(
@@ -173,6 +185,7 @@ mod tests {
             Profile {
                 server: ServerUrl::new("http://tokenless:3").unwrap(),
                 admin_token: None,
+                ca_bundle: None,
             },
         );
         config

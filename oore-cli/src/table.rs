@@ -48,6 +48,13 @@ impl Table {
     /// The table as lines joined by `\n`, with a trailing newline; no line has trailing
     /// spaces.
     pub(crate) fn render(&self) -> String {
+        self.render_fitted(None)
+    }
+
+    /// Like [`Table::render`], but when the rows are wider than `max` columns the widest
+    /// columns are narrowed (never below their header, or [`MIN_CUT`]) and the cells that
+    /// no longer fit end in `…`, so each row fits on one terminal line.
+    pub(crate) fn render_fitted(&self, max: Option<usize>) -> String {
         let lines: Vec<&Vec<String>> = self.header.iter().chain(self.rows.iter()).collect();
         let columns = lines.iter().map(|l| l.len()).max().unwrap_or(0);
         let mut widths = vec![0usize; columns];
@@ -55,6 +62,19 @@ impl Table {
             for (i, cell) in line.iter().enumerate() {
                 widths[i] = widths[i].max(display_width(cell));
             }
+        }
+        if let Some(max) = max {
+            let floors: Vec<usize> = (0..columns)
+                .map(|i| {
+                    let header = self
+                        .header
+                        .as_ref()
+                        .and_then(|h| h.get(i))
+                        .map_or(0, |h| display_width(h));
+                    widths[i].min(header.max(MIN_CUT))
+                })
+                .collect();
+            fit(&mut widths, &floors, max);
         }
         let mut out = String::new();
         for line in lines {
@@ -64,14 +84,57 @@ impl Table {
                 if i > 0 {
                     text.push_str(GAP);
                 }
-                text.push_str(cell);
-                text.extend(std::iter::repeat_n(' ', width - display_width(cell)));
+                let cell = cut(cell, *width);
+                text.push_str(&cell);
+                text.extend(std::iter::repeat_n(
+                    ' ',
+                    width.saturating_sub(display_width(&cell)),
+                ));
             }
             out.push_str(text.trim_end());
             out.push('\n');
         }
         out
     }
+}
+
+/// The narrowest a column is cut to (unless its header is wider).
+const MIN_CUT: usize = 8;
+
+/// Narrows the widest columns, one column at a time, until the row fits in `max` (or
+/// every column is at its floor).
+fn fit(widths: &mut [usize], floors: &[usize], max: usize) {
+    let gaps = GAP.len() * widths.len().saturating_sub(1);
+    let mut total: usize = widths.iter().sum::<usize>() + gaps;
+    while total > max {
+        let Some(widest) = (0..widths.len())
+            .filter(|&i| widths[i] > floors[i])
+            .max_by_key(|&i| (widths[i], std::cmp::Reverse(i)))
+        else {
+            return;
+        };
+        widths[widest] -= 1;
+        total -= 1;
+    }
+}
+
+/// `cell` in at most `width` columns: cut with `…` when it is wider.
+fn cut(cell: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    if display_width(cell) <= width {
+        return std::borrow::Cow::Borrowed(cell);
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in cell.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    std::borrow::Cow::Owned(out)
 }
 
 /// A `key: value` block with the values aligned; keys get the colon appended.
@@ -158,6 +221,36 @@ mod tests {
         uptime:  3d 14h 22m
         名前:    x
         ");
+    }
+
+    #[test]
+    fn long_cells_are_cut_with_an_ellipsis_to_fit_the_width() {
+        let mut table = Table::with_header(["#", "ID", "BRANCH", "STATUS"]);
+        table.row(["1", "7K3M9Q2A", &"feature/".repeat(25), "success"]);
+        table.row(["2", "7K3M9Q2B", "main", "failure"]);
+        let fitted = table.render_fitted(Some(50));
+        for line in fitted.lines() {
+            assert!(
+                display_width(line) <= 50,
+                "{line:?} is {} wide",
+                display_width(line)
+            );
+        }
+        insta::assert_snapshot!(fitted, @r"
+        #  ID        BRANCH                        STATUS
+        1  7K3M9Q2A  feature/feature/feature/fea…  success
+        2  7K3M9Q2B  main                          failure
+        ");
+        // Whole when there is room, or when no width is given (--wide, not a terminal).
+        assert!(
+            table
+                .render_fitted(Some(1000))
+                .contains(&"feature/".repeat(25))
+        );
+        assert_eq!(table.render_fitted(None), table.render());
+        // Wide characters are cut on a character boundary.
+        assert_eq!(cut("東京東京", 5), "東京…");
+        assert_eq!(cut("abc", 3), "abc");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use oore_core::domain::secret::SecretString;
 use oore_core::github::ports::GitHubServices;
-use oore_core::ports::{ArtifactFiles, BuildLogs, BuildSignals};
+use oore_core::ports::{ArtifactFiles, BuildLogs, BuildSignals, SourceFetcher};
 use oore_core::services::Services;
 
 use crate::config::Config;
@@ -27,6 +27,7 @@ struct Inner {
     artifacts: Arc<dyn ArtifactFiles>,
     webhooks: Arc<Webhooks>,
     github: GitHubServices,
+    sources: Arc<dyn SourceFetcher>,
     base_url: String,
     admin_token: SecretString,
     dashboard_origin: String,
@@ -37,7 +38,13 @@ struct Inner {
 impl App {
     /// The API over `services`, with the HTTP-relevant settings of `config`; builds are
     /// signalled through `dispatcher`, their logs read from `logs` and their artifacts
-    /// from `artifacts`; webhook deliveries are stored through `webhooks`.
+    /// from `artifacts`; webhook deliveries are stored through `webhooks`; the GitHub
+    /// App's ports are `github`; `sources` reads a local repository's default branch
+    /// when one is added.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site (startup.rs), each argument a distinct part of the state"
+    )]
     pub(crate) fn new(
         config: &Config,
         services: Services,
@@ -46,6 +53,7 @@ impl App {
         artifacts: Arc<dyn ArtifactFiles>,
         webhooks: Arc<Webhooks>,
         github: GitHubServices,
+        sources: Arc<dyn SourceFetcher>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -55,6 +63,7 @@ impl App {
                 artifacts,
                 webhooks,
                 github,
+                sources,
                 base_url: config.base_url.clone(),
                 admin_token: config.admin_token.clone(),
                 dashboard_origin: config.dashboard_origin.clone(),
@@ -92,6 +101,11 @@ impl App {
     /// Stored artifact files (`OORE_LOGS_DIR/artifacts/<build_id>/<path>`).
     pub(crate) fn artifacts(&self) -> &dyn ArtifactFiles {
         &*self.inner.artifacts
+    }
+
+    /// Repository sources (`git`), for reading a local repository's default branch.
+    pub(crate) fn sources(&self) -> &dyn SourceFetcher {
+        &*self.inner.sources
     }
 
     /// The webhook receivers' settings, writer and worker wake-up.

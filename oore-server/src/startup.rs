@@ -158,6 +158,7 @@ impl Server {
                 Arc::clone(&wake),
             )),
             github.clone(),
+            Arc::clone(&exec.ports.fetcher),
         );
         let events = EventWorker {
             services: services.clone(),

@@ -50,6 +50,7 @@
 
 mod classify;
 mod command;
+mod head;
 mod local;
 mod url;
 
@@ -159,6 +160,10 @@ impl SourceFetcher for GitFetcher {
             wanted,
         };
         session.fetch().await
+    }
+
+    async fn default_branch(&self, url: &str) -> Result<Option<String>, FetchError> {
+        head::default_branch(&self.program, url).await
     }
 }
 

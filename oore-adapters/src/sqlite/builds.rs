@@ -15,7 +15,7 @@ use diesel::dsl::{exists, max, select};
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use oore_core::domain::build::{Artifact, Build, BuildStatus, BuildStep, StepStatus};
-use oore_core::ids::{ArtifactId, BuildId};
+use oore_core::ids::{ArtifactId, BuildId, RepositoryId};
 use oore_core::ports::{BuildPage, BuildQuery, BuildStore, BuildUpdate, StoreError};
 use oore_core::scheduling::{QueuedBuild, RunningBuild};
 
@@ -326,6 +326,53 @@ impl BuildStore for SqliteStore {
                 .map_err(store_error)?
                 .map(Artifact::try_from)
                 .transpose()
+        })
+        .await
+    }
+
+    async fn get_build_by_number(
+        &self,
+        repository: RepositoryId,
+        number: u64,
+    ) -> Result<Option<Build>, StoreError> {
+        let Ok(number) = i64::try_from(number) else {
+            return Ok(None);
+        };
+        self.read(move |conn| {
+            // `UNIQUE (repository_id, number)` makes this one index lookup.
+            builds::table
+                .filter(builds::repository_id.eq(repository.to_string()))
+                .filter(builds::number.eq(number))
+                .select(BuildRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(store_error)?
+                .map(Build::try_from)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn find_builds_by_id_suffix(
+        &self,
+        suffix: &str,
+        limit: u32,
+    ) -> Result<Vec<Build>, StoreError> {
+        // Ids are stored as uppercase ULID text; the suffix is checked by the caller to be
+        // ULID characters only, so it holds no LIKE wildcard. No index serves a suffix:
+        // this walks the primary key (a few ms per 100 000 builds), only for short ids.
+        let pattern = format!("%{}", suffix.to_ascii_uppercase());
+        self.read(move |conn| {
+            builds::table
+                .filter(builds::id.like(pattern))
+                .order_by(builds::id.desc())
+                .limit(i64::from(limit))
+                .select(BuildRow::as_select())
+                .load(conn)
+                .map_err(store_error)?
+                .into_iter()
+                .map(Build::try_from)
+                .collect()
         })
         .await
     }

@@ -11,6 +11,7 @@ use crate::error::CliError;
 use crate::output::Output;
 use crate::resolve::{Auth, Source, Target};
 use crate::table::{Table, key_values};
+use crate::tls::Roots;
 
 /// manage CLI profiles: which servers to talk to, with which admin tokens
 #[derive(FromArgs, Debug)]
@@ -63,7 +64,7 @@ struct InitCmd {
 #[argh(
     subcommand,
     name = "set",
-    example = "{command_name} --profile staging --server http://staging:8080 --token TOKEN\n{command_name} --token NEW_TOKEN\n{command_name} --default staging"
+    example = "{command_name} --profile staging --server https://staging.example --token TOKEN\n{command_name} --token NEW_TOKEN\n{command_name} --ca-bundle /etc/oore/ca.pem\n{command_name} --default staging"
 )]
 struct SetCmd {
     /// profile to create or change (default: the default profile)
@@ -81,6 +82,12 @@ struct SetCmd {
     /// make this profile the default
     #[argh(option, arg_name = "name", from_str_fn(ProfileName::new))]
     default: Option<ProfileName>,
+    /// trust the CA certificates of this PEM file for https instead of the system's
+    #[argh(option, arg_name = "file")]
+    ca_bundle: Option<String>,
+    /// trust the system's certificates again (forget the profile's CA bundle)
+    #[argh(switch)]
+    no_ca_bundle: bool,
     /// print JSON: {"path", "profile", "created", "default_profile"}
     #[argh(switch)]
     json: bool,
@@ -173,6 +180,7 @@ fn init(cmd: InitCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         Profile {
             server: cmd.server.clone(),
             admin_token: Some(token),
+            ca_bundle: None,
         },
     );
     store::save(&path, &config)?;
@@ -204,9 +212,19 @@ struct SetReport {
 fn set(cmd: SetCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
     let token = token_input(cmd.token, cmd.token_stdin, ctx.out)?;
-    if cmd.server.is_none() && token.is_none() && cmd.default.is_none() {
+    let ca_bundle = match (cmd.ca_bundle, cmd.no_ca_bundle) {
+        (Some(_), true) => {
+            return Err(CliError::Usage(
+                "pass either --ca-bundle FILE or --no-ca-bundle, not both".to_owned(),
+            ));
+        }
+        (Some(file), false) => Some(Some(checked_bundle(&file)?)),
+        (None, true) => Some(None),
+        (None, false) => None,
+    };
+    if cmd.server.is_none() && token.is_none() && cmd.default.is_none() && ca_bundle.is_none() {
         return Err(CliError::Usage(
-            "nothing to change; pass --server, --token, --token-stdin or --default".to_owned(),
+            "nothing to change; pass --server, --token, --token-stdin, --ca-bundle, --no-ca-bundle or --default".to_owned(),
         ));
     }
     let path = ctx.config_path()?;
@@ -215,7 +233,7 @@ fn set(cmd: SetCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
     let mut touched = None;
     let mut created = false;
-    if cmd.server.is_some() || token.is_some() {
+    if cmd.server.is_some() || token.is_some() || ca_bundle.is_some() {
         let name = cmd
             .profile
             .or_else(|| ctx.overrides.profile.clone())
@@ -233,12 +251,17 @@ fn set(cmd: SetCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
                     profile.admin_token = Some(token);
                     changed.push("admin token");
                 }
+                if let Some(bundle) = ca_bundle {
+                    profile.ca_bundle = bundle;
+                    changed.push("CA bundle");
+                }
                 messages.push(format!("updated profile '{name}': {}", changed.join(", ")));
             }
             (None, Some(server)) => {
                 let profile = Profile {
                     server: server.clone(),
                     admin_token: token,
+                    ca_bundle: ca_bundle.flatten(),
                 };
                 match &mut config {
                     Some(config) => {
@@ -288,6 +311,29 @@ fn set(cmd: SetCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.out.text(&messages.join("\n"))
 }
 
+/// `--ca-bundle FILE` as stored: absolute, and checked to hold certificates now rather
+/// than at the next command.
+fn checked_bundle(file: &str) -> Result<String, CliError> {
+    let path = std::path::Path::new(file);
+    let absolute = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir()
+            .map_err(|source| CliError::Io {
+                what: "read the working directory",
+                source,
+            })?
+            .join(path)
+    };
+    Roots::from_bundle(&absolute)?;
+    absolute.to_str().map(str::to_owned).ok_or_else(|| {
+        CliError::Usage(format!(
+            "the CA bundle path {} is not valid UTF-8; move the file",
+            absolute.display()
+        ))
+    })
+}
+
 #[derive(Debug, Serialize)]
 struct ShowReport {
     config_path: String,
@@ -298,6 +344,8 @@ struct ShowReport {
     server_source: String,
     admin_token: Option<String>,
     admin_token_source: Option<String>,
+    /// The CA bundle https uses, when not the system's certificates.
+    ca_bundle: Option<String>,
 }
 
 fn show(cmd: ShowCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
@@ -334,6 +382,13 @@ fn show(cmd: ShowCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
             ),
         ),
         ("admin token", token),
+        (
+            "https trusts",
+            report.ca_bundle.as_ref().map_or_else(
+                || "the system's certificates".to_owned(),
+                |path| format!("the CA bundle {path}"),
+            ),
+        ),
     ]))
 }
 
@@ -347,6 +402,7 @@ fn show_report(path: &std::path::Path, exists: bool, target: &Target) -> ShowRep
         server_source: source_key(&target.server_source),
         admin_token: target.token.as_ref().map(AdminToken::masked),
         admin_token_source: target.token_source.as_ref().map(source_key),
+        ca_bundle: target.roots.bundle_path().map(|p| p.display().to_string()),
     }
 }
 
@@ -466,6 +522,7 @@ mod tests {
             Profile {
                 server: ServerUrl::new("http://localhost:8080").unwrap(),
                 admin_token: Some(AdminToken::new("oore_adm_0123456789abcdef").unwrap()),
+                ca_bundle: None,
             },
         );
         config.profiles.insert(
@@ -473,6 +530,7 @@ mod tests {
             Profile {
                 server: ServerUrl::new("https://staging.oore.local").unwrap(),
                 admin_token: Some(AdminToken::new("xyz").unwrap()),
+                ca_bundle: None,
             },
         );
         config.profiles.insert(
@@ -480,6 +538,7 @@ mod tests {
             Profile {
                 server: ServerUrl::new("http://10.0.0.9").unwrap(),
                 admin_token: None,
+                ca_bundle: None,
             },
         );
         let report = profiles_report(std::path::Path::new("/c.huml"), &config);

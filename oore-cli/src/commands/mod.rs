@@ -22,6 +22,7 @@ use crate::config::store::{self, Loaded};
 use crate::error::CliError;
 use crate::output::Output;
 use crate::resolve::{self, Auth, Overrides, Target};
+use crate::tls::Roots;
 
 /// The environment variables `oore` reads, captured once so handlers stay testable.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +33,8 @@ pub(crate) struct Env {
     pub(crate) home: Option<OsString>,
     /// `OORE_WEBHOOK_SECRET`: the secret for `repo add` when no flag gives one.
     pub(crate) webhook_secret: Option<String>,
+    /// `OORE_CA_BUNDLE`: CA certificates to trust for https, over the profile's.
+    pub(crate) ca_bundle: Option<OsString>,
 }
 
 impl Env {
@@ -43,6 +46,7 @@ impl Env {
             webhook_secret: std::env::var("OORE_WEBHOOK_SECRET")
                 .ok()
                 .filter(|s| !s.is_empty()),
+            ca_bundle: std::env::var_os("OORE_CA_BUNDLE").filter(|s| !s.is_empty()),
         }
     }
 }
@@ -87,7 +91,23 @@ impl Ctx<'_> {
             (Err(e), _) => return Err(e),
         };
         let out = &mut *self.out;
-        resolve::resolve(&self.overrides, auth, &path, |p| load_and_warn(p, out))
+        let mut target = resolve::resolve(&self.overrides, auth, &path, |p| load_and_warn(p, out))?;
+        let bundle = self
+            .env
+            .ca_bundle
+            .clone()
+            .map(PathBuf::from)
+            .or_else(|| target.ca_bundle.clone());
+        if let Some(bundle) = bundle {
+            target.roots = Roots::from_bundle(&bundle)?;
+        }
+        if target.token.is_some() && !target.server.is_https() && !target.server.is_loopback() {
+            self.out.warn(&format!(
+                "the admin token is sent to {} unencrypted (plain http to another machine); use https, e.g. `oore config set --server https://...`",
+                target.server
+            ));
+        }
+        Ok(target)
     }
 
     /// A client for the resolved server, with the admin token.
@@ -153,6 +173,9 @@ pub(crate) fn run(cli: Cli, env: Env, out: &mut Output) -> Result<(), CliError> 
         server: cli.server,
         admin_token,
     };
+    if cli.wide {
+        out.set_width(None);
+    }
     let mut ctx = Ctx {
         overrides,
         json: cli.json,

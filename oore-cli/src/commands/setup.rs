@@ -1,4 +1,4 @@
-//! `oore setup`: the server's setup checklist, one ✓ or ✗ per item.
+//! `oore setup`: the server's setup checklist, one ✓, ✗ or – (optional) per item.
 
 use argh::FromArgs;
 use oore_core::api::{SetupStatusResponse, paths};
@@ -27,23 +27,38 @@ pub(crate) fn run(cmd: SetupCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     }
 }
 
+/// One line per item: ✓ done, ✗ required and not done, – optional and not set up (an
+/// optional item never makes setup incomplete). The summary is the server's `complete`,
+/// with the required items still open.
 fn render(status: &SetupStatusResponse) -> String {
     let mut table = Table::plain();
     for item in &status.items {
-        let mark = if item.configured { "✓" } else { "✗" };
+        let mark = match (item.configured, item.key.is_optional()) {
+            (true, _) => "✓",
+            (false, true) => "–",
+            (false, false) => "✗",
+        };
         table.row([
             format!("{}:", item.label),
             format!("{mark} {}", item.detail),
         ]);
     }
-    let open = status.items.iter().filter(|i| !i.configured).count();
-    let summary = if status.complete {
-        "setup complete".to_owned()
-    } else {
-        format!(
-            "setup incomplete: {open} of {} items not configured yet",
-            status.items.len()
-        )
+    let open: Vec<&str> = status
+        .items
+        .iter()
+        .filter(|i| !i.configured && !i.key.is_optional())
+        .map(|i| i.label.as_str())
+        .collect();
+    let summary = match (status.complete, open.as_slice()) {
+        (true, _) | (false, []) => {
+            "setup complete: every required item is done (items marked – are optional)".to_owned()
+        }
+        (false, open) => format!(
+            "setup incomplete: {} required item{} left: {}",
+            open.len(),
+            if open.len() == 1 { "" } else { "s" },
+            open.join(", ")
+        ),
     };
     format!("{}\n{summary}\n", table.render())
 }
@@ -69,7 +84,10 @@ mod tests {
             items: vec![
                 item("Encryption", true, "key configured"),
                 item("Admin Token", true, "set"),
-                item("GitHub App", false, "not configured"),
+                SetupItemDto {
+                    key: SetupItemKeyDto::GitHub,
+                    ..item("GitHub App", false, "not configured (optional)")
+                },
                 item(
                     "Repositories",
                     false,
@@ -81,10 +99,10 @@ mod tests {
         insta::assert_snapshot!(render(&status), @r"
         Encryption:    ✓ key configured
         Admin Token:   ✓ set
-        GitHub App:    ✗ not configured
+        GitHub App:    – not configured (optional)
         Repositories:  ✗ none yet; add one with `oore repo add`
 
-        setup incomplete: 2 of 4 items not configured yet
+        setup incomplete: 1 required item left: Repositories
         ");
     }
 }

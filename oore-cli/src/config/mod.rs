@@ -38,6 +38,10 @@ pub(crate) struct Profile {
     /// The admin token, if stored.
     #[serde(default)]
     pub(crate) admin_token: Option<AdminToken>,
+    /// A PEM file of CA certificates to trust for `https://` instead of the system's
+    /// (`OORE_CA_BUNDLE` overrides it).
+    #[serde(default)]
+    pub(crate) ca_bundle: Option<String>,
 }
 
 impl Config {
@@ -67,6 +71,9 @@ impl Config {
                 fields.insert("server", Value::from(profile.server.to_string()));
                 if let Some(token) = &profile.admin_token {
                     fields.insert("admin_token", Value::from(token.expose()));
+                }
+                if let Some(bundle) = &profile.ca_bundle {
+                    fields.insert("ca_bundle", Value::from(bundle.as_str()));
                 }
                 (name.as_str(), Value::Map(fields))
             })
@@ -173,6 +180,34 @@ impl ServerUrl {
     }
 }
 
+impl ServerUrl {
+    /// The host: a name, an IPv4 address, or an IPv6 address without its brackets.
+    pub(crate) fn host(&self) -> &str {
+        let rest = self.0.split_once("://").map_or(self.0.as_str(), |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or_default();
+        if let Some(v6) = authority.strip_prefix('[') {
+            return v6.split(']').next().unwrap_or_default();
+        }
+        authority.split(':').next().unwrap_or_default()
+    }
+
+    /// True for `https://`.
+    pub(crate) fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// True when the host is this machine: `localhost` (or a name under `.localhost`),
+    /// `127.0.0.0/8` or `::1`.
+    pub(crate) fn is_loopback(&self) -> bool {
+        let host = self.host().trim_end_matches('.').to_ascii_lowercase();
+        host == "localhost"
+            || host.ends_with(".localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
 impl TryFrom<String> for ServerUrl {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
@@ -252,6 +287,7 @@ mod tests {
         Profile {
             server: ServerUrl::new(server).unwrap(),
             admin_token: token.map(|t| AdminToken::new(t).unwrap()),
+            ca_bundle: None,
         }
     }
 
@@ -345,6 +381,25 @@ mod tests {
         ] {
             assert!(ServerUrl::new(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn hosts_and_loopback_are_recognised() {
+        for (url, host, loopback) in [
+            ("http://localhost:8080", "localhost", true),
+            ("http://127.0.0.1", "127.0.0.1", true),
+            ("http://127.1.2.3:9/prefix", "127.1.2.3", true),
+            ("https://[::1]:8443", "::1", true),
+            ("http://app.localhost", "app.localhost", true),
+            ("https://ci.example.com/oore", "ci.example.com", false),
+            ("http://10.0.0.1:8080", "10.0.0.1", false),
+            ("http://[2001:db8::1]", "2001:db8::1", false),
+        ] {
+            let url = ServerUrl::new(url).unwrap();
+            assert_eq!(url.host(), host, "{url}");
+            assert_eq!(url.is_loopback(), loopback, "{url}");
+        }
+        assert!(ServerUrl::new("HTTPS://h").unwrap().is_https());
     }
 
     #[test]

@@ -152,6 +152,7 @@ mod tests {
             Profile {
                 server: ServerUrl::new("http://localhost:8080").unwrap(),
                 admin_token: Some(AdminToken::new("tok_0123456789abcdef").unwrap()),
+                ca_bundle: None,
             },
         )
     }

@@ -103,10 +103,11 @@ fn not_found_with_hint() {
         // The hint is printed unless the server's message already gives it.
         assert_eq!(run.stderr.matches("`oore repo list`").count(), 1, "{run}");
     }
-    // A malformed id gets the same hint.
+    // A malformed reference says what is accepted and where to find one.
     cli.run(&["repo", "show", "not-an-id"])
         .code(1)
-        .stderr_has("hint: list repository ids");
+        .stderr_has("'not-an-id' is not a repository reference")
+        .stderr_has("`oore repo list`");
 }
 
 #[test]
@@ -196,14 +197,6 @@ fn usage_errors_exit_1() {
         .code(1)
         .stderr_has("disagree");
     cli.run(&["--help"]).ok().stdout_has("Error codes:");
-}
-
-#[test]
-fn https_is_refused_with_a_clear_message() {
-    let cli = Cli::new();
-    cli.run(&["--server", "https://ci.example", "health"])
-        .code(2)
-        .stderr_has("no TLS support");
 }
 
 #[test]

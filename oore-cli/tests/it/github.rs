@@ -96,7 +96,9 @@ fn setup_then_sync_150_repositories_over_two_pages_and_list_installations() {
     let server = server_for(&fake);
     let cli = Cli::new();
     cli.init(&server);
-    cli.run(&["setup"]).ok().stdout_has("GitHub App:    ✗");
+    cli.run(&["setup"])
+        .ok()
+        .stdout_has("GitHub App:    – not configured (optional)");
     setup(&cli);
     cli.run(&["setup"])
         .ok()
@@ -341,5 +343,7 @@ fn a_setup_whose_code_expired_fails_saying_how_to_retry() {
         err.contains("start again with `oore github setup`"),
         "{err}"
     );
-    cli.run(&["setup"]).ok().stdout_has("GitHub App:    ✗");
+    cli.run(&["setup"])
+        .ok()
+        .stdout_has("GitHub App:    – not configured (optional)");
 }

@@ -320,5 +320,6 @@ fn unknown_repositories_say_what_to_do() {
     }
     cli.run(&["pipeline", "show", "not-an-id"])
         .code(1)
-        .stderr_has("hint: list repository ids with `oore repo list`");
+        .stderr_has("'not-an-id' is not a repository reference")
+        .stderr_has("`oore repo list`");
 }

@@ -100,8 +100,12 @@ fn repository_lifecycle() {
         .stdout_has("webhook secret:     not configured");
 
     cli.run(&["repo", "remove", &id])
+        .code(1)
+        .stderr_has("there is no terminal to confirm on; pass --yes");
+    cli.run(&["repo", "show", &id]).ok();
+    cli.run(&["repo", "remove", &id, "--yes"])
         .ok()
-        .stdout_has(&format!("removed repository {id}"));
+        .stdout_has(&format!("removed repository acme/app ({id})"));
     cli.run(&["repo", "show", &id])
         .code(1)
         .stderr_has("not found")
@@ -186,7 +190,10 @@ fn json_output_is_the_api_json() {
         .ok()
         .json();
     assert!(empty.repositories.is_empty());
-    let removed: Value = cli.run(&["repo", "remove", &repo.id, "--json"]).ok().json();
+    let removed: Value = cli
+        .run(&["repo", "remove", &repo.id, "--yes", "--json"])
+        .ok()
+        .json();
     assert_eq!(removed["removed"], true);
     assert_eq!(removed["id"], repo.id.as_str());
 }

@@ -43,6 +43,11 @@ impl Cli {
         }
     }
 
+    /// The directory `oore` runs in.
+    pub(crate) fn work_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The fake home directory.
     pub(crate) fn home(&self) -> PathBuf {
         self.dir.path().join("home")

@@ -81,7 +81,11 @@ fn setup_shows_a_checklist() {
     let run = cli.run(&["setup"]).ok();
     let status: SetupStatusResponse = cli.run(&["setup", "--json"]).ok().json();
     for item in &status.items {
-        let mark = if item.configured { "✓" } else { "✗" };
+        let mark = match (item.configured, item.key.is_optional()) {
+            (true, _) => "✓",
+            (false, true) => "–",
+            (false, false) => "✗",
+        };
         let line = run
             .stdout
             .lines()
@@ -93,4 +97,47 @@ fn setup_shows_a_checklist() {
         run.stdout.contains("setup complete") || run.stdout.contains("setup incomplete"),
         "{run}"
     );
+}
+
+#[test]
+fn setup_is_complete_exactly_when_every_required_item_is_done_and_names_only_real_commands() {
+    let server = TestServer::start();
+    let cli = Cli::new();
+    cli.init(&server);
+    let fresh = cli
+        .run(&["setup"])
+        .ok()
+        .stdout_has("setup incomplete: 1 required item left: Repositories");
+    cli.run(&[
+        "repo",
+        "add",
+        "--provider",
+        "git",
+        "--owner",
+        "me",
+        "--repo",
+        "app",
+        "--clone-url",
+        "/srv/git/app",
+        "--default-branch",
+        "main",
+    ])
+    .ok();
+    let done = cli.run(&["setup"]).ok().stdout_has("setup complete");
+    let status: SetupStatusResponse = cli.run(&["setup", "--json"]).ok().json();
+    assert!(status.complete);
+    for run in [&fresh, &done] {
+        // Optional items are never shown as missing, and no hint names a command that
+        // does not exist.
+        for line in run
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("GitHub") || l.starts_with("GitLab"))
+        {
+            assert!(line.contains("–") && line.contains("optional"), "{line}");
+        }
+        // `oore github` exists (the GitHub App); `oore gitlab` does not yet.
+        assert!(!run.stdout.contains("oore gitlab"), "{run}");
+    }
+    assert!(!done.stdout.contains("✗"), "{done}");
 }

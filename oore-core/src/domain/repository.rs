@@ -94,6 +94,16 @@ impl RepositoryState {
     pub fn builds_enabled(self) -> bool {
         matches!(self, RepositoryState::Active)
     }
+
+    /// True when builds triggered by hand may be queued and run: active repositories, and
+    /// also those pending setup (no webhook secret yet), so a pipeline can be tried before
+    /// the forge is wired. Webhook builds still need [`Self::builds_enabled`].
+    pub fn manual_builds_enabled(self) -> bool {
+        matches!(
+            self,
+            RepositoryState::Active | RepositoryState::PendingSetup
+        )
+    }
 }
 
 impl fmt::Display for RepositoryState {

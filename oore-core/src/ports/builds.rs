@@ -151,4 +151,22 @@ pub trait BuildStore: Send + Sync {
         build: BuildId,
         id: ArtifactId,
     ) -> Result<Option<Artifact>, StoreError>;
+
+    /// The build of `repository` with per-repository `number` (`me/app#42`).
+    /// MUST return `None` when there is none; a removed repository's builds stay
+    /// findable.
+    async fn get_build_by_number(
+        &self,
+        repository: RepositoryId,
+        number: u64,
+    ) -> Result<Option<Build>, StoreError>;
+
+    /// The builds whose id ends with `suffix` (uppercase ULID characters), newest first,
+    /// at most `limit` of them: how a short id (`oore build list` prints the last 8
+    /// characters) is found.
+    async fn find_builds_by_id_suffix(
+        &self,
+        suffix: &str,
+        limit: u32,
+    ) -> Result<Vec<Build>, StoreError>;
 }

@@ -247,6 +247,17 @@ pub trait SourceFetcher: Send + Sync {
         request: &FetchRequest,
         cancel: &CancelToken,
     ) -> Result<String, FetchError>;
+
+    /// The branch a repository on this machine checks out by default (what its `HEAD`
+    /// names), for `url` an absolute path or a `file://` URL: how `repo add` learns that a
+    /// local repository's default branch is `master`. MUST return `Ok(None)` for any other
+    /// URL (remote ones are not probed while an API request waits), `NotFound` when no git
+    /// repository is there, and `Other` (saying what to do) when `HEAD` names no branch or
+    /// git fails. The default implementation probes nothing.
+    async fn default_branch(&self, url: &str) -> Result<Option<String>, FetchError> {
+        let _ = url;
+        Ok(None)
+    }
 }
 
 /// Which files to collect as artifacts.

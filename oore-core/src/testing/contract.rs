@@ -114,6 +114,7 @@ macro_rules! contract_tests {
             every_list_filter_and_both_orders,
             keyset_pages_have_no_gaps_or_repeats,
             page_size_defaults_and_is_capped,
+            builds_are_found_by_number_and_by_id_suffix,
         ]);
     };
     (webhook_store, |$case:ident| $body:expr $(,)?) => {

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::memory::MemoryRepositoryStore;
 use crate::domain::build::{Artifact, Build, BuildStatus, BuildStep, StepStatus};
-use crate::ids::{ArtifactId, BuildId};
+use crate::ids::{ArtifactId, BuildId, RepositoryId};
 use crate::ports::{BuildPage, BuildQuery, BuildStore, BuildUpdate, StoreError};
 use crate::scheduling::{QueuedBuild, RunningBuild};
 
@@ -302,5 +302,34 @@ impl BuildStore for MemoryBuildStore {
             .iter()
             .find(|a| a.id == id && a.build_id == build)
             .cloned())
+    }
+
+    async fn get_build_by_number(
+        &self,
+        repository: RepositoryId,
+        number: u64,
+    ) -> Result<Option<Build>, StoreError> {
+        Ok(self
+            .state()
+            .builds
+            .values()
+            .find(|b| b.repository_id == repository && b.number == number)
+            .cloned())
+    }
+
+    async fn find_builds_by_id_suffix(
+        &self,
+        suffix: &str,
+        limit: u32,
+    ) -> Result<Vec<Build>, StoreError> {
+        Ok(self
+            .state()
+            .builds
+            .values()
+            .rev()
+            .filter(|b| b.id.to_string().ends_with(suffix))
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 }

@@ -184,6 +184,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidId, e.to_string())
     }
 
+    /// 400 `invalid_id` for a path reference that names nothing (not an id, a short id
+    /// or `owner/name`); the message says what is accepted.
+    pub(crate) fn invalid_reference(e: &dyn std::fmt::Display) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidId, e.to_string())
+    }
+
     /// 400 for path parameters that could not be read at all.
     pub(crate) fn invalid_id_text(detail: impl std::fmt::Display) -> Self {
         Self::new(

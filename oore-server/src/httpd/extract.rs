@@ -7,6 +7,8 @@
 //!   (415), serde's line/column message (400 `invalid_json`);
 //! - [`Ids`]: the route's path parameters parsed as typed ids (400 `invalid_id`), already
 //!   percent-decoded by axum, so `%2F` stays inside its segment;
+//! - [`RepoRef`] / [`BuildRef`]: the route's `{id}` as any reference a user types
+//!   (`me/app`, a short id, `me/app#42`), resolved by core's use cases;
 //! - [`QueryPairs`]: the query string's `name=value` pairs, percent- and form-decoded by
 //!   `serde_urlencoded`, in order, for handlers that report every bad parameter by name.
 
@@ -18,7 +20,14 @@ use http::header::CONTENT_TYPE;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use oore_core::domain::build::Build;
+use oore_core::domain::repository::Repository;
+use oore_core::domain::validation::{FieldError, FieldErrors};
+use oore_core::usecases::build::{ResolveBuildError, resolve_build};
+use oore_core::usecases::repository::{ResolveRepositoryError, resolve_repository};
+
 use super::error::ApiError;
+use crate::app::App;
 
 /// Largest body the API accepts (the webhook receivers have `OORE_MAX_WEBHOOK_BYTES`).
 pub const API_BODY_LIMIT: usize = 1024 * 1024;
@@ -146,6 +155,19 @@ single_id!(
     oore_core::ids::ArtifactId
 );
 
+/// Only the second path parameter: `Ids<Second<ArtifactId>>` beside a [`BuildRef`].
+#[derive(Debug)]
+pub(crate) struct Second<T>(pub(crate) T);
+
+impl<T> FromPathValues for Second<T>
+where
+    T: std::str::FromStr<Err = oore_core::ids::InvalidId>,
+{
+    fn from_values(values: &[&str]) -> Result<Self, ApiError> {
+        parse_id(values.get(1)).map(Self)
+    }
+}
+
 impl<A: FromPathValues, B> FromPathValues for (A, B)
 where
     B: std::str::FromStr<Err = oore_core::ids::InvalidId>,
@@ -176,17 +198,93 @@ impl<S: Send + Sync> FromRequestParts<S> for RawId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|e: RawPathParamsRejection| ApiError::invalid_id_text(e.body_text()))?;
-        Ok(Self(
-            params
-                .iter()
-                .next()
-                .map(|(_, value)| value.to_owned())
-                .unwrap_or_default(),
-        ))
+        first_param(parts, state).await.map(Self)
     }
+}
+
+/// The first path parameter as sent (percent-decoded).
+async fn first_param<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<String, ApiError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|e: RawPathParamsRejection| ApiError::invalid_id_text(e.body_text()))?;
+    Ok(params
+        .iter()
+        .next()
+        .map(|(_, value)| value.to_owned())
+        .unwrap_or_default())
+}
+
+/// The repository the route's `{id}` names: its id, a unique id suffix (the short id the
+/// lists print) or `owner/name` (core's `resolve_repository`). A malformed reference is
+/// 400 `invalid_id`, an unknown one 404, an ambiguous one 409 listing the candidates.
+#[derive(Debug)]
+pub(crate) struct RepoRef(pub(crate) Repository);
+
+impl FromRequestParts<App> for RepoRef {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let raw = first_param(parts, app).await?;
+        resolve_repository(app.services(), &raw)
+            .await
+            .map(Self)
+            .map_err(|e| match e {
+                ResolveRepositoryError::Invalid(_) => ApiError::invalid_reference(&e),
+                other => ApiError::from(other),
+            })
+    }
+}
+
+/// The build the route's `{id}` names: its id, a unique id suffix, or
+/// `REPOSITORY#NUMBER` (core's `resolve_build`); errors as for [`RepoRef`].
+#[derive(Debug)]
+pub(crate) struct BuildRef(pub(crate) Build);
+
+impl FromRequestParts<App> for BuildRef {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let raw = first_param(parts, app).await?;
+        resolve_build(app.services(), &raw)
+            .await
+            .map(Self)
+            .map_err(|e| match e {
+                ResolveBuildError::Invalid(_) | ResolveBuildError::BadNumber(_) => {
+                    ApiError::invalid_reference(&e)
+                }
+                ResolveBuildError::Repository(ResolveRepositoryError::Invalid(_)) => {
+                    ApiError::invalid_reference(&e)
+                }
+                other => ApiError::from(other),
+            })
+    }
+}
+
+/// Resolves the `repository=` query parameter of the list endpoints when it is a
+/// reference other than a full id (`me/app`, a short id), replacing it with the id, so
+/// the handler's parser sees an id. A full id is kept as it is: it also lists the history
+/// of a removed repository. A malformed reference is a 400 on `repository`, an unknown
+/// or ambiguous one 404 or 409.
+pub(crate) async fn resolve_repository_param(
+    app: &App,
+    pairs: &mut [(String, String)],
+) -> Result<(), ApiError> {
+    for (name, value) in pairs.iter_mut() {
+        if name != "repository" || value.trim().parse::<oore_core::ids::RepositoryId>().is_ok() {
+            continue;
+        }
+        match resolve_repository(app.services(), value).await {
+            Ok(repo) => *value = repo.id.to_string(),
+            Err(e @ ResolveRepositoryError::Invalid(_)) => {
+                return Err(ApiError::validation(&FieldErrors::from(FieldError::new(
+                    "repository",
+                    e.to_string(),
+                ))));
+            }
+            Err(e) => return Err(ApiError::from(e)),
+        }
+    }
+    Ok(())
 }
 
 /// The client's address, when the connection gave one (`serve` records it).

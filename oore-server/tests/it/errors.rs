@@ -123,7 +123,10 @@ fn malformed_ids_are_400_and_unknown_ids_404() {
         };
         let envelope = assert_error(&server.send(method, path, None), 400, "invalid_id");
         assert!(
-            envelope.error.message.contains("'nope' is not a valid id"),
+            envelope
+                .error
+                .message
+                .contains("'nope' is not a repository reference"),
             "{}",
             envelope.error.message
         );

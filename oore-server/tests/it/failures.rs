@@ -67,7 +67,7 @@ fn internal_errors_are_500_with_the_request_id_and_without_the_cause() {
             "POST",
             "/api/repositories".to_owned(),
             Some(
-                json!({"provider": "git", "owner": "me", "name": "tool", "clone_url": "/srv/tool.git"}),
+                json!({"provider": "git", "owner": "me", "name": "tool", "clone_url": "/srv/tool.git", "default_branch": "main"}),
             ),
         ),
     ];

@@ -247,7 +247,7 @@ fn list_filters_by_provider_and_state() {
 fn plain_git_repositories_have_no_webhook_url() {
     let mut api = Api::new();
     let repo = api.create(
-        json!({"provider": "git", "owner": "me", "name": "tool", "clone_url": "/srv/git/tool.git"}),
+        json!({"provider": "git", "owner": "me", "name": "tool", "clone_url": "/srv/git/tool.git", "default_branch": "main"}),
     );
     assert_eq!(repo.state, "active");
     let response = api.send(

@@ -56,7 +56,11 @@ fn setup_status_walks_through_the_checklist() {
     };
     assert!(item(&status, "encryption").configured && item(&status, "database").configured);
     assert!(item(&status, "github").detail.contains("oore github setup"));
-    assert!(item(&status, "gitlab").detail.contains("oore gitlab setup"));
+    assert!(
+        item(&status, "gitlab")
+            .detail
+            .contains("oore repo add --provider gitlab")
+    );
     let repos = item(&status, "repositories");
     assert!(
         !repos.configured && repos.detail.contains("oore repo add"),
@@ -64,8 +68,7 @@ fn setup_status_walks_through_the_checklist() {
     );
     assert!(!status.complete);
 
-    let body =
-        json!({"provider": "git", "owner": "me", "name": "tool", "clone_url": "/srv/tool.git"});
+    let body = json!({"provider": "git", "owner": "me", "name": "tool", "clone_url": "/srv/tool.git", "default_branch": "main"});
     assert_eq!(
         server.send("POST", "/api/repositories", Some(&body)).status,
         201

@@ -1,11 +1,13 @@
 //! `oore build logs`: read a build's logs by offset, once or following the build until it
-//! ends (polling; offsets make a missed poll harmless), and write them so binary output
-//! cannot drive the terminal: control bytes and invalid UTF-8 are shown escaped unless
-//! `--raw` asks for the exact bytes.
+//! ends, and write them so binary output cannot drive the terminal: control bytes and
+//! invalid UTF-8 are shown escaped unless `--raw` asks for the exact bytes. Following
+//! reads the server's event stream (`stream.rs`); polling by offset here is the fallback
+//! when a proxy breaks the stream, and resumes from the offsets the stream reached.
 
 use std::time::Duration;
 
-use oore_core::api::{BuildDto, LogChunkResponse, LogStreamDto, paths};
+use oore_core::api::{BuildDto, LogChunkResponse, LogOffsets, LogStreamDto, paths};
+use oore_core::ports::{LogFile, LogStream};
 use serde::Serialize;
 
 use super::fetch_build;
@@ -13,7 +15,7 @@ use crate::client::ApiClient;
 use crate::error::CliError;
 use crate::output::Output;
 
-/// How often `--follow` asks for more.
+/// How often `--follow` asks for more when it polls (the stream is not available).
 const POLL: Duration = Duration::from_millis(300);
 /// Bytes asked for per request.
 const CHUNK_LIMIT: usize = 512 * 1024;
@@ -39,7 +41,7 @@ pub(super) struct LogRequest {
 
 /// One log file of a build.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Source {
+pub(super) enum Source {
     /// `system.log`.
     System,
     /// A step's stdout or stderr.
@@ -64,7 +66,14 @@ pub(super) fn run(
     let mut printer = Printer::new(request);
     let build = fetch_build(client, &request.id)?;
     if request.follow {
-        follow(request, client, out, &mut printer, build)
+        let mut offsets = LogOffsets::new();
+        match super::stream::follow(request, client, out, &mut printer, &build, &mut offsets)? {
+            super::stream::Followed::Ended => Ok(()),
+            super::stream::Followed::Poll => {
+                let build = fetch_build(client, &request.id)?;
+                poll(request, client, out, &mut printer, build, &offsets)
+            }
+        }
     } else {
         once(request, client, out, &mut printer, &build)
     }
@@ -114,18 +123,27 @@ fn once(
     Ok(())
 }
 
-/// Print as the build runs, until it ends.
-fn follow(
+/// Print as the build runs, until it ends, by polling each file from `offsets` (where
+/// the stream stopped, when it was used).
+fn poll(
     request: &LogRequest,
     client: &ApiClient,
     out: &mut Output,
     printer: &mut Printer,
     mut build: BuildDto,
+    offsets: &LogOffsets,
 ) -> Result<(), CliError> {
-    let mut system_offset = 0;
+    let mut system_offset = offsets.get(LogFile::System);
+    let stream = if request.stderr {
+        LogStream::Stderr
+    } else {
+        LogStream::Stdout
+    };
     // Clone and setup come before the steps are known.
     if request.system {
-        printer.header(out, &Source::System)?;
+        if printer.current.as_ref() != Some(&Source::System) {
+            printer.header(out, &Source::System)?;
+        }
         loop {
             let done = has_steps(&build) || build.status.has_ended();
             drain(
@@ -164,8 +182,15 @@ fn follow(
     }
     for (index, name) in steps {
         let source = Source::Step { index, name };
-        printer.header(out, &source)?;
-        let mut offset = 0;
+        let mut offset = offsets.get(LogFile::Step { index, stream });
+        if printer.current.as_ref() != Some(&source) {
+            if offset > 0 {
+                // Printed before the stream broke: a header only if more comes.
+                printer.defer_header(&source);
+            } else {
+                printer.header(out, &source)?;
+            }
+        }
         loop {
             // Look before reading: a step that had ended before the read has all its
             // output in what the read returns.
@@ -206,21 +231,27 @@ fn follow(
         printer.deferred_header = None;
     }
     printer.finish(out)?;
-    if !out.is_json() {
-        let mut end = format!(
-            "build #{} {} ended: {}",
-            build.number, build.id, build.status
-        );
-        if let Some(error) = &build.error_message {
-            end.push_str(&format!(" ({error})"));
-        }
-        out.raw_stderr(&format!("{}\n", crate::table::sanitize(&end)));
-    }
+    report_end(out, &build, build.error_message.as_deref());
     Ok(())
 }
 
+/// `build #N ID ended: STATUS (error)` on standard error, unless the output is JSON.
+pub(super) fn report_end(out: &mut Output, build: &BuildDto, error: Option<&str>) {
+    if out.is_json() {
+        return;
+    }
+    let mut end = format!(
+        "build #{} {} ended: {}",
+        build.number, build.id, build.status
+    );
+    if let Some(error) = error {
+        end.push_str(&format!(" ({error})"));
+    }
+    out.raw_stderr(&format!("{}\n", crate::table::sanitize(&end)));
+}
+
 /// The error for `--step N` when the build has no such step.
-fn no_step(build: &BuildDto, index: u32) -> CliError {
+pub(super) fn no_step(build: &BuildDto, index: u32) -> CliError {
     let steps = build.steps.as_deref().unwrap_or_default();
     let why = match (steps.first(), steps.last()) {
         (Some(first), Some(last)) => format!("its steps are {} to {}", first.index, last.index),
@@ -299,7 +330,7 @@ impl Source {
 
 /// Writes chunks as text, raw bytes or JSON lines, with a header per source when more
 /// than one is printed.
-struct Printer {
+pub(super) struct Printer {
     raw: bool,
     json: bool,
     headers: bool,
@@ -307,7 +338,9 @@ struct Printer {
     /// The last thing written ended a line (or nothing was written).
     at_line_start: bool,
     /// A header to print before the next data, if any comes.
-    deferred_header: Option<String>,
+    pub(super) deferred_header: Option<String>,
+    /// The source whose header was printed last.
+    pub(super) current: Option<Source>,
 }
 
 impl Printer {
@@ -319,21 +352,23 @@ impl Printer {
             escaper: Escaper::default(),
             at_line_start: true,
             deferred_header: None,
+            current: None,
         }
     }
 
     /// `== step N: name ==` on a line of its own, when headers are shown.
-    fn header(&mut self, out: &mut Output, source: &Source) -> Result<(), CliError> {
-        let header = match source {
-            Source::System => "== system ==".to_owned(),
-            Source::Step { index, name } => {
-                format!("== step {index}: {} ==", crate::table::sanitize(name))
-            }
-        };
-        self.write_header(out, &header)
+    pub(super) fn header(&mut self, out: &mut Output, source: &Source) -> Result<(), CliError> {
+        self.current = Some(source.clone());
+        self.write_header(out, &header_text(source))
     }
 
-    fn write_header(&mut self, out: &mut Output, header: &str) -> Result<(), CliError> {
+    /// The header of `source`, printed with its next data if any comes.
+    pub(super) fn defer_header(&mut self, source: &Source) {
+        self.current = Some(source.clone());
+        self.deferred_header = Some(header_text(source));
+    }
+
+    pub(super) fn write_header(&mut self, out: &mut Output, header: &str) -> Result<(), CliError> {
         if !self.headers || self.json {
             return Ok(());
         }
@@ -344,7 +379,7 @@ impl Printer {
         out.bytes(format!("{header}\n").as_bytes())
     }
 
-    fn chunk(
+    pub(super) fn chunk(
         &mut self,
         out: &mut Output,
         source: &Source,
@@ -387,7 +422,7 @@ impl Printer {
 
     /// The end of all output: text ends with a line break, so the prompt does not follow
     /// a partial line (raw output stays exact).
-    fn finish(&mut self, out: &mut Output) -> Result<(), CliError> {
+    pub(super) fn finish(&mut self, out: &mut Output) -> Result<(), CliError> {
         if !self.raw && !self.json && !self.at_line_start {
             self.at_line_start = true;
             out.bytes(b"\n")?;
@@ -396,7 +431,7 @@ impl Printer {
     }
 
     /// The end of one source: flush what the escaper held back.
-    fn end_source(&mut self, out: &mut Output) -> Result<(), CliError> {
+    pub(super) fn end_source(&mut self, out: &mut Output) -> Result<(), CliError> {
         let rest = self.escaper.finish();
         self.text(out, &rest)
     }
@@ -407,6 +442,15 @@ impl Printer {
         };
         self.at_line_start = last == '\n';
         out.bytes(text.as_bytes())
+    }
+}
+
+fn header_text(source: &Source) -> String {
+    match source {
+        Source::System => "== system ==".to_owned(),
+        Source::Step { index, name } => {
+            format!("== step {index}: {} ==", crate::table::sanitize(name))
+        }
     }
 }
 

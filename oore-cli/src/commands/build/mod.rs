@@ -3,10 +3,12 @@
 //! [`render`], log reading and escaping in [`logs`], downloads in [`artifacts`].
 
 mod artifacts;
+mod download;
+mod fetch;
 mod logs;
 pub(crate) mod render;
+mod stream;
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,13 +24,13 @@ use crate::commands::list_query::ListQuery;
 use crate::error::CliError;
 use crate::resolve::Auth;
 use crate::table::sanitize;
-use artifacts::{Downloader, Fetched};
-use render::{artifact_table, build_table, details, duration, short_commit, size, step_table};
+use render::{build_table, details, duration, short_commit, step_table};
 
 /// What to try after an unknown or malformed build id.
 const ID_HINT: &str = "list builds with `oore build list`";
 /// What to try after an unknown or malformed repository id.
-const REPO_HINT: &str = "list repository ids with `oore repo list`";
+const REPO_HINT: &str =
+    "list repositories with `oore repo list`; name one by id, short id or owner/name";
 /// The flag for each API field, for field errors.
 const FLAGS: &[(&str, &str)] = &[
     ("branch", "--branch"),
@@ -47,16 +49,14 @@ const FLAGS: &[(&str, &str)] = &[
 ];
 /// How often `trigger --wait` looks at the build.
 const WAIT_POLL: Duration = Duration::from_secs(1);
-/// Builds searched when a short id is given.
-const SHORT_ID_SEARCH: u32 = 200;
 
 /// trigger, inspect and cancel builds; read their logs; download their artifacts
 #[derive(FromArgs, Debug)]
 #[argh(
     subcommand,
     name = "build",
-    example = "Build the default branch and wait for the result:\n  {command_name} trigger 01JREPO... --wait\n\nWatch a build's output, then fetch what it produced:\n  {command_name} logs 7K3M9Q2A --follow\n  {command_name} artifacts 7K3M9Q2A --download --output ./releases\n\nFailed builds of one repository this week:\n  {command_name} list --repo 01JREPO... --status failure --since 2026-01-05T00:00:00Z",
-    note = "A build id can be given in full or as the short id `oore build list` shows (its last 8 characters), which is looked up among the 200 most recent builds."
+    example = "Build the default branch and wait for the result:\n  {command_name} trigger acme/app --wait\n\nWatch a build's output, then fetch what it produced:\n  {command_name} logs 7K3M9Q2A --follow\n  {command_name} artifacts 7K3M9Q2A --download --output ./releases\n\nFailed builds of one repository this week:\n  {command_name} list --repo acme/app --status failure --since 2026-01-05T00:00:00Z",
+    note = "A build is named by its id, the short id `oore build list` shows (the id's last 8 characters, or any unique end of it) or REPOSITORY#NUMBER (me/app#42). A repository is named by its id, its short id or owner/name (case-insensitive)."
 )]
 pub(crate) struct BuildCmd {
     #[argh(subcommand)]
@@ -79,7 +79,7 @@ enum BuildSub {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "trigger")]
 struct TriggerCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     repo_id: String,
     /// branch to build (the repository's default branch when omitted)
@@ -103,7 +103,7 @@ struct TriggerCmd {
 #[derive(FromArgs, Debug, Default)]
 #[argh(subcommand, name = "list")]
 struct ListCmd {
-    /// only this repository (id)
+    /// only this repository (id, short id or owner/name)
     #[argh(option)]
     repo: Option<String>,
     /// only these statuses, comma-separated: pending, running, success, failure, cancelled
@@ -133,6 +133,9 @@ struct ListCmd {
     /// oldest first
     #[argh(switch)]
     oldest_first: bool,
+    /// print long cells (branches, errors) whole instead of cutting them to fit
+    #[argh(switch)]
+    wide: bool,
     /// print the API's JSON
     #[argh(switch)]
     json: bool,
@@ -142,7 +145,7 @@ struct ListCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "show")]
 struct ShowCmd {
-    /// build id (full or short)
+    /// build: id, short id or owner/name#NUMBER
     #[argh(positional)]
     id: String,
     /// print the API's JSON
@@ -154,7 +157,7 @@ struct ShowCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "steps")]
 struct StepsCmd {
-    /// build id (full or short)
+    /// build: id, short id or owner/name#NUMBER
     #[argh(positional)]
     id: String,
     /// print the API's JSON
@@ -166,7 +169,7 @@ struct StepsCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "cancel")]
 struct CancelCmd {
-    /// build id (full or short)
+    /// build: id, short id or owner/name#NUMBER
     #[argh(positional)]
     id: String,
     /// print the API's JSON
@@ -182,7 +185,7 @@ struct CancelCmd {
     note = "Control characters and invalid UTF-8 are shown escaped (\\x1b, \\xff) so a build's output cannot drive the terminal; a carriage return starts a new line. --raw writes the bytes exactly as the build wrote them."
 )]
 struct LogsCmd {
-    /// build id (full or short)
+    /// build: id, short id or owner/name#NUMBER
     #[argh(positional)]
     id: String,
     /// only this step (0-based, as in `oore build steps`)
@@ -210,15 +213,18 @@ struct LogsCmd {
 #[argh(
     subcommand,
     name = "artifacts",
-    note = "Downloads keep the artifacts' relative paths, are checked against their SHA-256, and resume where an interrupted run stopped (the partial file is <name>.part)."
+    note = "Downloads keep the artifacts' relative paths, are checked against their SHA-256, and resume where an interrupted run stopped (the partial file is <name>.part). An artifact whose file is gone from the server is reported and skipped, and the command exits 1 after the others. --zip saves the server's build-N-artifacts.zip, checked against its length, and resumes the same way."
 )]
 struct ArtifactsCmd {
-    /// build id (full or short)
+    /// build: id, short id or owner/name#NUMBER
     #[argh(positional)]
     id: String,
-    /// download every artifact
+    /// download every artifact (going on past files gone from the server, then failing)
     #[argh(switch)]
     download: bool,
+    /// download them all as one zip (resumable too)
+    #[argh(switch)]
+    zip: bool,
     /// directory to download into (default: the current directory)
     #[argh(option, arg_name = "dir")]
     output: Option<PathBuf>,
@@ -364,6 +370,9 @@ fn report_end(build: &BuildDto, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
+    if cmd.wide {
+        ctx.out.set_width(None);
+    }
     let query = list_query(&cmd);
     let page: BuildListResponse = ctx.client()?.get(&query.path(paths::builds()))?;
     if ctx.out.is_json() {
@@ -526,70 +535,27 @@ fn logs(cmd: LogsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn artifacts(cmd: ArtifactsCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    if cmd.output.is_some() && !cmd.download {
+    if cmd.output.is_some() && !cmd.download && !cmd.zip {
         return Err(CliError::Usage(
-            "--output only applies with --download".to_owned(),
+            "--output only applies with --download or --zip".to_owned(),
+        ));
+    }
+    if cmd.download && cmd.zip {
+        return Err(CliError::Usage(
+            "pass either --download (each file) or --zip (one archive), not both".to_owned(),
         ));
     }
     let target = ctx.target(Auth::Required)?;
     let client = ApiClient::new(target.clone());
     let id = resolve_build_id(&client, &cmd.id)?;
     let list: ArtifactListResponse = client.get(&paths::build_artifacts(&id))?;
-    let json = ctx.out.is_json();
-    if !json {
-        if list.artifacts.is_empty() {
-            ctx.out.text(&format!("build {id} has no artifacts"))?;
-        } else {
-            ctx.out.table(&artifact_table(&list.artifacts))?;
-        }
-    }
-    if cmd.download && !list.artifacts.is_empty() {
-        // Check every path before writing anything.
-        for artifact in &list.artifacts {
-            artifacts::safe_relative_path(&artifact.path).map_err(CliError::Usage)?;
-        }
-        let dir = cmd.output.unwrap_or_else(|| PathBuf::from("."));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| CliError::Usage(format!("cannot create {}: {e}", dir.display())))?;
-        let downloader = Downloader::new(target, std::io::stderr().is_terminal());
-        if !json {
-            ctx.out.text("")?;
-        }
-        for artifact in &list.artifacts {
-            let fetched = downloader.fetch(&id, artifact, &dir, ctx.out)?;
-            if json {
-                continue;
-            }
-            let path = sanitize(&artifact.path);
-            let line = match fetched {
-                Fetched::Downloaded => {
-                    format!(
-                        "downloaded {path} ({}, sha256 verified)",
-                        size(artifact.size)
-                    )
-                }
-                Fetched::Resumed { from } => format!(
-                    "resumed {path} at {} ({}, sha256 verified)",
-                    size(from),
-                    size(artifact.size)
-                ),
-                Fetched::UpToDate => format!("{path} is already there (sha256 verified)"),
-            };
-            ctx.out.text(&line)?;
-        }
-        if !json {
-            let n = list.artifacts.len();
-            ctx.out.text(&format!(
-                "{n} artifact{} in {}",
-                if n == 1 { "" } else { "s" },
-                dir.display()
-            ))?;
-        }
-    }
-    if json {
-        ctx.out.json(&list)?;
-    }
-    Ok(())
+    let request = fetch::ArtifactsRequest {
+        id,
+        download: cmd.download,
+        zip: cmd.zip,
+        output: cmd.output,
+    };
+    fetch::run(request, &list, target, ctx.out)
 }
 
 /// One build with its steps.
@@ -597,40 +563,19 @@ pub(super) fn fetch_build(client: &ApiClient, id: &str) -> Result<BuildDto, CliE
     client.get(&paths::build(id))
 }
 
-/// The full id for what the user typed: a full ULID as is, a short id (the end of one,
-/// as `oore build list` shows it) looked up among the most recent builds.
+/// The full id of the build the user named: its id, a short id (the end of one, as
+/// `oore build list` shows it) or `owner/name#NUMBER`. The server resolves the reference
+/// (one request), so every later request of the command uses the full id.
 fn resolve_build_id(client: &ApiClient, typed: &str) -> Result<String, CliError> {
     let typed = typed.trim();
     if typed.is_empty() {
         return Err(CliError::Usage(format!("the build id is empty; {ID_HINT}")));
     }
-    if !is_short_id(typed) {
+    if typed.len() == 26 && !typed.contains(['/', '#']) {
         // A full id, or something the server will explain.
         return Ok(typed.to_owned());
     }
-    let page: BuildListResponse = client.get(&paths::with_query(
-        paths::builds(),
-        [("limit", SHORT_ID_SEARCH.to_string().as_str())],
-    ))?;
-    let wanted = typed.to_ascii_uppercase();
-    let found: Vec<&BuildDto> = page
-        .builds
-        .iter()
-        .filter(|b| b.id.to_ascii_uppercase().ends_with(&wanted))
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one.id.clone()),
-        [] => Err(CliError::Usage(format!(
-            "no build among the {SHORT_ID_SEARCH} most recent has an id ending in {typed}; pass the full id (`oore build list --json` shows them)"
-        ))),
-        many => Err(CliError::Usage(format!(
-            "{typed} is the end of several build ids ({}); pass more characters or the full id",
-            many.iter()
-                .map(|b| format!("#{} {}", b.number, b.id))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+    Ok(fetch_build(client, typed)?.id)
 }
 
 /// A short id: 4 to 25 characters of the ULID alphabet (a full ULID has 26).

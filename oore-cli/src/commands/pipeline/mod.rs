@@ -73,7 +73,7 @@ struct ValidateCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "show")]
 struct ShowCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     repo_id: String,
     /// print the API's JSON (version, format, created, content)
@@ -85,7 +85,7 @@ struct ShowCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "set")]
 struct SetCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     repo_id: String,
     /// the pipeline file
@@ -103,7 +103,7 @@ struct SetCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "delete")]
 struct DeleteCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     repo_id: String,
     /// print {"repository_id": ..., "deleted": true}
@@ -115,7 +115,7 @@ struct DeleteCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "history")]
 struct HistoryCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     repo_id: String,
     /// print the API's JSON (with each version's content)
@@ -127,7 +127,7 @@ struct HistoryCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "restore")]
 struct RestoreCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     repo_id: String,
     /// the version to restore, as `oore pipeline history` lists it

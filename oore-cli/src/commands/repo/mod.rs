@@ -6,19 +6,24 @@ mod render;
 
 use argh::FromArgs;
 use oore_core::api::{
-    CreateRepositoryRequest, ErrorCode, ProviderDto, RepositoryDto, RepositoryListResponse,
-    UpdateRepositoryRequest, WebhookUrlResponse, paths,
+    BuildListResponse, BuildStatusDto, CreateRepositoryRequest, ErrorCode, ProviderDto,
+    RepositoryDto, RepositoryListResponse, RepositoryStateDto, UpdateRepositoryRequest,
+    WebhookUrlResponse, paths,
 };
 use serde::Serialize;
 
 use super::{Ctx, read_stdin_secret};
 use crate::client::ApiClient;
+use crate::config::ServerUrl;
 use crate::error::CliError;
 use crate::output::Output;
+use crate::resolve::Auth;
+use crate::table::sanitize;
 use render::{details, render_webhook, repo_table};
 
 /// What to try after an unknown or malformed repository id.
-const ID_HINT: &str = "list repository ids with `oore repo list`";
+const ID_HINT: &str =
+    "list repositories with `oore repo list`; name one by id, short id or owner/name";
 /// The flag for each API field, for field errors.
 const FLAGS: &[(&str, &str)] = &[
     ("provider", "--provider"),
@@ -64,6 +69,9 @@ struct ListCmd {
     /// only this state: active, inactive, error or pending_setup
     #[argh(option)]
     state: Option<String>,
+    /// print long cells whole instead of cutting them to fit the terminal
+    #[argh(switch)]
+    wide: bool,
     /// print the API's JSON
     #[argh(switch)]
     json: bool,
@@ -87,10 +95,12 @@ struct AddCmd {
     /// repository name
     #[argh(option)]
     repo: String,
-    /// clone URL (required for git; derived for github and gitlab)
+    /// clone URL (required for git; derived for github and gitlab); a relative path
+    /// (./app) is a directory here, when the server runs on this machine
     #[argh(option)]
     clone_url: Option<String>,
-    /// default branch (the server defaults to main)
+    /// default branch (default: what the repository's HEAD names when it is on the
+    /// server's machine, else main)
     #[argh(option)]
     default_branch: Option<String>,
     /// parallel (the default: builds run side by side) or serial (one at a time)
@@ -111,7 +121,7 @@ struct AddCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "show")]
 struct ShowCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     id: String,
     /// print the API's JSON
@@ -123,7 +133,7 @@ struct ShowCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "update")]
 struct UpdateCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     id: String,
     /// new owner
@@ -159,7 +169,7 @@ struct UpdateCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "activate")]
 struct ActivateCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     id: String,
     /// print the API's JSON
@@ -171,7 +181,7 @@ struct ActivateCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "deactivate")]
 struct DeactivateCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     id: String,
     /// print the API's JSON
@@ -179,13 +189,20 @@ struct DeactivateCmd {
     json: bool,
 }
 
-/// remove a repository
+/// remove a repository (asks first; its build history is kept)
 #[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "remove")]
+#[argh(
+    subcommand,
+    name = "remove",
+    note = "Running builds of the repository run to their end (cancel them with `oore build cancel`); queued ones fail without starting. Without a terminal to ask on, pass --yes."
+)]
 struct RemoveCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     id: String,
+    /// do not ask for confirmation
+    #[argh(switch, short = 'y')]
+    yes: bool,
     /// print {"id": ..., "removed": true}
     #[argh(switch)]
     json: bool,
@@ -195,7 +212,7 @@ struct RemoveCmd {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "webhook-url")]
 struct WebhookUrlCmd {
-    /// repository id
+    /// repository: id, short id or owner/name
     #[argh(positional)]
     id: String,
     /// print the API's JSON
@@ -237,6 +254,9 @@ pub(crate) fn run(cmd: RepoCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 
 fn list(cmd: ListCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
+    if cmd.wide {
+        ctx.out.set_width(None);
+    }
     let query: Vec<(&str, &str)> = [("provider", &cmd.provider), ("state", &cmd.state)]
         .into_iter()
         .filter_map(|(name, value)| Some((name, value.as_deref()?)))
@@ -268,6 +288,11 @@ fn add(
         stdin(ctx.out)
     })?
     .or_else(|| ctx.env.webhook_secret.clone());
+    let target = ctx.target(Auth::Required)?;
+    let clone_url = cmd
+        .clone_url
+        .map(|url| local_clone_url(&url, &target.server))
+        .transpose()?;
     #[allow(
         clippy::needless_update,
         reason = "fields the wire type gains later stay at their defaults"
@@ -276,13 +301,14 @@ fn add(
         provider: cmd.provider,
         owner: cmd.owner,
         name: cmd.repo,
-        clone_url: cmd.clone_url,
+        clone_url,
         default_branch: cmd.default_branch,
         webhook_secret,
         build_concurrency: cmd.build_concurrency,
         ..Default::default()
     };
-    let repo: RepositoryDto = ctx.client()?.post(&paths::repositories(), Some(&request))?;
+    let repo: RepositoryDto =
+        ApiClient::new(target).post(&paths::repositories(), Some(&request))?;
     if ctx.out.is_json() {
         return ctx.out.json(&repo);
     }
@@ -327,6 +353,11 @@ fn update(
             "pass either a new webhook secret or --clear-webhook-secret, not both".to_owned(),
         ));
     }
+    let target = ctx.target(Auth::Required)?;
+    let clone_url = cmd
+        .clone_url
+        .map(|url| local_clone_url(&url, &target.server))
+        .transpose()?;
     #[allow(
         clippy::needless_update,
         reason = "fields the wire type gains later stay unset, so they do not change"
@@ -334,7 +365,7 @@ fn update(
     let request = UpdateRepositoryRequest {
         owner: cmd.owner,
         name: cmd.repo,
-        clone_url: cmd.clone_url,
+        clone_url,
         default_branch: cmd.default_branch,
         webhook_secret,
         clear_webhook_secret: cmd.clear_webhook_secret,
@@ -346,7 +377,7 @@ fn update(
             "nothing to change; pass --owner, --repo, --clone-url, --default-branch, --build-concurrency, --webhook-secret, --webhook-secret-stdin or --clear-webhook-secret".to_owned(),
         ));
     }
-    let repo: RepositoryDto = ctx.client()?.put(&path, &request)?;
+    let repo: RepositoryDto = ApiClient::new(target).put(&path, &request)?;
     if ctx.out.is_json() {
         return ctx.out.json(&repo);
     }
@@ -369,23 +400,112 @@ fn set_active(id: &str, json: bool, active: bool, ctx: &mut Ctx<'_>) -> Result<(
     if ctx.out.is_json() {
         return ctx.out.json(&repo);
     }
-    ctx.out.text(&format!(
+    let mut text = format!(
         "repository {} ({}) is now {}",
         repo.full_name, repo.id, repo.state
-    ))
+    );
+    if repo.state == RepositoryStateDto::PendingSetup {
+        text.push_str(&format!(
+            ": builds by hand work (`oore build trigger {}`); to receive webhooks, set its secret with `oore repo update {} --webhook-secret-stdin`",
+            repo.id, repo.id
+        ));
+    }
+    ctx.out.text(&text)
 }
 
 fn remove(cmd: RemoveCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     ctx.use_json(cmd.json);
-    let path = paths::repository(repo_id(&cmd.id)?);
-    ctx.client()?.delete(&path)?;
+    let client = ctx.client()?;
+    let repo: RepositoryDto = client.get(&paths::repository(repo_id(&cmd.id)?))?;
+    let live: BuildListResponse = client.get(&paths::with_query(
+        paths::builds(),
+        [
+            ("repository", repo.id.as_str()),
+            ("status", "pending,running"),
+            ("limit", "200"),
+        ],
+    ))?;
+    let running = live
+        .builds
+        .iter()
+        .filter(|b| b.status == BuildStatusDto::Running)
+        .count();
+    let queued = live.builds.len() - running;
+    let consequences = consequences(running, queued);
+    if !cmd.yes {
+        confirm_removal(&repo, consequences.as_deref(), ctx.out)?;
+    }
+    client.delete(&paths::repository(&repo.id))?;
     if ctx.out.is_json() {
-        ctx.out.json(&Removed {
-            id: &cmd.id,
+        return ctx.out.json(&Removed {
+            id: &repo.id,
             removed: true,
-        })
+        });
+    }
+    let mut text = format!(
+        "removed repository {} ({}); its build history is kept",
+        sanitize(&repo.full_name),
+        repo.id
+    );
+    if let Some(consequences) = consequences {
+        text.push_str(&format!("\n{consequences}"));
+    }
+    ctx.out.text(&text)
+}
+
+/// What removing does to the repository's live builds, when it has any.
+fn consequences(running: usize, queued: usize) -> Option<String> {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let mut parts = Vec::new();
+    if running > 0 {
+        parts.push(format!(
+            "{} will run to the end (stop {} with `oore build cancel ID`)",
+            plural(running, "running build"),
+            if running == 1 { "it" } else { "them" }
+        ));
+    }
+    if queued > 0 {
+        parts.push(format!(
+            "{} will fail without starting",
+            plural(queued, "queued build")
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Ask on the terminal; without one, refuse (a script must say `--yes`).
+fn confirm_removal(
+    repo: &RepositoryDto,
+    consequences: Option<&str>,
+    out: &mut Output,
+) -> Result<(), CliError> {
+    use std::io::{BufRead as _, IsTerminal as _};
+    let what = format!("{} ({})", sanitize(&repo.full_name), repo.id);
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!(
+            "not removing repository {what}: there is no terminal to confirm on; pass --yes to remove it{}",
+            consequences.map(|c| format!(" ({c})")).unwrap_or_default()
+        )));
+    }
+    let mut prompt = format!("remove repository {what}? its build history is kept");
+    if let Some(c) = consequences {
+        prompt.push_str(&format!("; {c}"));
+    }
+    out.raw_stderr(&format!("{prompt} [y/N] "));
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|source| CliError::Io {
+            what: "read the answer",
+            source,
+        })?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
     } else {
-        ctx.out.text(&format!("removed repository {}", cmd.id))
+        Err(CliError::Usage(format!(
+            "not removing repository {what}: not confirmed"
+        )))
     }
 }
 
@@ -410,6 +530,42 @@ fn repo_id(id: &str) -> Result<&str, CliError> {
         ));
     }
     Ok(id)
+}
+
+/// `--clone-url` as the server should see it. A relative path (`./app`, `../x`, `app`)
+/// means a directory here: made absolute against the working directory when the server
+/// is on this machine (its URL's host is loopback), refused otherwise, since the server
+/// could not see it. URLs, absolute paths and `host:path` pass unchanged.
+fn local_clone_url(url: &str, server: &ServerUrl) -> Result<String, CliError> {
+    let first_colon = url.find(':');
+    let first_slash = url.find('/');
+    let scp_like = matches!((first_colon, first_slash), (Some(c), Some(s)) if c < s)
+        || (first_colon.is_some() && first_slash.is_none());
+    if url.contains("://") || url.starts_with('/') || scp_like || url.is_empty() {
+        return Ok(url.to_owned());
+    }
+    if !server.is_loopback() {
+        return Err(CliError::Usage(format!(
+            "--clone-url {url} is a relative path, but the server ({server}) is on another machine and cannot see this directory; pass the repository's path on the server's machine (absolute, e.g. /srv/git/app) or a URL it can clone"
+        )));
+    }
+    let cwd = std::env::current_dir().map_err(|source| CliError::Io {
+        what: "read the working directory",
+        source,
+    })?;
+    let joined = cwd.join(url);
+    let absolute = joined.canonicalize().map_err(|e| {
+        CliError::Usage(format!(
+            "--clone-url {url}: {} is not a directory here ({e}); check the path",
+            joined.display()
+        ))
+    })?;
+    absolute.to_str().map(str::to_owned).ok_or_else(|| {
+        CliError::Usage(format!(
+            "--clone-url {url}: {} is not valid UTF-8; pass a URL instead",
+            absolute.display()
+        ))
+    })
 }
 
 /// The secret from `--webhook-secret` or standard input, never both.

@@ -180,6 +180,55 @@ pub async fn a_build_of_an_unknown_repository_is_not_found(
         .expect("a soft-deleted repository still exists for its builds");
 }
 
+pub async fn builds_are_found_by_number_and_by_id_suffix(
+    builds: &dyn BuildStore,
+    repos: &dyn RepositoryStore,
+) {
+    let a = add_repo(repos, 1, RepoConcurrency::Parallel).await;
+    let b = add_repo(repos, 2, RepoConcurrency::Parallel).await;
+    // 32^4 apart: the first and the last id share their last 4 characters (`...0001`).
+    let twin = 1 + (1 << 20);
+    let mut created = Vec::new();
+    for (n, repo) in [(1, a.id), (2, b.id), (3, a.id), (twin, a.id)] {
+        created.push(
+            builds
+                .create_build(&sample_build(n, repo))
+                .await
+                .expect("create"),
+        );
+    }
+    let found = builds
+        .get_build_by_number(a.id, 2)
+        .await
+        .expect("by number");
+    assert_eq!(found.map(|b| b.id), Some(created[2].id));
+    assert_eq!(builds.get_build_by_number(b.id, 2).await, Ok(None));
+    assert_eq!(builds.get_build_by_number(a.id, 0).await, Ok(None));
+    assert_eq!(builds.get_build_by_number(a.id, u64::MAX).await, Ok(None));
+
+    let id = created[1].id.to_string();
+    let found = builds
+        .find_builds_by_id_suffix(&id[id.len() - 8..], 10)
+        .await
+        .expect("by suffix");
+    assert_eq!(found, [created[1].clone()], "one build, every field");
+    let ids = |list: Vec<Build>| list.into_iter().map(|b| b.id).collect::<Vec<_>>();
+    let shared = builds
+        .find_builds_by_id_suffix("0001", 10)
+        .await
+        .expect("two");
+    assert_eq!(ids(shared), [created[3].id, created[0].id], "newest first");
+    let limited = builds
+        .find_builds_by_id_suffix("0001", 1)
+        .await
+        .expect("limit");
+    assert_eq!(ids(limited), [created[3].id]);
+    assert_eq!(
+        builds.find_builds_by_id_suffix("ZZZZ", 10).await,
+        Ok(Vec::new())
+    );
+}
+
 pub async fn every_field_round_trips(builds: &dyn BuildStore, repos: &dyn RepositoryStore) {
     let repo = add_repo(repos, 1, RepoConcurrency::Parallel).await;
     let full = Build {

@@ -7,6 +7,7 @@ mod follow;
 mod plan;
 mod query;
 mod recover;
+mod resolve;
 mod retention;
 mod trigger;
 mod unfinished;
@@ -26,6 +27,7 @@ pub use query::{
     list_build_steps, list_builds, read_build_log,
 };
 pub use recover::{RecoveryReport, fail_overdue_builds, recover_builds};
+pub use resolve::{ResolveBuildError, resolve_build};
 pub use retention::{PruneReport, RetentionRule, build_created_at, prune_build_directories};
 pub use trigger::{TriggerBuild, TriggerBuildError, trigger_build};
 pub use unfinished::fail_unfinished_build;

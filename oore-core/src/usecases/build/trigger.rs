@@ -68,7 +68,9 @@ pub(crate) fn check_commit(raw: &str) -> Result<String, FieldError> {
     Ok(sha)
 }
 
-/// Queues a manual build (priority 1) of the repository and wakes the dispatcher.
+/// Queues a manual build (priority 1) of the repository and wakes the dispatcher. An
+/// active repository and one pending setup (no webhook secret yet) can be built by hand;
+/// an inactive one cannot.
 /// When a stored pipeline exists, the workflow name is checked against it now.
 pub async fn trigger_build(
     svc: &Services,
@@ -109,7 +111,7 @@ pub async fn trigger_build(
         errors.push(FieldError::new("workflow", e.to_string()));
     }
     errors.into_result().map_err(TriggerBuildError::Invalid)?;
-    if !repo.state.builds_enabled() {
+    if !repo.state.manual_builds_enabled() {
         return Err(TriggerBuildError::NotActive(repository, repo.state));
     }
     let build = Build {

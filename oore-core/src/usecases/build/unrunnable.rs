@@ -27,7 +27,9 @@ pub async fn unrunnable_reason(
 ) -> Result<Option<String>, StoreError> {
     Ok(match svc.repositories.get(id).await? {
         None => Some("the repository was removed before the build started".to_owned()),
-        Some(repo) if !repo.state.builds_enabled() => Some(format!(
+        // Only manual builds exist for a repository pending setup (webhook builds need an
+        // active one), so both states may start what is queued.
+        Some(repo) if !repo.state.manual_builds_enabled() => Some(format!(
             "repository {id} is {}: builds are paused; activate it with `oore repo activate {id}` and trigger the build again",
             repo.state
         )),

@@ -1,18 +1,23 @@
-//! Repository management: add, list, show, update, activate/deactivate, remove, and the
-//! webhook URL to paste into the forge.
+//! Repository management: add, list, show, update, activate/deactivate, remove, the
+//! webhook URL to paste into the forge, and resolving what a user typed to name one.
 
 mod add;
+mod default_branch;
 mod get;
 mod list;
 mod remove;
+mod resolve;
 mod set_active;
 mod update;
 mod webhook_url;
 
 pub use add::{AddRepository, AddRepositoryError, add_repository};
+pub use default_branch::fill_default_branch;
 pub use get::{GetRepositoryError, get_repository};
 pub use list::{ListRepositoriesError, list_repositories};
 pub use remove::{RemoveRepositoryError, remove_repository};
+pub(crate) use resolve::id_suffix;
+pub use resolve::{MIN_SUFFIX, RepositoryRef, ResolveRepositoryError, resolve_repository};
 pub use set_active::{SetActiveError, set_repository_active};
 pub use update::{UpdateRepository, UpdateRepositoryError, update_repository};
 pub use webhook_url::{WebhookSetup, webhook_setup};

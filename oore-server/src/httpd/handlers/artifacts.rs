@@ -37,7 +37,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::extract::Ids;
+use crate::httpd::extract::{BuildRef, Ids, Second};
 use crate::httpd::response::{BodySender, Response, Uncompressed, channel_body, json};
 
 /// Bytes per body chunk.
@@ -51,13 +51,14 @@ const BUFFER: usize = 8;
     path = "/api/builds/{id}/artifacts",
     operation_id = "list_build_artifacts",
     tag = "artifacts",
-    params(("id" = String, Path, description = "Build id (ULID)")),
+    params(("id" = String, Path, description = "Build id, short id (a unique end of the id) or owner/name#NUMBER")),
     responses((status = 200, description = "The build's artifacts", body = ArtifactListResponse))
 )]
 pub(crate) async fn list(
     State(app): State<App>,
-    Ids(id): Ids<BuildId>,
+    BuildRef(build): BuildRef,
 ) -> Result<Response, ApiError> {
+    let id = build.id;
     let artifacts = list_build_artifacts(app.services(), id).await?;
     Ok(json(
         StatusCode::OK,
@@ -275,7 +276,7 @@ impl Download<'_> {
     operation_id = "download_artifact",
     tag = "artifacts",
     params(
-        ("id" = String, Path, description = "Build id (ULID)"),
+        ("id" = String, Path, description = "Build id, short id (a unique end of the id) or owner/name#NUMBER"),
         ("artifact_id" = String, Path, description = "Artifact id (ULID)"),
         ("Range" = Option<String>, Header, description = "bytes=N-, bytes=N-M or bytes=-S"),
     ),
@@ -289,8 +290,11 @@ pub(crate) async fn download(
     State(app): State<App>,
     method: Method,
     headers: HeaderMap,
-    Ids((build, artifact_id)): Ids<(BuildId, ArtifactId)>,
+    // The artifact id is checked before the build is looked up.
+    Ids(Second(artifact_id)): Ids<Second<ArtifactId>>,
+    BuildRef(build): BuildRef,
 ) -> Result<Response, ApiError> {
+    let build = build.id;
     let artifact = get_build_artifact(app.services(), build, artifact_id).await?;
     let len = match app.artifacts().size(build, &artifact.path).await {
         Ok(Some(len)) => len,
@@ -389,15 +393,16 @@ async fn pump(mut source: impl Source, start: u64, count: u64, tx: BodySender) {
     path = "/api/builds/{id}/artifacts.zip",
     operation_id = "download_artifacts_zip",
     tag = "artifacts",
-    params(("id" = String, Path, description = "Build id (ULID)")),
+    params(("id" = String, Path, description = "Build id, short id (a unique end of the id) or owner/name#NUMBER")),
     responses((status = 200, description = "Every artifact in one zip (stored, not recompressed)", content_type = "application/zip"))
 )]
 pub(crate) async fn zip(
     State(app): State<App>,
     method: Method,
     headers: HeaderMap,
-    Ids(build): Ids<BuildId>,
+    BuildRef(build): BuildRef,
 ) -> Result<Response, ApiError> {
+    let build = build.id;
     let zip = ArtifactZip::plan(app.services(), app.artifacts(), build).await?;
     for path in zip.left_out() {
         tracing::warn!(build_id = %build, artifact = %path, "artifact file missing: left out of the zip");

@@ -22,7 +22,9 @@ use oore_core::usecases::build::{
 
 use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::extract::{Ids, OptionalJson, QueryPairs};
+use crate::httpd::extract::{
+    BuildRef, OptionalJson, QueryPairs, RepoRef, resolve_repository_param,
+};
 use crate::httpd::response::{Response, json};
 
 /// How long a cancel request waits for the worker to record the end of a running build.
@@ -36,14 +38,15 @@ pub(crate) const CANCEL_WAIT: Duration = Duration::from_secs(5);
     operation_id = "trigger_build",
     request_body = TriggerBuildRequest,
     tag = "builds",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 201, description = "The queued build", body = BuildDto))
 )]
 pub(crate) async fn trigger(
     State(app): State<App>,
-    Ids(repository): Ids<RepositoryId>,
+    RepoRef(repo): RepoRef,
     OptionalJson(body): OptionalJson<TriggerBuildRequest>,
 ) -> Result<Response, ApiError> {
+    let repository = repo.id;
     let request = TriggerBuild {
         branch: body.branch,
         commit: body.commit,
@@ -146,7 +149,7 @@ fn parse_query(query: Vec<(String, String)>) -> Result<BuildQuery, FieldErrors> 
     operation_id = "list_builds",
     tag = "builds",
     params(
-        ("repository" = Option<String>, Query, description = "Repository id"),
+        ("repository" = Option<String>, Query, description = "Repository id, short id or owner/name"),
         ("status" = Option<String>, Query, description = "Comma-separated statuses"),
         ("branch" = Option<String>, Query, description = "Branch"),
         ("trigger" = Option<String>, Query, description = "push, pull_request, merge_request, tag or manual"),
@@ -161,8 +164,9 @@ fn parse_query(query: Vec<(String, String)>) -> Result<BuildQuery, FieldErrors> 
 )]
 pub(crate) async fn list(
     State(app): State<App>,
-    QueryPairs(query): QueryPairs,
+    QueryPairs(mut query): QueryPairs,
 ) -> Result<Response, ApiError> {
+    resolve_repository_param(&app, &mut query).await?;
     let query = parse_query(query).map_err(|e| ApiError::validation(&e))?;
     let svc = app.services();
     let page = list_builds(svc, query).await?;
@@ -186,13 +190,14 @@ pub(crate) async fn list(
     path = "/api/builds/{id}",
     operation_id = "get_build",
     tag = "builds",
-    params(("id" = String, Path, description = "Build id (ULID)")),
+    params(("id" = String, Path, description = "Build id, short id (a unique end of the id) or owner/name#NUMBER")),
     responses((status = 200, description = "The build with its steps", body = BuildDto))
 )]
 pub(crate) async fn get(
     State(app): State<App>,
-    Ids(id): Ids<BuildId>,
+    BuildRef(build): BuildRef,
 ) -> Result<Response, ApiError> {
+    let id = build.id;
     let svc = app.services();
     let view = get_build(svc, id).await?;
     Ok(json(
@@ -207,13 +212,14 @@ pub(crate) async fn get(
     path = "/api/builds/{id}/steps",
     operation_id = "list_build_steps",
     tag = "builds",
-    params(("id" = String, Path, description = "Build id (ULID)")),
+    params(("id" = String, Path, description = "Build id, short id (a unique end of the id) or owner/name#NUMBER")),
     responses((status = 200, description = "The build's steps", body = StepListResponse))
 )]
 pub(crate) async fn steps(
     State(app): State<App>,
-    Ids(id): Ids<BuildId>,
+    BuildRef(build): BuildRef,
 ) -> Result<Response, ApiError> {
+    let id = build.id;
     let svc = app.services();
     let steps = list_build_steps(svc, id).await?;
     let now = svc.clock.now();
@@ -232,7 +238,7 @@ pub(crate) async fn steps(
     path = "/api/builds/{id}/cancel",
     operation_id = "cancel_build",
     tag = "builds",
-    params(("id" = String, Path, description = "Build id (ULID)")),
+    params(("id" = String, Path, description = "Build id, short id (a unique end of the id) or owner/name#NUMBER")),
     responses(
         (status = 200, description = "The build, ended", body = BuildDto),
         (status = 202, description = "Still running: its worker is stopping it", body = BuildDto),
@@ -240,8 +246,9 @@ pub(crate) async fn steps(
 )]
 pub(crate) async fn cancel(
     State(app): State<App>,
-    Ids(id): Ids<BuildId>,
+    BuildRef(build): BuildRef,
 ) -> Result<Response, ApiError> {
+    let id = build.id;
     let svc = app.services();
     let mut build = cancel_build(svc, app.signals(), id).await?;
     if build.status == BuildStatus::Running {

@@ -48,7 +48,7 @@ use tokio::sync::mpsc;
 
 use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::extract::{Ids, QueryPairs};
+use crate::httpd::extract::{BuildRef, QueryPairs};
 use crate::httpd::response::{Response, json, unknown_length_head};
 
 /// Default `limit` of a chunk.
@@ -154,7 +154,7 @@ async fn file_len(app: &App, build: BuildId, file: LogFile) -> u64 {
     operation_id = "read_build_log",
     tag = "builds",
     params(
-        ("id" = String, Path, description = "Build id (ULID)"),
+        ("id" = String, Path, description = "Build id, short id (a unique end of the id) or owner/name#NUMBER"),
         ("step" = Option<u32>, Query, description = "Step index; the system log without it"),
         ("stream" = Option<String>, Query, description = "stdout (default) or stderr"),
         ("offset" = Option<u64>, Query, description = "Logical byte offset to read from"),
@@ -164,9 +164,10 @@ async fn file_len(app: &App, build: BuildId, file: LogFile) -> u64 {
 )]
 pub(crate) async fn chunk(
     State(app): State<App>,
-    Ids(id): Ids<BuildId>,
+    BuildRef(build): BuildRef,
     QueryPairs(query): QueryPairs,
 ) -> Result<Response, ApiError> {
+    let id = build.id;
     let q = parse_chunk_query(query).map_err(|e| ApiError::validation(&e))?;
     let svc = app.services();
     // Read the status first: if it had ended, every byte was written before the read.
@@ -204,7 +205,7 @@ fn parse_from(query: Vec<(String, String)>) -> Result<HashMap<LogFile, u64>, Api
     operation_id = "stream_build_logs",
     tag = "builds",
     params(
-        ("id" = String, Path, description = "Build id (ULID)"),
+        ("id" = String, Path, description = "Build id, short id (a unique end of the id) or owner/name#NUMBER"),
         ("from" = Option<String>, Query, description = "Where each file starts: system:120,0.stdout:4096"),
     ),
     responses((status = 200, description = "Server-sent events: log (LogEventDto), status (StatusEventDto), end (EndEventDto)", content_type = "text/event-stream"))
@@ -212,9 +213,10 @@ fn parse_from(query: Vec<(String, String)>) -> Result<HashMap<LogFile, u64>, Api
 pub(crate) async fn stream(
     State(app): State<App>,
     method: Method,
-    Ids(id): Ids<BuildId>,
+    BuildRef(build): BuildRef,
     QueryPairs(query): QueryPairs,
 ) -> Result<Response, ApiError> {
+    let id = build.id;
     let from = parse_from(query)?;
     let mut response = if method == Method::HEAD {
         get_build(app.services(), id).await?;

@@ -18,11 +18,9 @@ use oore_core::usecases::pipeline::{
     restore_pipeline, set_pipeline, validate_document,
 };
 
-use oore_core::ids::RepositoryId;
-
 use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::extract::{ApiJson, Ids};
+use crate::httpd::extract::{ApiJson, RepoRef};
 use crate::httpd::response::{Response, empty, json};
 
 fn invalid(field: FieldError) -> ApiError {
@@ -114,13 +112,14 @@ pub(crate) async fn convert(
     path = "/api/repositories/{id}/pipeline",
     operation_id = "get_pipeline",
     tag = "pipelines",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 200, description = "The stored pipeline in use", body = PipelineDto))
 )]
 pub(crate) async fn get(
     State(app): State<App>,
-    Ids(id): Ids<RepositoryId>,
+    RepoRef(repo): RepoRef,
 ) -> Result<Response, ApiError> {
+    let id = repo.id;
     let version = get_pipeline(app.services(), id).await?;
     Ok(json(StatusCode::OK, &PipelineDto::new(&version, None)))
 }
@@ -133,14 +132,15 @@ pub(crate) async fn get(
     operation_id = "set_pipeline",
     request_body = PipelineDocumentRequest,
     tag = "pipelines",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 200, description = "The saved version", body = PipelineDto))
 )]
 pub(crate) async fn set(
     State(app): State<App>,
-    Ids(id): Ids<RepositoryId>,
+    RepoRef(repo): RepoRef,
     ApiJson(body): ApiJson<PipelineDocumentRequest>,
 ) -> Result<Response, ApiError> {
+    let id = repo.id;
     let format = document_format(&body)?;
     let (saved, report) = set_pipeline(app.services(), id, &body.content, format).await?;
     tracing::info!(
@@ -163,13 +163,14 @@ pub(crate) async fn set(
     path = "/api/repositories/{id}/pipeline",
     operation_id = "delete_pipeline",
     tag = "pipelines",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 204, description = "Deleted; the history is kept"))
 )]
 pub(crate) async fn delete(
     State(app): State<App>,
-    Ids(id): Ids<RepositoryId>,
+    RepoRef(repo): RepoRef,
 ) -> Result<Response, ApiError> {
+    let id = repo.id;
     delete_pipeline(app.services(), id).await?;
     tracing::info!(repository_id = %id, "stored pipeline deleted");
     Ok(empty(StatusCode::NO_CONTENT))
@@ -181,13 +182,14 @@ pub(crate) async fn delete(
     path = "/api/repositories/{id}/pipeline/history",
     operation_id = "pipeline_history",
     tag = "pipelines",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 200, description = "Every version, newest first", body = PipelineHistoryResponse))
 )]
 pub(crate) async fn history(
     State(app): State<App>,
-    Ids(id): Ids<RepositoryId>,
+    RepoRef(repo): RepoRef,
 ) -> Result<Response, ApiError> {
+    let id = repo.id;
     let entries = pipeline_history(app.services(), id).await?;
     Ok(json(
         StatusCode::OK,
@@ -203,14 +205,15 @@ pub(crate) async fn history(
     operation_id = "restore_pipeline",
     request_body = RestorePipelineRequest,
     tag = "pipelines",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 200, description = "The new current version", body = PipelineDto))
 )]
 pub(crate) async fn restore(
     State(app): State<App>,
-    Ids(id): Ids<RepositoryId>,
+    RepoRef(repo): RepoRef,
     ApiJson(body): ApiJson<RestorePipelineRequest>,
 ) -> Result<Response, ApiError> {
+    let id = repo.id;
     let (saved, report) = restore_pipeline(app.services(), id, body.version).await?;
     tracing::info!(
         repository_id = %id,

@@ -13,13 +13,13 @@ use oore_core::domain::validation::{FieldError, FieldErrors};
 use oore_core::ids::RepositoryId;
 use oore_core::ports::RepositoryFilter;
 use oore_core::usecases::repository::{
-    add_repository, get_repository, list_repositories, remove_repository, set_repository_active,
-    update_repository, webhook_setup,
+    add_repository, fill_default_branch, list_repositories, remove_repository,
+    set_repository_active, update_repository, webhook_setup,
 };
 
 use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::extract::{ApiJson, Ids, QueryPairs};
+use crate::httpd::extract::{ApiJson, QueryPairs, RepoRef};
 use crate::httpd::response::{Response, empty, json};
 
 fn dto(status: StatusCode, repo: &oore_core::domain::repository::Repository) -> Response {
@@ -70,7 +70,8 @@ pub(crate) async fn list(
     ))
 }
 
-/// `POST /api/repositories`: 201 with the repository and its `Location`.
+/// `POST /api/repositories`: 201 with the repository and its `Location`. Without a
+/// `default_branch`, a repository on this machine gets the branch its `HEAD` names.
 #[utoipa::path(
     post,
     path = "/api/repositories",
@@ -83,7 +84,9 @@ pub(crate) async fn create(
     State(app): State<App>,
     ApiJson(body): ApiJson<CreateRepositoryRequest>,
 ) -> Result<Response, ApiError> {
-    let repo = add_repository(app.services(), body.into()).await?;
+    let mut input = body.into();
+    fill_default_branch(app.sources(), &mut input).await?;
+    let repo = add_repository(app.services(), input).await?;
     tracing::info!(repository_id = %repo.id, provider = %repo.provider, full_name = %repo.full_name(), "repository added");
     let mut response = dto(StatusCode::CREATED, &repo);
     if let Ok(location) = HeaderValue::from_str(&format!("/api/repositories/{}", repo.id)) {
@@ -98,14 +101,10 @@ pub(crate) async fn create(
     path = "/api/repositories/{id}",
     operation_id = "get_repository",
     tag = "repositories",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 200, description = "The repository", body = RepositoryDto))
 )]
-pub(crate) async fn get(
-    State(app): State<App>,
-    Ids(id): Ids<RepositoryId>,
-) -> Result<Response, ApiError> {
-    let repo = get_repository(app.services(), id).await?;
+pub(crate) async fn get(RepoRef(repo): RepoRef) -> Result<Response, ApiError> {
     Ok(dto(StatusCode::OK, &repo))
 }
 
@@ -116,14 +115,15 @@ pub(crate) async fn get(
     operation_id = "update_repository",
     request_body = UpdateRepositoryRequest,
     tag = "repositories",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 200, description = "The updated repository", body = RepositoryDto))
 )]
 pub(crate) async fn update(
     State(app): State<App>,
-    Ids(id): Ids<RepositoryId>,
+    RepoRef(repo): RepoRef,
     ApiJson(body): ApiJson<UpdateRepositoryRequest>,
 ) -> Result<Response, ApiError> {
+    let id = repo.id;
     let repo = update_repository(app.services(), id, body.into()).await?;
     tracing::info!(repository_id = %repo.id, state = %repo.state, "repository updated");
     Ok(dto(StatusCode::OK, &repo))
@@ -135,13 +135,14 @@ pub(crate) async fn update(
     path = "/api/repositories/{id}",
     operation_id = "delete_repository",
     tag = "repositories",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 204, description = "Removed"))
 )]
 pub(crate) async fn delete(
     State(app): State<App>,
-    Ids(id): Ids<RepositoryId>,
+    RepoRef(repo): RepoRef,
 ) -> Result<Response, ApiError> {
+    let id = repo.id;
     remove_repository(app.services(), id).await?;
     tracing::info!(repository_id = %id, "repository removed");
     Ok(empty(StatusCode::NO_CONTENT))
@@ -159,13 +160,14 @@ async fn set_active(app: &App, id: RepositoryId, active: bool) -> Result<Respons
     path = "/api/repositories/{id}/activate",
     operation_id = "activate_repository",
     tag = "repositories",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 200, description = "The repository, active", body = RepositoryDto))
 )]
 pub(crate) async fn activate(
     State(app): State<App>,
-    Ids(id): Ids<RepositoryId>,
+    RepoRef(repo): RepoRef,
 ) -> Result<Response, ApiError> {
+    let id = repo.id;
     set_active(&app, id, true).await
 }
 
@@ -175,13 +177,14 @@ pub(crate) async fn activate(
     path = "/api/repositories/{id}/deactivate",
     operation_id = "deactivate_repository",
     tag = "repositories",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 200, description = "The repository, inactive", body = RepositoryDto))
 )]
 pub(crate) async fn deactivate(
     State(app): State<App>,
-    Ids(id): Ids<RepositoryId>,
+    RepoRef(repo): RepoRef,
 ) -> Result<Response, ApiError> {
+    let id = repo.id;
     set_active(&app, id, false).await
 }
 
@@ -192,14 +195,13 @@ pub(crate) async fn deactivate(
     path = "/api/repositories/{id}/webhook-url",
     operation_id = "repository_webhook_url",
     tag = "repositories",
-    params(("id" = String, Path, description = "Repository id (ULID)")),
+    params(("id" = String, Path, description = "Repository id, short id (a unique end of the id) or owner/name")),
     responses((status = 200, description = "Where the forge should send deliveries", body = WebhookUrlResponse))
 )]
 pub(crate) async fn webhook_url(
     State(app): State<App>,
-    Ids(id): Ids<RepositoryId>,
+    RepoRef(repo): RepoRef,
 ) -> Result<Response, ApiError> {
-    let repo = get_repository(app.services(), id).await?;
     let setup = webhook_setup(app.base_url(), &repo).ok_or_else(|| {
         ApiError::no_webhooks(format!(
             "repository {} uses provider {}, which has no webhooks: its builds are started by hand (`oore build trigger {}`)",

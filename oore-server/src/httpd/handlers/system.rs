@@ -119,13 +119,13 @@ async fn github_item(app: &App) -> SetupItemDto {
                 SetupItemKeyDto::GitHub,
                 label,
                 false,
-                "not configured: GitHub cannot reach OORE_BASE_URL (loopback or private); set it to a public URL or a tunnel, then run `oore github setup`",
+                "not configured (optional): GitHub cannot reach OORE_BASE_URL (loopback or private); set it to a public URL or a tunnel, then run `oore github setup`",
             ),
             None => item(
                 SetupItemKeyDto::GitHub,
                 label,
                 false,
-                "not configured: run `oore github setup`",
+                "not configured (optional): run `oore github setup`",
             ),
         },
         Err(e) => {
@@ -141,7 +141,10 @@ async fn github_item(app: &App) -> SetupItemDto {
 }
 
 /// `GET /api/setup/status`: the checklist of spec 14.1. Encryption and the admin token
-/// are always configured in a running server (startup refuses otherwise).
+/// are always configured in a running server (startup refuses otherwise). `complete`
+/// means every required item is done: encryption, admin token, database and at least one
+/// repository; GitHub and GitLab are optional (plain git repositories need neither), so
+/// they never decide it. Details only name commands that exist.
 #[utoipa::path(
     get,
     path = "/api/setup/status",
@@ -211,7 +214,7 @@ pub(crate) async fn setup_status(State(app): State<App>) -> Response {
             SetupItemKeyDto::GitLab,
             "GitLab",
             false,
-            "not configured: run `oore gitlab setup`",
+            "not configured (optional): GitLab setup is not available in this version; add GitLab repositories by hand with `oore repo add --provider gitlab`",
         ),
         repositories_item,
     ];

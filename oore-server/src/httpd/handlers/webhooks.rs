@@ -41,7 +41,7 @@ use oore_core::webhook::{DeliveryRequest, REJECTED_PAYLOAD_LIMIT};
 
 use crate::app::App;
 use crate::httpd::error::ApiError;
-use crate::httpd::extract::{Ids, Peer, QueryPairs, RawId, read_limited};
+use crate::httpd::extract::{Ids, Peer, QueryPairs, RawId, read_limited, resolve_repository_param};
 use crate::httpd::layers::declared_over;
 use crate::httpd::response::{Response, json};
 
@@ -304,7 +304,7 @@ fn parse_query(query: Vec<(String, String)>) -> Result<WebhookEventQuery, FieldE
     operation_id = "list_webhook_events",
     tag = "webhooks",
     params(
-        ("repository" = Option<String>, Query, description = "Repository id"),
+        ("repository" = Option<String>, Query, description = "Repository id, short id or owner/name"),
         ("provider" = Option<String>, Query, description = "github or gitlab"),
         ("event" = Option<String>, Query, description = "push, pull_request, tag_push (both forges' names) or the forge's own name"),
         ("status" = Option<String>, Query, description = "received, processed, ignored, failed or rejected"),
@@ -315,8 +315,9 @@ fn parse_query(query: Vec<(String, String)>) -> Result<WebhookEventQuery, FieldE
 )]
 pub(crate) async fn list(
     State(app): State<App>,
-    QueryPairs(query): QueryPairs,
+    QueryPairs(mut query): QueryPairs,
 ) -> Result<Response, ApiError> {
+    resolve_repository_param(&app, &mut query).await?;
     let query = parse_query(query).map_err(|e| ApiError::validation(&e))?;
     let page = list_webhook_events(app.services(), &query).await?;
     Ok(json(StatusCode::OK, &WebhookListResponse::from(&page)))
