@@ -48,6 +48,7 @@ mod builds;
 mod checkpoint;
 mod error;
 mod github;
+mod github_rows;
 mod open;
 mod pipelines;
 mod planner;
