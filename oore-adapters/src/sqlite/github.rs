@@ -259,6 +259,30 @@ impl GitHubStore for SqliteStore {
         .await
     }
 
+    async fn release_setup_claim(&self, digest: &[u8; 32]) -> Result<(), StoreError> {
+        let digest = digest.to_vec();
+        self.write(move |conn| {
+            let known: i64 = github_setup_states::table
+                .find(&digest)
+                .count()
+                .get_result(conn)
+                .map_err(store_error)?;
+            if known == 0 {
+                return Err(StoreError::NotFound);
+            }
+            diesel::update(
+                github_setup_states::table
+                    .find(&digest)
+                    .filter(github_setup_states::outcome.is_null()),
+            )
+            .set(github_setup_states::used_at.eq(None::<i64>))
+            .execute(conn)
+            .map(drop)
+            .map_err(store_error)
+        })
+        .await
+    }
+
     async fn finish_setup_state(
         &self,
         digest: &[u8; 32],

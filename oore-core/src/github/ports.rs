@@ -104,6 +104,11 @@ pub trait GitHubStore: Send + Sync {
         at: Timestamp,
     ) -> Result<Claim, StoreError>;
 
+    /// Makes a claimed state usable again (its callback failed for a reason a retry may
+    /// fix: GitHub was unavailable), unless an outcome is recorded.
+    /// MUST return `NotFound` for an unknown digest.
+    async fn release_setup_claim(&self, digest: &[u8; 32]) -> Result<(), StoreError>;
+
     /// Records how the setup ended. MUST return `NotFound` for an unknown digest.
     async fn finish_setup_state(
         &self,

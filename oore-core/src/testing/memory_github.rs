@@ -106,6 +106,19 @@ impl GitHubStore for MemoryGitHubStore {
         Ok(Claim::Claimed(before))
     }
 
+    async fn release_setup_claim(&self, digest: &[u8; 32]) -> Result<(), StoreError> {
+        let mut rows = lock(&self.rows);
+        let state = rows
+            .states
+            .iter_mut()
+            .find(|s| &s.digest == digest)
+            .ok_or(StoreError::NotFound)?;
+        if state.outcome == SetupOutcome::Pending {
+            state.used_at = None;
+        }
+        Ok(())
+    }
+
     async fn finish_setup_state(
         &self,
         digest: &[u8; 32],

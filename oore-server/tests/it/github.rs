@@ -229,3 +229,32 @@ fn setup_requests_are_validated() {
         visit.action
     );
 }
+
+#[test]
+fn a_callback_that_met_a_github_outage_can_be_reloaded() {
+    let fake = FakeGitHub::start();
+    let server = with_github(TestServer::builder(), &fake).start();
+    let started = start_setup(&server, json!({}));
+    let visit = browser::create_app(&started.setup_url);
+    // GitHub answers 502 to the first attempt and both retries.
+    fake.fail(
+        "POST",
+        "/app-manifests/",
+        oore_testkit::github::Failure::Status {
+            status: 502,
+            message: "Server Error".into(),
+        },
+        3,
+    );
+    let failed = http::get(&visit.callback_url, None);
+    assert_eq!(failed.status, 503, "{}", failed.text());
+    assert!(
+        failed.text().contains("reload the page"),
+        "{}",
+        failed.text()
+    );
+    assert_eq!(setup_status(&server, &started.state).stage, "waiting");
+    let reloaded = http::get(&visit.callback_url, None);
+    assert_eq!(reloaded.status, 303, "{}", reloaded.text());
+    assert_eq!(setup_status(&server, &started.state).stage, "completed");
+}

@@ -83,6 +83,12 @@ pub async fn setup_states_are_single_use(store: &dyn GitHubStore, _repos: &dyn R
         panic!("a second claim must fail");
     };
     assert_eq!(used.used_at, Some(at(5)));
+    // A claim released after a transient failure can be claimed again.
+    store.release_setup_claim(&s.digest).await.unwrap();
+    assert!(matches!(
+        store.claim_setup_state(&s.digest, at(7)).await.unwrap(),
+        Claim::Claimed(_)
+    ));
     let done = SetupOutcome::Completed {
         slug: "oore-ci".into(),
     };
@@ -100,6 +106,16 @@ pub async fn setup_states_are_single_use(store: &dyn GitHubStore, _repos: &dyn R
         store.finish_setup_state(&unknown, &done).await,
         Err(StoreError::NotFound)
     );
+    assert_eq!(
+        store.release_setup_claim(&unknown).await,
+        Err(StoreError::NotFound)
+    );
+    // Released after an outcome: stays used.
+    store.release_setup_claim(&s.digest).await.unwrap();
+    assert!(matches!(
+        store.claim_setup_state(&s.digest, at(8)).await.unwrap(),
+        Claim::AlreadyUsed(_)
+    ));
 }
 
 /// One App at a time; its key can be replaced; removing it twice is `NotFound`.

@@ -51,8 +51,9 @@ pub enum CompleteSetupError {
         "GitHub refused the code: it is unknown, used already, or older than an hour; start again with `oore github setup` (the App GitHub created, if any, can be deleted in its settings)"
     )]
     CodeRefused,
-    /// GitHub failed otherwise.
-    #[error("exchanging the code with GitHub failed: {0}; start again with `oore github setup`")]
+    /// GitHub failed otherwise; when it was unavailable, the same callback may be
+    /// retried (reload the page) while the setup lasts.
+    #[error("exchanging the code with GitHub failed: {0}; {hint}", hint = retry_hint(.0))]
     Forge(ForgeError),
     /// GitHub's private key cannot be used.
     #[error(
@@ -65,6 +66,14 @@ pub enum CompleteSetupError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+fn retry_hint(e: &ForgeError) -> &'static str {
+    if e.is_transient() {
+        "reload the page to try again (the setup lasts 10 minutes), or run `oore github callback` with its URL"
+    } else {
+        "start again with `oore github setup`"
+    }
 }
 
 impl UseCaseError for CompleteSetupError {
@@ -97,6 +106,14 @@ pub async fn complete_setup(
         Claim::Unknown => return Err(CompleteSetupError::UnknownState),
     };
     let result = exchange(svc, gh, &claimed, code).await;
+    if let Err(CompleteSetupError::Forge(e)) = &result
+        && e.is_transient()
+    {
+        // GitHub was unavailable: the code is likely still good, so the same link (a
+        // reload of the page) may try again while the state lasts.
+        gh.store.release_setup_claim(&digest).await?;
+        return result;
+    }
     let outcome = match &result {
         Ok(done) => SetupOutcome::Completed {
             slug: done.slug.clone(),
