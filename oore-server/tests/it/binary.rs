@@ -529,3 +529,36 @@ fn github_secrets_never_reach_the_log() {
     }
     assert!(!log.contains("BEGIN RSA PRIVATE KEY"));
 }
+
+#[test]
+fn run_refuses_a_github_ca_bundle_without_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = run_env(dir.path());
+    let missing = dir.path().join("missing.pem");
+    env.push((
+        "OORE_GITHUB_CA_BUNDLE",
+        missing.to_string_lossy().into_owned(),
+    ));
+    let output = run_to_exit(dir.path(), &env);
+    assert_eq!(output.status.code(), Some(2), "checked with the settings");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("OORE_GITHUB_CA_BUNDLE") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+
+    let bundle = dir.path().join("ca.pem");
+    std::fs::write(&bundle, "no certificate here\n").unwrap();
+    env.pop();
+    env.push((
+        "OORE_GITHUB_CA_BUNDLE",
+        bundle.to_string_lossy().into_owned(),
+    ));
+    let output = run_to_exit(dir.path(), &env);
+    assert_eq!(output.status.code(), Some(1), "refused at startup");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("OORE_GITHUB_CA_BUNDLE") && stderr.contains("BEGIN CERTIFICATE"),
+        "{stderr}"
+    );
+}
