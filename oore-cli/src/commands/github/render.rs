@@ -108,3 +108,119 @@ pub(super) fn sync(report: &GitHubSyncResponse) -> String {
     }
     format!("{}{notes}", table.render())
 }
+
+#[cfg(test)]
+mod tests {
+    use oore_core::api::{
+        GitHubAppDto, GitHubInstallationStateDto, GitHubRepositorySelectionDto, GitHubSyncResultDto,
+    };
+
+    use super::*;
+
+    fn installation(
+        id: u64,
+        account: &str,
+        state: GitHubInstallationStateDto,
+    ) -> GitHubInstallationDto {
+        GitHubInstallationDto {
+            id,
+            account: account.into(),
+            account_type: "Organization".into(),
+            repository_selection: GitHubRepositorySelectionDto::Selected,
+            state,
+            detail: (state != GitHubInstallationStateDto::Active)
+                .then(|| "suspended on GitHub".to_owned()),
+            repository_count: 150,
+            permissions: vec!["checks:write".into()],
+            synced_at: Some("2026-12-03T20:00:00Z".into()),
+        }
+    }
+
+    #[test]
+    fn status_shows_the_app_and_its_installations() {
+        let status = GitHubStatusResponse {
+            app: Some(GitHubAppDto {
+                app_id: 1001,
+                slug: "oore-ci".into(),
+                name: "Oore CI".into(),
+                owner: "acme".into(),
+                client_id: "Iv23li".into(),
+                html_url: "https://github.com/apps/oore-ci".into(),
+                webhook_secret_configured: true,
+                created_at: "2026-12-03T19:00:00Z".into(),
+                updated_at: "2026-12-03T19:00:00Z".into(),
+            }),
+            install_url: Some("https://github.com/apps/oore-ci/installations/new".into()),
+            installations: vec![
+                installation(7, "acme", GitHubInstallationStateDto::Active),
+                installation(8, "beta", GitHubInstallationStateDto::Suspended),
+            ],
+            warning: None,
+        };
+        insta::assert_snapshot!(super::status(&status), @r"
+        app:             Oore CI (oore-ci)
+        app id:          1001
+        owner:           acme
+        page:            https://github.com/apps/oore-ci
+        install:         https://github.com/apps/oore-ci/installations/new
+        webhook secret:  stored
+        created:         2026-12-03T19:00:00Z
+        updated:         2026-12-03T19:00:00Z
+
+        ID  ACCOUNT  TYPE          REPOS  SELECTION  STATE      SYNCED                DETAIL
+        7   acme     Organization  150    selected   active     2026-12-03T20:00:00Z
+        8   beta     Organization  150    selected   suspended  2026-12-03T20:00:00Z  suspended on GitHub
+        ");
+    }
+
+    #[test]
+    fn an_unconfigured_server_says_how_to_start() {
+        let status = GitHubStatusResponse {
+            app: None,
+            install_url: None,
+            installations: Vec::new(),
+            warning: Some("OORE_BASE_URL (http://127.0.0.1:8080) is a loopback address".into()),
+        };
+        insta::assert_snapshot!(super::status(&status), @r"
+        warning: OORE_BASE_URL (http://127.0.0.1:8080) is a loopback address
+
+        GitHub App: not configured; create one with `oore github setup`
+        ");
+    }
+
+    #[test]
+    fn sync_results_note_what_was_not_synced() {
+        let report = GitHubSyncResponse {
+            installations: vec![
+                GitHubSyncResultDto {
+                    id: 7,
+                    account: "acme".into(),
+                    outcome: GitHubSyncOutcomeDto::Synced,
+                    added: 148,
+                    updated: 2,
+                    deactivated: 1,
+                    total: 150,
+                    message: None,
+                },
+                GitHubSyncResultDto {
+                    id: 8,
+                    account: "beta".into(),
+                    outcome: GitHubSyncOutcomeDto::Revoked,
+                    added: 0,
+                    updated: 0,
+                    deactivated: 3,
+                    total: 0,
+                    message: Some(
+                        "uninstalled on GitHub: its repositories were deactivated".into(),
+                    ),
+                },
+            ],
+        };
+        insta::assert_snapshot!(sync(&report), @r"
+        ID  ACCOUNT  RESULT   REPOS  ADDED  UPDATED  DEACTIVATED
+        7   acme     synced   150    148    2        1
+        8   beta     revoked  0      0      0        3
+        installation 8 (beta): uninstalled on GitHub: its repositories were deactivated
+        ");
+    }
+}
