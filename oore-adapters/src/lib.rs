@@ -7,6 +7,8 @@ pub mod build_user;
 pub mod crypto;
 mod fs_error;
 pub mod git;
+pub mod github;
+pub mod http_client;
 pub mod lock;
 pub mod logs;
 pub mod process_env;

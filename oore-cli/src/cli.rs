@@ -5,6 +5,7 @@ use argh::FromArgs;
 
 use crate::commands::build::BuildCmd;
 use crate::commands::config::ConfigCmd;
+use crate::commands::github::GitHubCmd;
 use crate::commands::health::HealthCmd;
 use crate::commands::pipeline::PipelineCmd;
 use crate::commands::repo::RepoCmd;
@@ -68,6 +69,7 @@ pub(crate) enum Command {
     Build(BuildCmd),
     Pipeline(PipelineCmd),
     Webhook(WebhookCmd),
+    GitHub(GitHubCmd),
 }
 
 #[cfg(test)]

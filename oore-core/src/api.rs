@@ -12,6 +12,7 @@
 mod build;
 mod enums;
 mod error;
+mod github;
 mod logs;
 pub mod openapi;
 pub mod paths;
@@ -35,6 +36,13 @@ pub use enums::{
     WebhookRefusalDto,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorEnvelope, FieldErrorDto};
+pub use github::{
+    GitHubAppCreatedResponse, GitHubAppDto, GitHubCallbackRequest, GitHubInstallationDto,
+    GitHubInstallationListResponse, GitHubInstallationStateDto, GitHubPrivateKeyRequest,
+    GitHubRemoveResponse, GitHubRepositorySelectionDto, GitHubSetupRequest, GitHubSetupResponse,
+    GitHubSetupStageDto, GitHubSetupStatusResponse, GitHubStatusResponse, GitHubSyncOutcomeDto,
+    GitHubSyncRequest, GitHubSyncResponse, GitHubSyncResultDto,
+};
 pub use logs::{
     EndEventDto, InvalidLogOffset, InvalidStreamEvent, LogChunkResponse, LogEventDto, LogOffsets,
     LogStreamEvent, StatusEventDto, StepStatusEventDto,

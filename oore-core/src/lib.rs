@@ -8,6 +8,8 @@ pub mod api;
 pub mod cancel;
 pub mod domain;
 pub mod error;
+pub mod forge;
+pub mod github;
 pub mod ids;
 pub mod pipeline;
 pub mod ports;

@@ -1,11 +1,12 @@
 //! [`App`]: what every request handler shares: the core's [`Services`], the build
-//! dispatcher's signals, the build logs and artifacts, the webhook receivers' state, and
-//! the few settings the HTTP layer needs. Cheap to clone.
+//! dispatcher's signals, the build logs and artifacts, the webhook receivers' state, the
+//! GitHub App's ports, and the few settings the HTTP layer needs. Cheap to clone.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oore_core::domain::secret::SecretString;
+use oore_core::github::ports::GitHubServices;
 use oore_core::ports::{ArtifactFiles, BuildLogs, BuildSignals, SourceFetcher};
 use oore_core::services::Services;
 
@@ -25,6 +26,7 @@ struct Inner {
     logs: Arc<dyn BuildLogs>,
     artifacts: Arc<dyn ArtifactFiles>,
     webhooks: Arc<Webhooks>,
+    github: GitHubServices,
     sources: Arc<dyn SourceFetcher>,
     base_url: String,
     admin_token: SecretString,
@@ -36,8 +38,13 @@ struct Inner {
 impl App {
     /// The API over `services`, with the HTTP-relevant settings of `config`; builds are
     /// signalled through `dispatcher`, their logs read from `logs` and their artifacts
-    /// from `artifacts`; webhook deliveries are stored through `webhooks`; `sources`
-    /// reads a local repository's default branch when one is added.
+    /// from `artifacts`; webhook deliveries are stored through `webhooks`; the GitHub
+    /// App's ports are `github`; `sources` reads a local repository's default branch
+    /// when one is added.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site (startup.rs), each argument a distinct part of the state"
+    )]
     pub(crate) fn new(
         config: &Config,
         services: Services,
@@ -45,6 +52,7 @@ impl App {
         logs: Arc<dyn BuildLogs>,
         artifacts: Arc<dyn ArtifactFiles>,
         webhooks: Arc<Webhooks>,
+        github: GitHubServices,
         sources: Arc<dyn SourceFetcher>,
     ) -> Self {
         Self {
@@ -54,6 +62,7 @@ impl App {
                 logs,
                 artifacts,
                 webhooks,
+                github,
                 sources,
                 base_url: config.base_url.clone(),
                 admin_token: config.admin_token.clone(),
@@ -102,6 +111,11 @@ impl App {
     /// The webhook receivers' settings, writer and worker wake-up.
     pub(crate) fn webhooks(&self) -> &Webhooks {
         &self.inner.webhooks
+    }
+
+    /// The GitHub App's ports.
+    pub fn github(&self) -> &GitHubServices {
+        &self.inner.github
     }
 
     pub(crate) fn base_url(&self) -> &str {

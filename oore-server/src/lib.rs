@@ -3,6 +3,7 @@
 mod app;
 pub mod config;
 mod execution;
+mod github;
 mod httpd;
 pub mod init;
 pub mod isolation;

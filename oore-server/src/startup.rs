@@ -41,7 +41,7 @@ use crate::execution::{base_env, execution};
 use crate::httpd;
 use crate::isolation::{IsolationError, StepsRunAs};
 use crate::webhooks::{self, EventWorker, WebhookSettings, Webhooks, WriterQueue};
-use crate::workers::{Cleanup, CleanupConfig, DispatchConfig, Dispatcher, Engine};
+use crate::workers::{Cleanup, CleanupConfig, DispatchConfig, Dispatcher, Engine, GitHubSync};
 
 /// The dispatcher looks at the queue at least this often, woken or not.
 const DISPATCH_TICK: Duration = Duration::from_secs(1);
@@ -64,6 +64,9 @@ pub enum StartupError {
     /// Build steps cannot be kept away from `oored`'s secrets as configured.
     #[error(transparent)]
     Isolation(#[from] IsolationError),
+    /// The GitHub client could not be set up (`OORE_GITHUB_CA_BUNDLE`).
+    #[error("OORE_GITHUB_CA_BUNDLE: {0}")]
+    GitHub(#[from] oore_adapters::http_client::HttpsSetupError),
 }
 
 /// Why the listen address could not be bound.
@@ -115,6 +118,7 @@ pub struct Server {
     engine: Engine,
     dispatch: DispatchConfig,
     cleanup: Cleanup,
+    github_sync: GitHubSync,
     webhook_queue: WriterQueue,
     events: EventWorker,
     shutdown_grace: Duration,
@@ -146,7 +150,9 @@ impl Server {
             },
         )
         .await?;
+        let github_store = crate::github::sqlite_github_store(store.clone());
         let services = adapt(build_services(store, &config.encryption_key));
+        let github = crate::github::github_services(config, &services, github_store)?;
         tracing::info!(database = %config.database_path.display(), lock = %lock.path().display(), "database open");
         runs_as.log();
         for change in crate::isolation::prepare(config, &runs_as)? {
@@ -173,6 +179,7 @@ impl Server {
                 Arc::clone(&wake),
                 services.clock.now(),
             )),
+            github.clone(),
             Arc::clone(&exec.ports.fetcher),
         );
         let events = EventWorker {
@@ -189,6 +196,11 @@ impl Server {
             ports: exec.ports.clone(),
             settings: Arc::clone(&exec.settings),
             sweeper: exec.runner.clone(),
+        };
+        let github_sync = GitHubSync {
+            services: services.clone(),
+            github,
+            interval: config.github_sync_interval,
         };
         let cleanup = Cleanup {
             services,
@@ -215,6 +227,7 @@ impl Server {
                 shutdown_grace: config.shutdown_grace,
             },
             cleanup,
+            github_sync,
             webhook_queue,
             events,
             shutdown_grace: config.shutdown_grace,
@@ -243,6 +256,7 @@ impl Server {
         let Server {
             app,
             cleanup,
+            github_sync,
             webhook_queue,
             events,
             shutdown_grace,
@@ -259,6 +273,7 @@ impl Server {
         ));
         let events = tokio::spawn(events.run(stop_rx.clone()));
         let cleanup = tokio::spawn(cleanup.run(stop_rx.clone()));
+        let github_sync = tokio::spawn(github_sync.run(stop_rx.clone()));
         let lock_path = lock.path().to_owned();
         let stopped = async move {
             let mut stop = stop_rx;
@@ -283,6 +298,9 @@ impl Server {
         }
         if let Err(e) = cleanup.await {
             tracing::error!(error = %e, "the cleanup task failed");
+        }
+        if let Err(e) = github_sync.await {
+            tracing::error!(error = %e, "the GitHub sync task failed");
         }
         drop(lock);
         tracing::info!(lock = %lock_path.display(), "stopped; data directory released");

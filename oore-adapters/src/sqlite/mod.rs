@@ -1,6 +1,7 @@
 //! SQLite storage through diesel: implements [`RepositoryStore`](oore_core::ports::RepositoryStore),
 //! [`BuildStore`](oore_core::ports::BuildStore), [`PipelineStore`](oore_core::ports::PipelineStore),
-//! [`WebhookEventStore`](oore_core::ports::WebhookEventStore) and [`StoreHealth`] for
+//! [`WebhookEventStore`](oore_core::ports::WebhookEventStore),
+//! [`GitHubStore`](oore_core::github::ports::GitHubStore) and [`StoreHealth`] for
 //! [`SqliteStore`].
 //!
 //! # Connections
@@ -47,6 +48,8 @@ mod build_rows;
 mod builds;
 mod checkpoint;
 mod error;
+mod github;
+mod github_rows;
 mod open;
 mod pipelines;
 mod planner;

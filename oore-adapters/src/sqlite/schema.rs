@@ -20,6 +20,7 @@ diesel::table! {
         build_concurrency -> Text,
         webhook_token_digest -> Nullable<Binary>,
         fork_pull_requests -> Text,
+        github_id -> Nullable<BigInt>,
     }
 }
 
@@ -123,7 +124,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    github_setup_states (state_digest) {
+        state_digest -> Binary,
+        org -> Nullable<Text>,
+        app_name -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        outcome -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    github_apps (id) {
+        id -> Text,
+        app_id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        client_id -> Text,
+        html_url -> Text,
+        owner_login -> Text,
+        client_secret -> Binary,
+        webhook_secret -> Nullable<Binary>,
+        private_key -> Binary,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    github_installations (id) {
+        id -> BigInt,
+        account_login -> Text,
+        account_type -> Text,
+        repository_selection -> Text,
+        permissions -> Text,
+        state -> Text,
+        detail -> Nullable<Text>,
+        synced_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    github_installation_repositories (github_id) {
+        github_id -> BigInt,
+        installation_id -> BigInt,
+        repository_id -> Text,
+        covered -> Bool,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(builds -> repositories (repository_id));
+diesel::joinable!(github_installation_repositories -> repositories (repository_id));
+diesel::joinable!(github_installation_repositories -> github_installations (installation_id));
 diesel::joinable!(build_steps -> builds (build_id));
 diesel::joinable!(artifacts -> builds (build_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -134,5 +192,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     pipeline_versions,
     pipeline_configs,
     webhook_events,
-    webhook_deliveries
+    webhook_deliveries,
+    github_setup_states,
+    github_apps,
+    github_installations,
+    github_installation_repositories
 );

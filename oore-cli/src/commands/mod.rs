@@ -3,6 +3,7 @@
 
 pub(crate) mod build;
 pub(crate) mod config;
+pub(crate) mod github;
 pub(crate) mod health;
 pub(crate) mod list_query;
 pub(crate) mod pipeline;
@@ -190,6 +191,7 @@ pub(crate) fn run(cli: Cli, env: Env, out: &mut Output) -> Result<(), CliError> 
         Command::Build(cmd) => build::run(cmd, &mut ctx),
         Command::Pipeline(cmd) => pipeline::run(cmd, &mut ctx),
         Command::Webhook(cmd) => webhook::run(cmd, &mut ctx),
+        Command::GitHub(cmd) => github::run(cmd, &mut ctx),
     }
 }
 

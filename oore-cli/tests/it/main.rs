@@ -7,6 +7,7 @@ mod config;
 mod errors;
 mod failures;
 mod follow;
+mod github;
 mod local_repo;
 mod pipeline;
 mod references;

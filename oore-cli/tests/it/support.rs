@@ -104,6 +104,29 @@ impl Cli {
         }
     }
 
+    /// Starts `oore args...` without waiting, stdout and stderr piped (for commands
+    /// that wait on something the test does, like `oore github setup`).
+    pub(crate) fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_oore"));
+        command
+            .args(args)
+            .env_clear()
+            .env("HOME", self.home())
+            .current_dir(self.dir.path());
+        if let Some(config) = &self.config {
+            command.env("OORE_CONFIG", config);
+        }
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn oore")
+    }
+
     /// `oore config init` against `server`, asserting success.
     pub(crate) fn init(&self, server: &TestServer) {
         let url = server.url().to_string();

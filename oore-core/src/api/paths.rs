@@ -215,6 +215,52 @@ pub fn webhook_refusals() -> String {
     "/api/webhooks/refusals".to_owned()
 }
 
+/// `POST /api/github/setup`: start the GitHub App's manifest flow.
+pub fn github_setup() -> String {
+    "/api/github/setup".to_owned()
+}
+
+/// `GET /api/github/setup/status?state=...`.
+pub fn github_setup_status(state: &str) -> String {
+    with_query("/api/github/setup/status".to_owned(), [("state", state)])
+}
+
+/// `POST /api/github/setup/callback`: finish a setup with the callback URL.
+pub fn github_setup_callback() -> String {
+    "/api/github/setup/callback".to_owned()
+}
+
+/// `GET /api/github/status`.
+pub fn github_status() -> String {
+    "/api/github/status".to_owned()
+}
+
+/// `GET /api/github/installations`.
+pub fn github_installations() -> String {
+    "/api/github/installations".to_owned()
+}
+
+/// `POST /api/github/sync`.
+pub fn github_sync() -> String {
+    "/api/github/sync".to_owned()
+}
+
+/// `DELETE /api/github/app`.
+pub fn github_app() -> String {
+    "/api/github/app".to_owned()
+}
+
+/// `PUT /api/github/app/private-key`.
+pub fn github_app_private_key() -> String {
+    "/api/github/app/private-key".to_owned()
+}
+
+/// The GitHub setup pages a browser opens (not API routes): `/setup/github`, its
+/// callback and the page after an installation.
+pub fn github_setup_page(state: &str) -> String {
+    with_query("/setup/github".to_owned(), [("state", state)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -576,3 +576,5 @@ fn webhooks() {
         &refusals.sources[0].reasons[0],
     );
 }
+
+mod github;

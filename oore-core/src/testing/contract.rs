@@ -26,6 +26,7 @@ use crate::scheduling::RepoConcurrency;
 mod build_list;
 pub mod build_logs;
 pub mod build_store;
+pub mod github_store;
 pub mod pipeline_store;
 pub mod repository_store;
 pub mod secret_cipher;
@@ -81,6 +82,7 @@ pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -
 /// | `secret_cipher` | `&dyn SecretCipher` |
 /// | `build_logs` | `&dyn BuildLogs` (async) |
 /// | `workspaces` | `&dyn Workspaces, &dyn WorkspaceFixture` over the same workspaces (async) |
+/// | `github_store` | `&dyn GitHubStore, &dyn RepositoryStore` over one database (async) |
 ///
 /// ```text
 /// oore_core::contract_tests!(build_store, |case| {
@@ -185,11 +187,20 @@ macro_rules! contract_tests {
             )+
         }
     };
+    (github_store, |$case:ident| $body:expr $(,)?) => {
+        $crate::contract_tests!(@tests github_store, $case, $body, [
+            setup_states_are_single_use,
+            the_app_is_one_row,
+            installations_keep_their_state,
+            syncs_create_rename_adopt_and_deactivate,
+            release_and_removal_deactivate,
+        ]);
+    };
     ($suite:ident, $($rest:tt)*) => {
         compile_error!(concat!(
             "no contract suite `", stringify!($suite), "`, or not called as ",
             "`contract_tests!(suite, |case| body)`; the suites are repository_store, ",
-            "build_store, webhook_store, pipeline_store, secret_cipher, build_logs, workspaces"
+            "build_store, webhook_store, pipeline_store, secret_cipher, build_logs, workspaces, github_store"
         ));
     };
 }
@@ -231,6 +242,14 @@ mod tests {
     crate::contract_tests!(secret_cipher, |case| case(&FakeCipher));
 
     crate::contract_tests!(build_logs, |case| block_on(case(&MemoryLogs::default())));
+
+    crate::contract_tests!(github_store, |case| {
+        let repositories = MemoryRepositoryStore::default();
+        block_on(case(
+            &crate::testing::MemoryGitHubStore::new(repositories.clone()),
+            &repositories,
+        ))
+    });
 
     crate::contract_tests!(workspaces, |case| {
         let workspaces = FakeWorkspaces::default();
@@ -278,6 +297,7 @@ mod tests {
             ("secret_cipher", include_str!("contract/secret_cipher.rs")),
             ("build_logs", include_str!("contract/build_logs.rs")),
             ("workspaces", include_str!("contract/workspaces.rs")),
+            ("github_store", include_str!("contract/github_store.rs")),
         ] {
             let arm = format!("    ({suite}, |$case:ident|");
             let start = this.find(&arm).expect("the suite has an arm");

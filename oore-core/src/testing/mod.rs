@@ -12,6 +12,7 @@ mod execution;
 mod memory;
 mod memory_builds;
 mod memory_files;
+mod memory_github;
 mod memory_logs;
 mod memory_pipelines;
 mod memory_webhooks;
@@ -25,6 +26,9 @@ pub use memory_builds::MemoryBuildStore;
 #[cfg(test)]
 pub(crate) use memory_files::crc32;
 pub use memory_files::{MemoryArtifactFiles, MemoryBuildDirectories};
+pub use memory_github::{
+    DirectTokens, GitHubScript, MemoryGitHubStore, ScriptedGitHubApi, sample_app,
+};
 pub use memory_logs::MemoryLogs;
 pub use memory_pipelines::MemoryPipelineStore;
 pub use memory_webhooks::MemoryWebhookEventStore;

@@ -2,6 +2,7 @@
 //! file, each with its own error enum.
 
 pub mod build;
+pub mod github;
 pub mod pipeline;
 pub mod repository;
 pub mod webhook;

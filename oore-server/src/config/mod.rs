@@ -82,6 +82,14 @@ pub struct Config {
     pub allow_broad_cidrs: bool,
     /// `OORE_GITLAB_CA_BUNDLE`.
     pub gitlab_ca_bundle: Option<PathBuf>,
+    /// `OORE_GITHUB_URL`, without trailing slash.
+    pub github_url: String,
+    /// `OORE_GITHUB_API_URL`, without trailing slash.
+    pub github_api_url: String,
+    /// `OORE_GITHUB_CA_BUNDLE`.
+    pub github_ca_bundle: Option<PathBuf>,
+    /// `OORE_GITHUB_SYNC_INTERVAL_SECS`.
+    pub github_sync_interval: Duration,
     /// `OORE_DEMO_MODE`.
     pub demo_mode: bool,
     /// `OORE_DEMO_SCENARIO`.
@@ -235,6 +243,17 @@ impl Config {
                 format!("{why}: point it at a PEM file of CA certificates, or unset it")
             })
         });
+        let github_url = r.get("OORE_GITHUB_URL", values::http_url);
+        let github_api_url = r.get("OORE_GITHUB_API_URL", values::http_url);
+        let github_ca_bundle = r.get("OORE_GITHUB_CA_BUNDLE", |v| {
+            let path = PathBuf::from(v);
+            check_file(&path).map(|()| path).map_err(|why| {
+                format!("{why}: point it at a PEM file of CA certificates, or unset it")
+            })
+        });
+        let github_sync_interval = r.get("OORE_GITHUB_SYNC_INTERVAL_SECS", |v| {
+            values::secs(v, 60..=7 * 86_400)
+        });
         let demo_mode = r.get("OORE_DEMO_MODE", values::boolean);
         let demo_scenario = r.get("OORE_DEMO_SCENARIO", values::slug);
         let pipeline_precedence = r.get("OORE_PIPELINE_PRECEDENCE", values::precedence);
@@ -346,6 +365,10 @@ impl Config {
                 gitlab_allowed_cidrs,
                 allow_broad_cidrs: allow_broad_cidrs?,
                 gitlab_ca_bundle,
+                github_url: github_url?,
+                github_api_url: github_api_url?,
+                github_ca_bundle,
+                github_sync_interval: github_sync_interval?,
                 demo_mode: demo_mode?,
                 demo_scenario: demo_scenario?,
                 pipeline_precedence: pipeline_precedence?,

@@ -508,3 +508,37 @@ fn debug_hides_secrets() {
     let text = format!("{c:?}");
     assert!(!text.contains(KEY) && !text.contains(TOKEN), "{text}");
 }
+
+#[test]
+fn github_settings_default_to_github_com_and_are_validated() {
+    let (c, _) = parse(&[]).unwrap();
+    assert_eq!(c.github_url, "https://github.com");
+    assert_eq!(c.github_api_url, "https://api.github.com");
+    assert_eq!(c.github_ca_bundle, None);
+    assert_eq!(c.github_sync_interval, Duration::from_secs(3600));
+    let (c, _) = parse(&[
+        ("OORE_GITHUB_URL", "https://ghe.example.com/"),
+        ("OORE_GITHUB_API_URL", "https://ghe.example.com/api/v3/"),
+        ("OORE_GITHUB_SYNC_INTERVAL_SECS", "600"),
+    ])
+    .unwrap();
+    assert_eq!(c.github_url, "https://ghe.example.com");
+    assert_eq!(c.github_api_url, "https://ghe.example.com/api/v3");
+    assert_eq!(c.github_sync_interval, Duration::from_secs(600));
+    let vars: Vec<&str> = errors(&[
+        ("OORE_GITHUB_URL", "github.com"),
+        ("OORE_GITHUB_API_URL", "ftp://x"),
+        ("OORE_GITHUB_SYNC_INTERVAL_SECS", "5"),
+    ])
+    .iter()
+    .map(|e| e.var)
+    .collect();
+    assert_eq!(
+        vars,
+        [
+            "OORE_GITHUB_URL",
+            "OORE_GITHUB_API_URL",
+            "OORE_GITHUB_SYNC_INTERVAL_SECS"
+        ]
+    );
+}

@@ -114,6 +114,26 @@ pub(crate) const VARS: &[Var] = &[
         "PEM file of extra CA certificates for self-hosted GitLab",
     ),
     var(
+        "OORE_GITHUB_URL",
+        Some("https://github.com"),
+        "GitHub's web address (GitHub Enterprise Server: https://HOST)",
+    ),
+    var(
+        "OORE_GITHUB_API_URL",
+        Some("https://api.github.com"),
+        "GitHub's REST API (GitHub Enterprise Server: https://HOST/api/v3)",
+    ),
+    var(
+        "OORE_GITHUB_CA_BUNDLE",
+        None,
+        "PEM file of extra CA certificates for GitHub Enterprise Server",
+    ),
+    var(
+        "OORE_GITHUB_SYNC_INTERVAL_SECS",
+        Some("3600"),
+        "how often the GitHub App's installations and repositories are synced",
+    ),
+    var(
         "OORE_DEMO_MODE",
         Some("false"),
         "serve demo data instead of real builds",

@@ -342,6 +342,19 @@ impl ApiError {
         .with_header(RETRY_AFTER, HeaderValue::from_static("5"))
     }
 
+    /// 503 `unavailable` when a forge (GitHub) could not be reached or failed; the
+    /// message names the forge and what to do, as the use case wrote it.
+    pub(crate) fn forge_unavailable(message: impl Into<String>) -> Self {
+        let message = message.into();
+        tracing::warn!(error = %message, "forge unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            message,
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from_static("30"))
+    }
+
     /// The complete response with the envelope for `request_id`.
     pub(crate) fn render(self, request_id: &str) -> Response {
         let message = self.message.unwrap_or_else(|| {

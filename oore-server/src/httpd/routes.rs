@@ -12,7 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use super::handlers::{
-    artifacts, builds, logs, openapi, pipelines, repositories, system, webhooks,
+    artifacts, builds, github, github_pages, logs, openapi, pipelines, repositories, system,
+    webhooks,
 };
 use super::layers::require_admin;
 use crate::app::App;
@@ -121,6 +122,17 @@ pub(crate) fn table() -> Vec<Route> {
         admin(routes!(webhooks::get)),
         admin(routes!(webhooks::redeliver)),
         admin(routes!(webhooks::approve)),
+        admin(routes!(github::setup)),
+        admin(routes!(github::setup_status_of)),
+        admin(routes!(github::setup_callback)),
+        admin(routes!(github::status)),
+        admin(routes!(github::installations)),
+        admin(routes!(github::sync)),
+        admin(routes!(github::remove)),
+        admin(routes!(github::rotate_key)),
+        public(routes!(github_pages::page)),
+        public(routes!(github_pages::callback)),
+        public(routes!(github_pages::installed)),
     ]
 }
 
@@ -198,7 +210,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_has_no_duplicates_and_only_health_version_openapi_and_receivers_are_public() {
+    fn table_has_no_duplicates_and_only_health_version_openapi_receivers_and_setup_pages_are_public()
+     {
         let routes = route_table();
         for (i, a) in routes.iter().enumerate() {
             for b in &routes[i + 1..] {
@@ -225,6 +238,10 @@ mod tests {
                 "/api/openapi.json",
                 "/api/webhooks/github/{repository_id}",
                 "/api/webhooks/gitlab/{repository_id}",
+                // The browser's GitHub setup pages: guarded by their single-use state.
+                "/setup/github",
+                "/setup/github/callback",
+                "/setup/github/installed",
             ]
         );
         for route in routes.iter().filter(|r| r.is_public()) {
@@ -280,6 +297,17 @@ mod tests {
             ("POST", paths::webhook_redeliver(a)),
             ("POST", paths::webhook_approve(a)),
             ("GET", paths::webhook_refusals()),
+            ("POST", paths::github_setup()),
+            ("GET", paths::github_setup_status("s")),
+            ("POST", paths::github_setup_callback()),
+            ("GET", paths::github_status()),
+            ("GET", paths::github_installations()),
+            ("POST", paths::github_sync()),
+            ("DELETE", paths::github_app()),
+            ("PUT", paths::github_app_private_key()),
+            ("GET", paths::github_setup_page("s")),
+            ("GET", "/setup/github/callback".to_owned()),
+            ("GET", "/setup/github/installed".to_owned()),
         ];
         let routes = route_table();
         // Several methods share a path: each path maps to the indexes of its routes.
@@ -297,7 +325,7 @@ mod tests {
         let mut covered = vec![false; routes.len()];
         for (method, path) in &built {
             let found = matcher
-                .at(path)
+                .at(path.split('?').next().unwrap_or(path))
                 .unwrap_or_else(|_| panic!("{method} {path} matches no route"));
             let i = found
                 .value

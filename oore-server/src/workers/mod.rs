@@ -1,8 +1,11 @@
-//! Background work of `oored`: the build dispatcher (with its workers) and the cleanup
-//! task. Both start after restart recovery and stop on shutdown; see each module.
+//! Background work of `oored`: the build dispatcher (with its workers), the cleanup
+//! task and the periodic GitHub sync. They start after restart recovery and stop on
+//! shutdown; see each module.
 
 mod cleanup;
 mod dispatcher;
+mod github_sync;
 
 pub(crate) use cleanup::{Cleanup, CleanupConfig};
 pub(crate) use dispatcher::{DispatchConfig, Dispatcher, Engine};
+pub(crate) use github_sync::GitHubSync;

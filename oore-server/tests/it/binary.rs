@@ -466,3 +466,113 @@ fn json_logs_carry_the_request_id_on_every_request_line() {
         "a secret was logged"
     );
 }
+
+/// The GitHub App through the `oored` binary with every log line on: setup through the
+/// browser, a sync (JWTs, installation tokens), a key rotation. No secret GitHub handed
+/// out, no token and no key line appears in the log.
+#[test]
+fn github_secrets_never_reach_the_log() {
+    use oore_testkit::github::{FakeGitHub, browser, keys};
+
+    let fake = FakeGitHub::builder().installation(7, "acme", 2).start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = run_env(dir.path());
+    env.retain(|(k, _)| *k != "OORE_BIND_ADDRESS");
+    env.push(("OORE_BIND_ADDRESS", format!("127.0.0.1:{port}")));
+    env.push(("OORE_BASE_URL", format!("http://127.0.0.1:{port}")));
+    env.push(("OORE_GITHUB_URL", fake.url()));
+    env.push(("OORE_GITHUB_API_URL", fake.api_url()));
+    env.push(("RUST_LOG", "trace".to_owned()));
+    let env_file = env_file_with(dir.path(), &[]);
+    let mut daemon = Daemon::start(&env_file, &env);
+    let auth = [("Authorization", format!("Bearer {TOKEN}"))];
+    let auth: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut json_auth = auth.clone();
+    json_auth.push(("Content-Type", "application/json"));
+    let started = request(
+        "POST",
+        &format!("{}/api/github/setup", daemon.url),
+        &json_auth,
+        Some(b"{}"),
+    )
+    .unwrap();
+    assert_eq!(started.status, 201, "{}", started.text());
+    let url = started.json()["setup_url"].as_str().unwrap().to_owned();
+    let (_, callback) = browser::complete_setup(&url);
+    assert_eq!(callback.status, 303, "{}", callback.text());
+    let sync = request(
+        "POST",
+        &format!("{}/api/github/sync", daemon.url),
+        &auth,
+        None,
+    )
+    .unwrap();
+    assert_eq!(sync.status, 200, "{}", sync.text());
+    fake.add_app_key(keys::APP_KEY_2);
+    let body = serde_json::json!({ "private_key": keys::APP_KEY_2 }).to_string();
+    let rotated = request(
+        "PUT",
+        &format!("{}/api/github/app/private-key", daemon.url),
+        &json_auth,
+        Some(body.as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(rotated.status, 200, "{}", rotated.text());
+    daemon.wait_for_log("GitHub App private key rotated");
+    assert!(daemon.terminate().success());
+    let log = daemon.log();
+    assert!(log.contains("GitHub App created and stored"), "{log}");
+    let mut secrets = fake.secrets();
+    secrets.extend(
+        keys::APP_KEY_2
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .map(str::to_owned),
+    );
+    assert!(secrets.len() > 10);
+    for secret in secrets {
+        assert!(
+            !log.contains(&secret),
+            "a GitHub secret was logged: {secret}"
+        );
+    }
+    assert!(!log.contains("BEGIN RSA PRIVATE KEY"));
+}
+
+#[test]
+fn run_refuses_a_github_ca_bundle_without_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = run_env(dir.path());
+    let missing = dir.path().join("missing.pem");
+    env.push((
+        "OORE_GITHUB_CA_BUNDLE",
+        missing.to_string_lossy().into_owned(),
+    ));
+    let output = run_to_exit(dir.path(), &env);
+    assert_eq!(output.status.code(), Some(2), "checked with the settings");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("OORE_GITHUB_CA_BUNDLE") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+
+    let bundle = dir.path().join("ca.pem");
+    std::fs::write(&bundle, "no certificate here\n").unwrap();
+    env.pop();
+    env.push((
+        "OORE_GITHUB_CA_BUNDLE",
+        bundle.to_string_lossy().into_owned(),
+    ));
+    let output = run_to_exit(dir.path(), &env);
+    assert_eq!(output.status.code(), Some(1), "refused at startup");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("OORE_GITHUB_CA_BUNDLE") && stderr.contains("BEGIN CERTIFICATE"),
+        "{stderr}"
+    );
+}

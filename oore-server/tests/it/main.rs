@@ -12,6 +12,7 @@ mod builds_queue;
 mod builds_run;
 mod errors;
 mod failures;
+mod github;
 mod http;
 mod isolation;
 mod pipelines;

@@ -55,11 +55,7 @@ fn setup_status_walks_through_the_checklist() {
         s.items.iter().find(|i| i.key == key).cloned().unwrap()
     };
     assert!(item(&status, "encryption").configured && item(&status, "database").configured);
-    assert!(
-        item(&status, "github")
-            .detail
-            .contains("oore repo add --provider github")
-    );
+    assert!(item(&status, "github").detail.contains("oore github setup"));
     assert!(
         item(&status, "gitlab")
             .detail

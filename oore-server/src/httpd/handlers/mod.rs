@@ -5,6 +5,8 @@
 
 pub(crate) mod artifacts;
 pub(crate) mod builds;
+pub(crate) mod github;
+pub(crate) mod github_pages;
 pub(crate) mod logs;
 pub(crate) mod openapi;
 pub(crate) mod pipelines;

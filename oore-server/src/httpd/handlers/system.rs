@@ -97,6 +97,49 @@ fn item(
     }
 }
 
+/// The GitHub App's line: its name and installations, or how to set it up.
+async fn github_item(app: &App) -> SetupItemDto {
+    let label = "GitHub App";
+    match oore_core::usecases::github::github_status(app.services(), app.github()).await {
+        Ok(status) => match &status.app {
+            Some(github) => {
+                let n = status.installations.len();
+                let mut detail = format!(
+                    "connected ({}), {n} installation{}",
+                    github.slug,
+                    if n == 1 { "" } else { "s" }
+                );
+                if status.warning.is_some() {
+                    detail
+                        .push_str("; GitHub cannot reach OORE_BASE_URL, see `oore github status`");
+                }
+                item(SetupItemKeyDto::GitHub, label, true, detail)
+            }
+            None if status.warning.is_some() => item(
+                SetupItemKeyDto::GitHub,
+                label,
+                false,
+                "not configured (optional): GitHub cannot reach OORE_BASE_URL (loopback or private); set it to a public URL or a tunnel, then run `oore github setup`",
+            ),
+            None => item(
+                SetupItemKeyDto::GitHub,
+                label,
+                false,
+                "not configured (optional): run `oore github setup`",
+            ),
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the GitHub App failed");
+            item(
+                SetupItemKeyDto::GitHub,
+                label,
+                false,
+                "unknown: the database is unavailable",
+            )
+        }
+    }
+}
+
 /// `GET /api/setup/status`: the checklist of spec 14.1. Encryption and the admin token
 /// are always configured in a running server (startup refuses otherwise). `complete`
 /// means every required item is done: encryption, admin token, database and at least one
@@ -166,12 +209,7 @@ pub(crate) async fn setup_status(State(app): State<App>) -> Response {
                 "unavailable: check DATABASE_URL and the server log",
             )
         },
-        item(
-            SetupItemKeyDto::GitHub,
-            "GitHub App",
-            false,
-            "not configured (optional): GitHub App setup is not available in this version; add GitHub repositories by hand with `oore repo add --provider github`",
-        ),
+        github_item(&app).await,
         item(
             SetupItemKeyDto::GitLab,
             "GitLab",
