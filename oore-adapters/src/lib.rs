@@ -14,6 +14,7 @@ pub mod logs;
 pub mod process_env;
 pub mod runner;
 pub mod services;
+pub mod space;
 pub mod sqlite;
 pub mod system;
 pub mod workspace;

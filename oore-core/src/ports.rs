@@ -9,10 +9,12 @@ mod builds;
 mod execution;
 mod pipelines;
 mod retention;
+mod storage;
 mod webhooks;
 
 pub use artifacts::{ArtifactFileError, ArtifactFiles};
 pub use retention::{BuildDirectories, RetentionError, StoredBuildDir};
+pub use storage::{DiskSpace, KeyCheckStore, SpaceError};
 
 pub use pipelines::{PipelineHistoryEntry, PipelineStore, PipelineVersion};
 
@@ -98,6 +100,16 @@ pub trait RepositoryStore: Send + Sync {
 pub trait StoreHealth: Send + Sync {
     /// MUST run a trivial query and return `Ok` only if it succeeded.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Whether the store takes writes. MUST return `Ok` at once while no write failed
+    /// since the last call that returned `Ok`; after a failed write it MUST try a small
+    /// committed write that needs free space (a probe) and return its result, so the
+    /// answer turns `Ok` again only once writes succeed. Probing at most once a second
+    /// (answering the last result in between) is allowed. Stores that cannot fail a
+    /// write this way keep the default, always `Ok`.
+    async fn writable(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Wall-clock time, UTC.

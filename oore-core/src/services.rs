@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::ports::{
-    BuildStore, Clock, IdGen, PipelineStore, RepositoryStore, SecretCipher, StoreHealth,
-    WebhookEventStore,
+    BuildStore, Clock, IdGen, KeyCheckStore, PipelineStore, RepositoryStore, SecretCipher,
+    StoreHealth, WebhookEventStore,
 };
 
 /// Every port the use cases need. Cheap to clone.
@@ -20,6 +20,8 @@ pub struct Services {
     pub webhooks: Arc<dyn WebhookEventStore>,
     /// Database liveness.
     pub store_health: Arc<dyn StoreHealth>,
+    /// The encryption key's check value.
+    pub key_check: Arc<dyn KeyCheckStore>,
     /// Secret encryption.
     pub cipher: Arc<dyn SecretCipher>,
     /// Time.

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use oore_adapters::space::StatvfsSpace;
 use oore_core::domain::secret::SecretString;
 use oore_core::github::ports::GitHubServices;
-use oore_core::ports::{ArtifactFiles, BuildLogs, BuildSignals, SourceFetcher};
+use oore_core::ports::{ArtifactFiles, BuildLogs, BuildSignals, DiskSpace, SourceFetcher};
 use oore_core::services::Services;
 
 use crate::config::Config;
@@ -22,6 +23,8 @@ pub struct App {
 
 struct Inner {
     services: Services,
+    space: Arc<dyn DiskSpace>,
+    min_free_bytes: u64,
     dispatcher: Arc<Dispatcher>,
     logs: Arc<dyn BuildLogs>,
     artifacts: Arc<dyn ArtifactFiles>,
@@ -36,11 +39,11 @@ struct Inner {
 }
 
 impl App {
-    /// The API over `services`, with the HTTP-relevant settings of `config`; builds are
-    /// signalled through `dispatcher`, their logs read from `logs` and their artifacts
-    /// from `artifacts`; webhook deliveries are stored through `webhooks`; the GitHub
-    /// App's ports are `github`; `sources` reads a local repository's default branch
-    /// when one is added.
+    /// The API over `services`, with the HTTP-relevant settings of `config` (free space is
+    /// measured on its data directory); builds are signalled through `dispatcher`, their
+    /// logs read from `logs` and their artifacts from `artifacts`; webhook deliveries are
+    /// stored through `webhooks`; the GitHub App's ports are `github`; `sources` reads a
+    /// local repository's default branch when one is added.
     #[expect(
         clippy::too_many_arguments,
         reason = "one call site (startup.rs), each argument a distinct part of the state"
@@ -58,6 +61,8 @@ impl App {
         Self {
             inner: Arc::new(Inner {
                 services,
+                space: Arc::new(StatvfsSpace::new(config.data_dir())),
+                min_free_bytes: config.min_free_bytes,
                 dispatcher,
                 logs,
                 artifacts,
@@ -76,6 +81,21 @@ impl App {
     /// The use cases' ports.
     pub fn services(&self) -> &Services {
         &self.inner.services
+    }
+
+    /// Free space of the data directory.
+    pub(crate) fn space(&self) -> &dyn DiskSpace {
+        &*self.inner.space
+    }
+
+    /// Free space of the data directory, shared (the dispatcher's gate reads it too).
+    pub(crate) fn space_handle(&self) -> Arc<dyn DiskSpace> {
+        Arc::clone(&self.inner.space)
+    }
+
+    /// `OORE_MIN_FREE_BYTES`.
+    pub(crate) fn min_free_bytes(&self) -> u64 {
+        self.inner.min_free_bytes
     }
 
     /// Wakes the dispatcher and cancels running builds.

@@ -8,7 +8,7 @@ use argh::FromArgs;
 use oore_server::config::{Config, check_readable_file, merge_sources, read_env_file};
 use oore_server::init::{DEFAULT_DATA_DIR, DEFAULT_ENV_FILE, InitOptions};
 use oore_server::isolation::{self, StepsRunAs};
-use oore_server::{Server, bind, init_logging};
+use oore_server::{Server, StartupError, bind, init_logging};
 
 /// Oore CI server daemon.
 #[derive(FromArgs)]
@@ -55,7 +55,8 @@ struct RunArgs {
     env_file: Option<PathBuf>,
 }
 
-/// Invalid settings (also an unusable `OORE_BUILD_USER`).
+/// Invalid settings (also an unusable `OORE_BUILD_USER`, and an `ENCRYPTION_KEY` that
+/// does not match the database).
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
@@ -151,6 +152,13 @@ fn run(args: RunArgs) -> ExitCode {
         }
     };
     let file_was_read = file.found;
+    // Where ENCRYPTION_KEY came from, for a key that does not match the database: asked
+    // now, before the environment is scrubbed (the environment wins over the file).
+    let key_origin = if std::env::var_os("ENCRYPTION_KEY").is_some() {
+        "it was set as ENCRYPTION_KEY in oored's environment".to_owned()
+    } else {
+        format!("it was in {}", env_file.display())
+    };
     let environment = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
     let vars = merge_sources(file.entries, environment);
@@ -214,10 +222,16 @@ fn run(args: RunArgs) -> ExitCode {
     };
     match runtime.block_on(serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<StartupError>() {
+            Some(mismatch @ StartupError::KeyMismatch) => {
+                tracing::error!("{mismatch} ({key_origin})");
+                ExitCode::from(EXIT_CONFIG)
+            }
+            _ => {
+                tracing::error!("{e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

@@ -1,22 +1,25 @@
 //! Startup in the order that keeps two servers apart: lock the data directory, open the
-//! database, build the [`Services`] and the build execution adapters, and only then bind
-//! the port (so a second `oored` on the same data directory reports the lock, not a busy
-//! port).
+//! database, check `ENCRYPTION_KEY` against it (a key that cannot open the database's
+//! check value refuses the start: [`StartupError::KeyMismatch`], exit 2), seal the
+//! credentials of clone URLs stored before they were kept apart, build the [`Services`]
+//! and the build execution adapters, and only then bind the port (so a second `oored`
+//! on the same data directory reports the lock, not a busy port).
 //!
 //! Before the lock, `OORE_BUILD_USER` is checked against who `oored` runs as
 //! (`isolation`); after the database is open, its files are made private when steps run
 //! as a build user.
 //!
 //! [`Server::serve`] then makes `oored` a child subreaper (so processes that steps detach
-//! are still found and reaped), runs restart recovery (the processes interrupted builds
-//! left are stopped, then those builds are failed, "interrupted by server restart";
-//! pending ones stay queued) *before* the dispatcher starts, starts the dispatcher, the webhook writer and event worker (which works off
-//! the events left `received`) and the cleanup task, and serves HTTP. On shutdown both
-//! stop together: no new connections or builds, in-flight requests and running builds
-//! get `OORE_SHUTDOWN_GRACE_SECS`, then the builds are interrupted and recorded failed
-//! ("interrupted by server shutdown"); the webhook writer commits what receivers handed
-//! it before it stops (after the HTTP server), and only then are the database and the
-//! lock released.
+//! are still found and reaped), starts the dispatcher, whose first act is restart
+//! recovery (the processes interrupted builds left are stopped, then those builds are
+//! failed, "interrupted by server restart"; pending ones stay queued; retried until it
+//! succeeds, and no build starts before), the webhook writer and event worker (which
+//! works off the events left `received`) and the cleanup task, and serves HTTP. On
+//! shutdown both stop together: no new connections or builds, in-flight requests and
+//! running builds get `OORE_SHUTDOWN_GRACE_SECS`, then the builds are interrupted and
+//! recorded failed ("interrupted by server shutdown"); the webhook writer commits what
+//! receivers handed it before it stops (after the HTTP server), and only then are the
+//! database and the lock released.
 
 use std::future::Future;
 use std::io;
@@ -27,10 +30,10 @@ use std::time::Duration;
 use oore_adapters::crypto::EncryptionKey;
 use oore_adapters::lock::{DataDirLock, LockError};
 use oore_adapters::runner::become_subreaper;
-use oore_adapters::sqlite::{OpenError, SqliteConfig, SqliteStore};
+use oore_adapters::sqlite::{OpenError, SealCredentialsError, SqliteConfig, SqliteStore};
 use oore_core::ports::BuildSignals;
 use oore_core::services::Services;
-use oore_core::usecases::build::recover_builds;
+use oore_core::usecases::system::{KeyCheckError, KeyCheckOutcome, check_encryption_key};
 use oore_core::usecases::webhook::ProcessSettings;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot, watch};
@@ -61,6 +64,18 @@ pub enum StartupError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] OpenError),
+    /// `ENCRYPTION_KEY` is well-formed but not the key this database was used with.
+    /// `oored run` adds where the key came from and exits with 2.
+    #[error(
+        "ENCRYPTION_KEY does not match the one this database was created with; restore the old key"
+    )]
+    KeyMismatch,
+    /// The key could not be checked (the database failed).
+    #[error("{0}; check the database and start again")]
+    KeyCheck(KeyCheckError),
+    /// Clone URL credentials stored in plain text could not be sealed.
+    #[error("{0}; oored does not start while credentials are stored in plain text")]
+    Credentials(#[from] SealCredentialsError),
     /// Build steps cannot be kept away from `oored`'s secrets as configured.
     #[error(transparent)]
     Isolation(#[from] IsolationError),
@@ -122,6 +137,7 @@ pub struct Server {
     webhook_queue: WriterQueue,
     events: EventWorker,
     shutdown_grace: Duration,
+    store: SqliteStore,
     lock: DataDirLock,
 }
 
@@ -151,9 +167,23 @@ impl Server {
         )
         .await?;
         let github_store = crate::github::sqlite_github_store(store.clone());
-        let services = adapt(build_services(store, &config.encryption_key));
+        let services = adapt(build_services(store.clone(), &config.encryption_key));
         let github = crate::github::github_services(config, &services, github_store)?;
         tracing::info!(database = %config.database_path.display(), lock = %lock.path().display(), "database open");
+        match check_encryption_key(&services).await {
+            Ok(KeyCheckOutcome::Verified) => tracing::debug!("ENCRYPTION_KEY matches the database"),
+            Ok(KeyCheckOutcome::Created {
+                against_stored_secret,
+            }) => tracing::info!(
+                against_stored_secret,
+                "ENCRYPTION_KEY check value created: later starts with another key are refused"
+            ),
+            Err(KeyCheckError::Mismatch) => return Err(StartupError::KeyMismatch),
+            Err(e) => return Err(StartupError::KeyCheck(e)),
+        }
+        store
+            .seal_stored_clone_credentials(services.cipher.as_ref())
+            .await?;
         runs_as.log();
         for change in crate::isolation::prepare(config, &runs_as)? {
             tracing::info!("{change}");
@@ -196,6 +226,7 @@ impl Server {
             ports: exec.ports.clone(),
             settings: Arc::clone(&exec.settings),
             sweeper: exec.runner.clone(),
+            space: app.space_handle(),
         };
         let github_sync = GitHubSync {
             services: services.clone(),
@@ -225,12 +256,14 @@ impl Server {
                 max_concurrent: usize::try_from(config.max_concurrent_builds).unwrap_or(1),
                 tick: DISPATCH_TICK,
                 shutdown_grace: config.shutdown_grace,
+                min_free_bytes: config.min_free_bytes,
             },
             cleanup,
             github_sync,
             webhook_queue,
             events,
             shutdown_grace: config.shutdown_grace,
+            store,
             lock,
         })
     }
@@ -240,13 +273,19 @@ impl Server {
         &self.app
     }
 
-    /// Recovers, starts the workers and serves on `listener` until `shutdown` completes,
-    /// then shuts down gracefully and releases the database and the lock (module doc).
+    /// The SQLite database itself, for tests that must reach what no port offers (e.g.
+    /// `SqliteStore::set_max_page_count` to fill it up).
+    pub fn sqlite(&self) -> &SqliteStore {
+        &self.store
+    }
+
+    /// Starts the workers (the dispatcher recovers builds first) and serves on `listener`
+    /// until `shutdown` completes, then shuts down gracefully and releases the database
+    /// and the lock (module doc).
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         if let Err(e) = become_subreaper() {
             tracing::warn!(error = %e, "cannot become a child subreaper: processes that build steps detach may outlive their build");
         }
-        self.recover().await;
         let (stop_tx, stop_rx) = watch::channel(false);
         let dispatcher = tokio::spawn(Arc::clone(&self.dispatcher).run(
             self.engine.clone(),
@@ -304,46 +343,6 @@ impl Server {
         }
         drop(lock);
         tracing::info!(lock = %lock_path.display(), "stopped; data directory released");
-    }
-
-    /// Restart recovery (spec 15.2), before any worker runs.
-    async fn recover(&self) {
-        let svc = self.app.services();
-        match recover_builds(svc, self.engine.ports.runner.as_ref()).await {
-            Ok(report) => {
-                let logs = &self.engine.ports.logs;
-                for build in &report.interrupted {
-                    let (id, n) = (build.id, build.stopped_processes);
-                    let _ = logs
-                        .append_system(
-                            id,
-                            &format!(
-                                "server restart: stopped {n} process{} the build had left running",
-                                if n == 1 { "" } else { "es" }
-                            ),
-                        )
-                        .await;
-                    let _ = logs
-                        .append_system(
-                            id,
-                            "build failure: interrupted by server restart; trigger the build again",
-                        )
-                        .await;
-                    logs.finish(id);
-                }
-                tracing::info!(
-                    interrupted = report.interrupted.len(),
-                    pending = report.pending,
-                    "build recovery: {} running build(s) marked failed (interrupted by server restart), {} pending build(s) queued",
-                    report.interrupted.len(),
-                    report.pending
-                );
-            }
-            Err(e) => tracing::error!(
-                error = %e,
-                "build recovery failed: builds left running stay so until the cleanup task fails them"
-            ),
-        }
     }
 
     async fn serve_http(

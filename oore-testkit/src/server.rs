@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use oore_adapters::crypto::{EncryptionKey, random_token};
+use oore_adapters::sqlite::SqliteStore;
 use oore_core::services::Services;
 use oore_server::config::{Config, LogFormat, check_readable_file};
 use oore_server::{App, Server, init_logging};
@@ -121,7 +122,7 @@ impl TestServerBuilder {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
 
-        type Ready = Result<(App, tokio::runtime::Handle), String>;
+        type Ready = Result<(App, SqliteStore, tokio::runtime::Handle), String>;
         let (ready_tx, ready_rx) = mpsc::channel::<Ready>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<Stop>();
         let thread = std::thread::Builder::new()
@@ -144,7 +145,8 @@ impl TestServerBuilder {
                     };
                     let listener =
                         tokio::net::TcpListener::from_std(listener).expect("register the listener");
-                    let _ = ready_tx.send(Ok((server.app().clone(), handle)));
+                    let _ =
+                        ready_tx.send(Ok((server.app().clone(), server.sqlite().clone(), handle)));
                     let (graceful_tx, graceful_rx) = tokio::sync::oneshot::channel::<()>();
                     let serve = server.serve(listener, async {
                         // A dropped sender (the TestServer is gone) also stops it.
@@ -171,7 +173,7 @@ impl TestServerBuilder {
                 }
             })
             .expect("spawn the test server thread");
-        let (app, runtime) = match ready_rx.recv() {
+        let (app, sqlite, runtime) = match ready_rx.recv() {
             Ok(Ok(ready)) => ready,
             Ok(Err(e)) => panic!("test server failed to start: {e}"),
             Err(_) => panic!("test server thread died while starting"),
@@ -181,6 +183,7 @@ impl TestServerBuilder {
             admin_token,
             env: kept_env,
             app: Some(app),
+            sqlite: Some(sqlite),
             runtime,
             data_dir: Some(data_dir),
             stop: Some(stop_tx),
@@ -213,6 +216,7 @@ pub struct TestServer {
     admin_token: String,
     env: BTreeMap<String, String>,
     app: Option<App>,
+    sqlite: Option<SqliteStore>,
     runtime: tokio::runtime::Handle,
     // Dropped after the thread is joined (fields drop after `Drop::drop` ran).
     data_dir: Option<TempDir>,
@@ -269,6 +273,15 @@ impl TestServer {
         self.app.as_ref().expect("the test server is running")
     }
 
+    /// The running service's SQLite database, for what no port offers (e.g.
+    /// `set_max_page_count`, to make the database full).
+    ///
+    /// # Panics
+    /// After the server was stopped.
+    pub fn sqlite(&self) -> &SqliteStore {
+        self.sqlite.as_ref().expect("the test server is running")
+    }
+
     /// The running service's ports.
     pub fn services(&self) -> &Services {
         self.app().services()
@@ -302,6 +315,7 @@ impl TestServer {
 
     fn finish(&mut self, how: Stop) -> TestServerBuilder {
         self.app = None;
+        self.sqlite = None;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(how);
         }
@@ -344,6 +358,7 @@ impl TestServer {
 
     fn shutdown(&mut self) -> std::thread::Result<()> {
         self.app = None;
+        self.sqlite = None;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(Stop::Graceful);
         }

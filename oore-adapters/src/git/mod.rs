@@ -66,6 +66,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use oore_core::cancel::CancelToken;
+use oore_core::domain::repository::join_url_credentials;
 use oore_core::ports::{BuildLogs, FetchError, FetchRequest, SourceFetcher};
 
 use classify::{Failure, classify, summary};
@@ -149,7 +150,14 @@ impl SourceFetcher for GitFetcher {
         cancel: &CancelToken,
     ) -> Result<String, FetchError> {
         let wanted = Wanted::from_request(request)?;
-        let url = RemoteUrl::parse(&request.url);
+        // Credentials are given apart and put back only here, where git gets them (as
+        // an `Authorization` header for HTTP(S), see `url.rs`).
+        let url = match &request.credentials {
+            Some(credentials) => {
+                RemoteUrl::parse(&join_url_credentials(&request.url, credentials.expose()))
+            }
+            None => RemoteUrl::parse(&request.url),
+        };
         std::fs::create_dir_all(&request.dest).map_err(|e| {
             FetchError::Other(format!(
                 "cannot create {}: {e}; check OORE_WORKSPACES_DIR",

@@ -121,7 +121,7 @@ impl BuildStore for SqliteStore {
     async fn create_build(&self, build: &Build) -> Result<Build, StoreError> {
         let build = build.clone();
         self.write(move |conn| {
-            conn.immediate_transaction(|conn| {
+            super::tx::immediate(conn, |conn| {
                 let last: Option<i64> = builds::table
                     .filter(builds::repository_id.eq(build.repository_id.to_string()))
                     .select(max(builds::number))
@@ -221,7 +221,7 @@ impl BuildStore for SqliteStore {
     async fn put_steps(&self, build: BuildId, steps: &[BuildStep]) -> Result<(), StoreError> {
         let rows: Vec<StepRow> = steps.iter().map(|s| StepRow::new(build, s)).collect();
         self.write(move |conn| {
-            conn.immediate_transaction(|conn| {
+            super::tx::immediate(conn, |conn| {
                 if !build_exists(conn, build)? {
                     return Err(TxError::Store(StoreError::NotFound));
                 }
@@ -229,9 +229,15 @@ impl BuildStore for SqliteStore {
                     build_steps::table.filter(build_steps::build_id.eq(build.to_string())),
                 )
                 .execute(conn)?;
-                diesel::insert_into(build_steps::table)
-                    .values(&rows)
-                    .execute(conn)?;
+                // Row by row: diesel runs a multi-row insert of rows with optional
+                // fields in a savepoint of its own, and when SQLite rolls the whole
+                // transaction back by itself (a full disk) that savepoint's failed
+                // rollback ("no such savepoint") would replace the cause (`tx.rs`).
+                for row in &rows {
+                    diesel::insert_into(build_steps::table)
+                        .values(row)
+                        .execute(conn)?;
+                }
                 Ok(())
             })
             .map_err(|e| e.into_store(|| format!("a step of build {build}")))
@@ -300,12 +306,15 @@ impl BuildStore for SqliteStore {
             return Ok(());
         }
         self.write(move |conn| {
-            conn.immediate_transaction(|conn| {
-                diesel::insert_into(artifacts::table)
-                    .values(&rows)
-                    .execute(conn)
-                    .map(drop)
-                    .map_err(TxError::from)
+            super::tx::immediate(conn, |conn| {
+                // Row by row, as in `put_steps`.
+                for row in &rows {
+                    diesel::insert_into(artifacts::table)
+                        .values(row)
+                        .execute(conn)
+                        .map_err(TxError::from)?;
+                }
+                Ok::<_, TxError>(())
             })
             .map_err(|e| e.into_store(|| "an artifact path or id".to_owned()))
         })

@@ -168,7 +168,7 @@ impl OpenError {
             Failure::ReadOnly => Self::ReadOnly { path },
             Failure::Permission => Self::PermissionDenied { path },
             Failure::Busy => Self::Busy { path },
-            Failure::Io | Failure::Other => Self::Sqlite {
+            Failure::Io | Failure::RolledBack | Failure::Other => Self::Sqlite {
                 path,
                 detail: message.to_owned(),
             },
@@ -194,6 +194,10 @@ pub(super) enum Failure {
     Busy,
     /// `SQLITE_IOERR`.
     Io,
+    /// A `ROLLBACK` (or `ROLLBACK TO` a savepoint) after SQLite had already rolled the
+    /// transaction back by itself (what a full disk or an I/O error inside a transaction
+    /// does; see `tx.rs`).
+    RolledBack,
     /// Anything else.
     Other,
 }
@@ -215,6 +219,10 @@ impl Failure {
             Self::Busy
         } else if m.contains("disk i/o error") {
             Self::Io
+        } else if m.contains("cannot rollback - no transaction is active")
+            || m.contains("no such savepoint")
+        {
+            Self::RolledBack
         } else {
             Self::Other
         }
@@ -234,6 +242,8 @@ pub(super) fn sqlite_message(e: &DieselError) -> String {
 pub(super) fn store_error(e: DieselError) -> StoreError {
     match e {
         DieselError::NotFound => StoreError::NotFound,
+        // A failed commit is about the commit, not the rollback tried after it.
+        DieselError::RollbackErrorOnCommit { commit_error, .. } => store_error(*commit_error),
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
             StoreError::Duplicate(info.message().to_owned())
         }
@@ -254,6 +264,9 @@ pub(super) fn store_error(e: DieselError) -> StoreError {
                 )),
                 Failure::Io => StoreError::Unavailable(format!(
                     "{message}: check the disk holding the database"
+                )),
+                Failure::RolledBack => StoreError::Unavailable(format!(
+                    "{message}: SQLite rolled the write back by itself, as it does on a full disk or an I/O error; free disk space on the database's filesystem and check the disk"
                 )),
                 Failure::Corrupt | Failure::NotADatabase => StoreError::Corrupt(format!(
                     "{message}: the database file is damaged; stop oored and run `sqlite3 <db> 'PRAGMA integrity_check'`"
@@ -319,6 +332,14 @@ mod tests {
         assert_eq!(Failure::of("database is locked"), Failure::Busy);
         assert_eq!(Failure::of("database table is locked"), Failure::Busy);
         assert_eq!(Failure::of("disk I/O error"), Failure::Io);
+        assert_eq!(
+            Failure::of("cannot rollback - no transaction is active"),
+            Failure::RolledBack
+        );
+        assert_eq!(
+            Failure::of("no such savepoint: diesel_savepoint_1"),
+            Failure::RolledBack
+        );
         assert_eq!(Failure::of("no such table: x"), Failure::Other);
     }
 

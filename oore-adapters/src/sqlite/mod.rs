@@ -1,8 +1,10 @@
 //! SQLite storage through diesel: implements [`RepositoryStore`](oore_core::ports::RepositoryStore),
 //! [`BuildStore`](oore_core::ports::BuildStore), [`PipelineStore`](oore_core::ports::PipelineStore),
 //! [`WebhookEventStore`](oore_core::ports::WebhookEventStore),
-//! [`GitHubStore`](oore_core::github::ports::GitHubStore) and [`StoreHealth`] for
-//! [`SqliteStore`].
+//! [`GitHubStore`](oore_core::github::ports::GitHubStore),
+//! [`KeyCheckStore`](oore_core::ports::KeyCheckStore) and [`StoreHealth`] for
+//! [`SqliteStore`], and seals the credentials of clone URLs stored before they were kept
+//! apart ([`SqliteStore::seal_stored_clone_credentials`]).
 //!
 //! # Connections
 //! Diesel is synchronous, so every query runs on a tokio blocking thread
@@ -47,9 +49,12 @@
 mod build_rows;
 mod builds;
 mod checkpoint;
+mod clone_credentials;
 mod error;
 mod github;
 mod github_rows;
+mod health;
+mod key_check;
 mod open;
 mod pipelines;
 mod planner;
@@ -57,6 +62,7 @@ mod pragmas;
 mod repositories;
 mod schema;
 mod step_processes;
+mod tx;
 mod webhooks;
 
 use std::path::{Path, PathBuf};
@@ -71,6 +77,7 @@ use jiff::Timestamp;
 use oore_core::ports::{StoreError, StoreHealth};
 use tokio::sync::Mutex;
 
+pub use clone_credentials::SealCredentialsError;
 pub use error::OpenError;
 #[doc(hidden)]
 pub use pragmas::{ConnectionPragmas, PragmaReport};
@@ -107,6 +114,7 @@ struct Inner {
     readers: Pool<ConnectionManager<SqliteConnection>>,
     writer: Arc<Mutex<SqliteConnection>>,
     checkpointer: Arc<checkpoint::Checkpointer>,
+    write_health: health::WriteHealth,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -142,6 +150,7 @@ impl SqliteStore {
                 readers: opened.readers,
                 writer: Arc::new(Mutex::new(opened.writer)),
                 checkpointer: Arc::new(opened.checkpointer),
+                write_health: health::WriteHealth::default(),
             }),
         })
     }
@@ -180,7 +189,8 @@ impl SqliteStore {
     }
 
     /// Runs `f` on the single writer connection on a blocking thread. Callers queue on
-    /// the async mutex, in order.
+    /// the async mutex, in order. A failure of the database is remembered for
+    /// [`StoreHealth::writable`] (`health.rs`).
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut SqliteConnection) -> Result<T, StoreError> + Send + 'static,
@@ -188,14 +198,40 @@ impl SqliteStore {
     {
         let mut conn = self.inner.writer.clone().lock_owned().await;
         let checkpointer = Arc::clone(&self.inner.checkpointer);
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let result = f(&mut conn);
             drop(conn);
             checkpointer.committed();
             result
         })
         .await
-        .map_err(join_error)?
+        .map_err(join_error)
+        .and_then(|result| result);
+        self.inner.write_health.record(&result);
+        result
+    }
+
+    /// Sets `PRAGMA max_page_count` on the writer connection (the only one that grows
+    /// the file) and returns the limit now in effect: SQLite does not go below the
+    /// current size. Writes that need a page beyond it fail with "database or disk is
+    /// full", exactly as on a full disk: tests use it to fill the database on purpose.
+    #[doc(hidden)]
+    pub async fn set_max_page_count(&self, pages: u64) -> Result<u64, StoreError> {
+        use diesel::RunQueryDsl;
+
+        #[derive(diesel::QueryableByName)]
+        struct Limit {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            max_page_count: i64,
+        }
+        let pages = i64::try_from(pages).unwrap_or(i64::MAX);
+        self.write(move |conn| {
+            diesel::sql_query(format!("PRAGMA max_page_count = {pages}"))
+                .get_result::<Limit>(conn)
+                .map(|l| u64::try_from(l.max_page_count).unwrap_or(0))
+                .map_err(error::store_error)
+        })
+        .await
     }
 }
 
@@ -213,5 +249,19 @@ impl StoreHealth for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| conn.batch_execute("SELECT 1").map_err(error::store_error))
             .await
+    }
+
+    async fn writable(&self) -> Result<(), StoreError> {
+        match self.inner.write_health.pending() {
+            health::Pending::Healthy => Ok(()),
+            health::Pending::Failed(message) => Err(StoreError::Unavailable(message)),
+            health::Pending::Probe(generation) => {
+                // A failed probe is remembered by `write` like any other write.
+                self.write(health::probe).await?;
+                self.inner.write_health.probed_ok(generation);
+                tracing::info!("the database takes writes again");
+                Ok(())
+            }
+        }
     }
 }

@@ -94,7 +94,7 @@ impl PipelineStore for SqliteStore {
         let repo = repository.to_string();
         let content = content.to_owned();
         self.write(move |conn| {
-            conn.immediate_transaction(|conn| {
+            super::tx::immediate(conn, |conn| {
                 let max: Option<i64> = pipeline_versions::table
                     .filter(pipeline_versions::repository_id.eq(&repo))
                     .select(diesel::dsl::max(pipeline_versions::version))

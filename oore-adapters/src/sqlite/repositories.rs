@@ -30,6 +30,7 @@ struct RepositoryRow {
     state: String,
     webhook_secret: Option<Vec<u8>>,
     webhook_token_digest: Option<Vec<u8>>,
+    clone_credentials: Option<Vec<u8>>,
     build_concurrency: String,
     fork_pull_requests: String,
     created_at: i64,
@@ -61,6 +62,7 @@ struct RepositoryFields<'a> {
     state: &'static str,
     webhook_secret: Option<&'a [u8]>,
     webhook_token_digest: Option<&'a [u8]>,
+    clone_credentials: Option<&'a [u8]>,
     build_concurrency: &'static str,
     fork_pull_requests: &'static str,
     updated_at: i64,
@@ -86,6 +88,7 @@ impl<'a> From<&'a Repository> for RepositoryFields<'a> {
                 Some(StoredSecret::Digest(digest)) => Some(digest.as_slice()),
                 _ => None,
             },
+            clone_credentials: r.clone_credentials.as_ref().map(EncryptedSecret::as_bytes),
             build_concurrency: r.build_concurrency.as_str(),
             fork_pull_requests: r.fork_pull_requests.as_str(),
             updated_at: millis(r.updated_at),
@@ -132,6 +135,7 @@ impl TryFrom<RepositoryRow> for Repository {
                     ));
                 }
             },
+            clone_credentials: row.clone_credentials.map(EncryptedSecret::from_bytes),
             build_concurrency: row
                 .build_concurrency
                 .parse::<RepoConcurrency>()
@@ -286,6 +290,7 @@ mod tests {
             state: "active".into(),
             webhook_secret: None,
             webhook_token_digest: None,
+            clone_credentials: None,
             build_concurrency: "serial".into(),
             fork_pull_requests: "approve".into(),
             created_at: 1_767_225_600_000,

@@ -21,6 +21,15 @@ diesel::table! {
         webhook_token_digest -> Nullable<Binary>,
         fork_pull_requests -> Text,
         github_id -> Nullable<BigInt>,
+        clone_credentials -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    key_check (id) {
+        id -> BigInt,
+        sealed -> Binary,
+        created_at -> BigInt,
     }
 }
 
@@ -196,5 +205,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     github_setup_states,
     github_apps,
     github_installations,
-    github_installation_repositories
+    github_installation_repositories,
+    key_check
 );

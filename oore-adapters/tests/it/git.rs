@@ -182,6 +182,7 @@ pub(crate) fn request(url: &str, dest: &Path) -> FetchRequest {
     FetchRequest {
         build: new_build(),
         url: url.to_owned(),
+        credentials: None,
         branch: None,
         tag: None,
         commit: None,
@@ -467,6 +468,40 @@ async fn http_credentials_are_sent_as_a_header_not_stored() {
             !line.contains("s3cretpass") && !line.contains("dXNlcjpz"),
             "{line}"
         );
+    }
+}
+
+/// How the executor fetches a repository whose credentials are stored sealed: the URL
+/// without them, the user info apart. git gets the same header, and nothing shows them.
+#[tokio::test]
+async fn credentials_given_apart_reach_git_as_the_same_header() {
+    let (addr, seen) = recording_server().await;
+    let s = setup(quick());
+    let url = format!("http://{addr}/o/r.git");
+    let err = fetch(
+        &s,
+        |r| {
+            r.branch = Some("main".into());
+            r.credentials = Some(oore_core::domain::secret::SecretString::new(
+                "user:s3cretpass",
+            ));
+        },
+        &url,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, FetchError::NotFound(m) if m.starts_with(&format!("repository http://***@{addr}/o/r.git not found"))),
+        "{err:?}"
+    );
+    assert_eq!(
+        seen.lock().unwrap().first().map(String::as_str),
+        Some("Basic dXNlcjpzM2NyZXRwYXNz")
+    );
+    let config = std::fs::read_to_string(s.dest.join(".git/config")).unwrap();
+    assert!(!config.contains("s3cretpass"), "{config}");
+    for line in s.logs.lines() {
+        assert!(!line.contains("s3cretpass"), "{line}");
     }
 }
 

@@ -14,6 +14,7 @@ mod sqlite;
 mod sqlite_builds;
 mod sqlite_github;
 mod sqlite_pipelines;
+mod sqlite_storage;
 mod sqlite_webhooks;
 mod wiring;
 mod workspace;

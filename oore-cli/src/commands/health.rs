@@ -44,16 +44,24 @@ pub(crate) fn run(cmd: HealthCmd, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         return Err(CliError::Unhealthy {
             server,
             status: health.status.to_string(),
-            detail: format!("database {}", health.database),
+            detail: health
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("database {}", health.database)),
         });
     }
     Ok(())
 }
 
 fn render(server: &str, health: &HealthResponse) -> String {
-    key_values([
+    let mut rows = vec![
         ("server", server.to_owned()),
         ("status", health.status.to_string()),
+    ];
+    if let Some(reason) = &health.reason {
+        rows.push(("reason", reason.clone()));
+    }
+    rows.extend([
         ("version", health.version.clone()),
         ("uptime", uptime(health.uptime_seconds)),
         ("database", health.database.to_string()),
@@ -61,7 +69,8 @@ fn render(server: &str, health: &HealthResponse) -> String {
             "workers",
             format!("{} of {} busy", health.workers.busy, health.workers.max),
         ),
-    ])
+    ]);
+    key_values(rows)
 }
 
 /// `3d 14h 22m`, `5m 3s`, `42s`.
@@ -98,6 +107,7 @@ mod tests {
     fn renders_a_key_value_block() {
         let health = HealthResponse {
             status: HealthStatusDto::Healthy,
+            reason: None,
             version: "0.1.0".into(),
             uptime_seconds: 3 * 86_400 + 14 * 3_600 + 22 * 60,
             database: DatabaseStatusDto::Connected,

@@ -78,6 +78,10 @@ pub struct BuildDto {
     /// Steps by index (only in single-build answers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<StepDto>>,
+    /// Why a pending build does not start although a slot may be free (e.g. low disk
+    /// space), with what to do. Not stored: computed by the dispatcher when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_reason: Option<String>,
 }
 
 impl BuildDto {
@@ -109,6 +113,7 @@ impl BuildDto {
             finished_at: b.finished_at.map(|t| t.to_string()),
             duration_ms,
             steps: steps.map(|s| s.iter().map(|x| StepDto::new(x, now)).collect()),
+            waiting_reason: None,
         }
     }
 }

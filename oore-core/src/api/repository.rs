@@ -26,8 +26,13 @@ pub struct RepositoryDto {
     pub name: String,
     /// `owner/name`.
     pub full_name: String,
-    /// Clone URL, credentials redacted.
+    /// Clone URL, without credentials (they are stored apart, encrypted).
     pub clone_url: String,
+    /// Whether credentials taken out of the clone URL (`https://user:token@host/...`)
+    /// are stored, encrypted; they are never shown. Absent from older servers.
+    #[serde(default)]
+    #[schema(required)]
+    pub clone_credentials_configured: bool,
     /// Default branch.
     pub default_branch: String,
     /// Lifecycle state.
@@ -59,6 +64,7 @@ impl From<&Repository> for RepositoryDto {
             name: r.name.as_str().to_owned(),
             full_name: r.full_name(),
             clone_url: r.clone_url.redacted(),
+            clone_credentials_configured: r.clone_credentials.is_some(),
             default_branch: r.default_branch.as_str().to_owned(),
             state: r.state.into(),
             webhook_secret_configured: r.webhook_secret.is_some(),
@@ -77,6 +83,14 @@ pub struct RepositoryListResponse {
     pub repositories: Vec<RepositoryDto>,
 }
 
+/// A clone URL for `Debug`: credentials replaced by `***`.
+fn without_credentials(url: &str) -> String {
+    match crate::domain::repository::split_url_credentials(url) {
+        (_, None) => url.to_owned(),
+        (plain, Some(_)) => crate::domain::repository::join_url_credentials(&plain, "***"),
+    }
+}
+
 /// `POST /api/repositories`.
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -88,7 +102,8 @@ pub struct CreateRepositoryRequest {
     pub owner: String,
     /// Name.
     pub name: String,
-    /// Required for `git`.
+    /// Required for `git`. Credentials in it (`https://user:token@host/...`) are taken
+    /// out and stored encrypted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clone_url: Option<String>,
     /// Defaults to `main`.
@@ -113,7 +128,10 @@ impl std::fmt::Debug for CreateRepositoryRequest {
             .field("provider", &self.provider)
             .field("owner", &self.owner)
             .field("name", &self.name)
-            .field("clone_url", &self.clone_url)
+            .field(
+                "clone_url",
+                &self.clone_url.as_deref().map(without_credentials),
+            )
             .field("default_branch", &self.default_branch)
             .field(
                 "webhook_secret",
@@ -150,7 +168,8 @@ pub struct UpdateRepositoryRequest {
     /// New name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// New clone URL.
+    /// New clone URL. Its credentials replace the stored ones; a URL without any
+    /// clears them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clone_url: Option<String>,
     /// New default branch.
@@ -177,7 +196,10 @@ impl std::fmt::Debug for UpdateRepositoryRequest {
         f.debug_struct("UpdateRepositoryRequest")
             .field("owner", &self.owner)
             .field("name", &self.name)
-            .field("clone_url", &self.clone_url)
+            .field(
+                "clone_url",
+                &self.clone_url.as_deref().map(without_credentials),
+            )
             .field("default_branch", &self.default_branch)
             .field(
                 "webhook_secret",
@@ -239,17 +261,28 @@ mod tests {
     use crate::scheduling::RepoConcurrency;
 
     #[test]
-    fn request_debug_masks_the_secret() {
+    fn request_debug_masks_the_secret_and_url_credentials() {
         let req = CreateRepositoryRequest {
             webhook_secret: Some("hunter2".into()),
+            clone_url: Some("https://me:t0ken@host/a.git".into()),
             ..Default::default()
         };
-        assert!(!format!("{req:?}").contains("hunter2"));
+        let shown = format!("{req:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("t0ken"),
+            "{shown}"
+        );
+        assert!(shown.contains("https://***@host/a.git"), "{shown}");
         let req = UpdateRepositoryRequest {
             webhook_secret: Some("hunter2".into()),
+            clone_url: Some("https://t0ken@host/a.git".into()),
             ..Default::default()
         };
-        assert!(!format!("{req:?}").contains("hunter2"));
+        let shown = format!("{req:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("t0ken"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -8,8 +8,13 @@ use super::{DatabaseStatusDto, HealthStatusDto, SetupItemKeyDto};
 /// `GET /api/health`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct HealthResponse {
-    /// `healthy`, or `degraded` when the database does not answer.
+    /// `healthy`, or `degraded` when the database does not answer, does not take
+    /// writes, or free space is below `OORE_MIN_FREE_BYTES`.
     pub status: HealthStatusDto,
+    /// Why it is degraded and what to do, one sentence per problem; absent when
+    /// healthy (and from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Server version.
     pub version: String,
     /// Seconds since `oored` started.

@@ -118,6 +118,9 @@ fn build(steps: Option<Vec<StepDto>>) -> BuildDto {
         finished_at: Some("2026-01-02T03:05:11Z".into()),
         duration_ms: Some(65_000),
         steps,
+        waiting_reason: Some(
+            "only 10.0 MiB free on the filesystem of /var/lib/oore (OORE_MIN_FREE_BYTES is 256.0 MiB): free disk space there; new builds wait until then".into(),
+        ),
     }
 }
 
@@ -136,6 +139,7 @@ fn pending_build() -> BuildDto {
         started_at: None,
         finished_at: None,
         duration_ms: None,
+        waiting_reason: None,
         ..build(None)
     }
 }
@@ -177,6 +181,7 @@ fn repository() -> RepositoryDto {
         default_branch: "main".into(),
         state: RepositoryStateDto::PendingSetup,
         webhook_secret_configured: false,
+        clone_credentials_configured: true,
         build_concurrency: BuildConcurrencyDto::Serial,
         fork_pull_requests: ForkPullRequestsDto::Approve,
         created_at: AT.into(),
@@ -282,12 +287,19 @@ fn errors() {
 fn system() {
     let health = HealthResponse {
         status: HealthStatusDto::Degraded,
+        reason: Some("the database does not answer: database unavailable: disk I/O error".into()),
         version: "0.1.0".into(),
         uptime_seconds: 3_600,
         database: DatabaseStatusDto::Unavailable,
         workers: WorkersDto { busy: 1, max: 2 },
     };
-    check(&health, &health);
+    let healthy = HealthResponse {
+        status: HealthStatusDto::Healthy,
+        reason: None,
+        database: DatabaseStatusDto::Connected,
+        ..health.clone()
+    };
+    check(&health, &healthy);
     check(&health.workers, &health.workers);
     let version = VersionResponse {
         version: "0.1.0".into(),

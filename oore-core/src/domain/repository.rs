@@ -9,10 +9,14 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 
-use super::secret::StoredSecret;
+use super::secret::{EncryptedSecret, StoredSecret};
 use super::validation::FieldError;
 use crate::ids::RepositoryId;
 use crate::scheduling::RepoConcurrency;
+
+mod clone_url;
+
+pub use clone_url::{CloneUrl, join_url_credentials, split_url_credentials};
 
 /// Where a repository is hosted, which decides how webhooks are verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -283,123 +287,6 @@ impl RepoName {
     }
 }
 
-/// A URL or path that `git clone` accepts: `https://`, `http://`, `ssh://`, `git://`,
-/// `file://`, scp-like `user@host:path`, or an absolute local path.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct CloneUrl(String);
-
-impl CloneUrl {
-    /// Validates a clone URL.
-    pub fn new(raw: &str) -> Result<Self, FieldError> {
-        const FIELD: &str = "clone_url";
-        if raw.trim().is_empty() {
-            return Err(FieldError::new(FIELD, "must not be empty"));
-        }
-        if raw.trim() != raw || raw.chars().any(|c| c.is_control() || c == ' ') {
-            return Err(FieldError::new(
-                FIELD,
-                "must not contain spaces or control characters",
-            ));
-        }
-        if raw.starts_with('-') {
-            return Err(FieldError::new(FIELD, "must not start with '-'"));
-        }
-        if raw.len() > 2048 {
-            return Err(FieldError::new(FIELD, "must be at most 2048 characters"));
-        }
-        let ok = if let Some((scheme, rest)) = raw.split_once("://") {
-            matches!(scheme, "https" | "http" | "ssh" | "git" | "file") && rest.len() > 1
-        } else if raw.starts_with('/') {
-            true
-        } else if let Some((user_host, path)) = raw.split_once(':') {
-            // scp-like: git@github.com:owner/repo.git
-            !user_host.is_empty() && !user_host.contains('/') && !path.is_empty()
-        } else {
-            false
-        };
-        if !ok {
-            return Err(FieldError::new(
-                FIELD,
-                format!(
-                    "'{raw}' is not a clone URL: use https://host/owner/repo.git, \
-                     ssh://git@host/owner/repo.git, git@host:owner/repo.git or an absolute path"
-                ),
-            ));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    /// The default clone URL for a forge-hosted repository.
-    pub fn default_for(provider: Provider, owner: &RepoOwner, name: &RepoName) -> Option<Self> {
-        let host = match provider {
-            Provider::GitHub => "github.com",
-            Provider::GitLab => "gitlab.com",
-            Provider::Git => return None,
-        };
-        Some(Self(format!(
-            "https://{host}/{}/{}.git",
-            owner.as_str(),
-            name.as_str()
-        )))
-    }
-
-    /// The URL as given.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The host a forge serves its web pages from, as `https://host[:port]`, read from
-    /// an `http(s)://`, `ssh://` or scp-like (`git@host:owner/repo`) clone URL; `None` for
-    /// paths and `file://`. An SSH port is dropped: the web pages are not served there.
-    pub fn web_origin(&self) -> Option<String> {
-        let raw = self.0.as_str();
-        let (host, keep_port) = if let Some((scheme, rest)) = raw.split_once("://") {
-            let keep_port = match scheme.to_ascii_lowercase().as_str() {
-                "http" | "https" => true,
-                "ssh" | "git" => false,
-                _ => return None,
-            };
-            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-            (
-                authority.rsplit_once('@').map_or(authority, |(_, h)| h),
-                keep_port,
-            )
-        } else if raw.starts_with('/') {
-            return None;
-        } else {
-            let (user_host, _) = raw.split_once(':')?;
-            (
-                user_host.rsplit_once('@').map_or(user_host, |(_, h)| h),
-                false,
-            )
-        };
-        let host = if keep_port {
-            host
-        } else {
-            host.split(':').next().unwrap_or_default()
-        };
-        (!host.is_empty()).then(|| format!("https://{host}"))
-    }
-
-    /// The URL with any `user:password@` credentials replaced by `***`, for display.
-    pub fn redacted(&self) -> String {
-        if let Some((scheme, rest)) = self.0.split_once("://")
-            && let Some((userinfo, host)) = rest.split_once('@')
-            && userinfo.contains(':')
-            && !userinfo.contains('/')
-        {
-            return format!("{scheme}://***@{host}");
-        }
-        self.0.clone()
-    }
-}
-
-impl fmt::Debug for CloneUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CloneUrl({})", self.redacted())
-    }
-}
-
 /// A git branch name, checked against `git check-ref-format` rules.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BranchName(String);
@@ -478,6 +365,9 @@ pub struct Repository {
     /// The webhook secret, bound to this row: sealed for GitHub (its HMAC key), a keyed
     /// digest for GitLab (its token only ever needs comparing); see [`StoredSecret`].
     pub webhook_secret: Option<StoredSecret>,
+    /// The credentials of the clone URL (its user info, e.g. `user:token`), sealed and
+    /// bound to this row; put back into the URL only for git at fetch time.
+    pub clone_credentials: Option<EncryptedSecret>,
     /// Whether its builds may run side by side or queue behind each other.
     pub build_concurrency: RepoConcurrency,
     /// What pull/merge requests from forks do.
@@ -530,53 +420,6 @@ mod tests {
         assert!(RepoOwner::new(Provider::GitHub, "org/sub").is_err());
         assert!(RepoOwner::new(Provider::GitLab, "group/sub").is_ok());
         assert!(RepoOwner::new(Provider::GitLab, "group//sub").is_err());
-    }
-
-    #[test]
-    fn clone_urls_of_every_usual_shape() {
-        for ok in [
-            "https://github.com/a/b.git",
-            "ssh://git@host:22/a/b.git",
-            "git@github.com:a/b.git",
-            "file:///tmp/repo",
-            "/srv/git/repo.git",
-        ] {
-            assert!(CloneUrl::new(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "ftp://x/y", "not a url", "-uhttps://x", "relative/path"] {
-            assert!(CloneUrl::new(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn web_origins_come_from_the_clone_urls_host() {
-        for (url, origin) in [
-            ("https://github.com/a/b.git", Some("https://github.com")),
-            (
-                "https://user:tok@gitlab.example.com:8443/g/s/b.git",
-                Some("https://gitlab.example.com:8443"),
-            ),
-            (
-                "ssh://git@gitlab.example.com:2222/a/b.git",
-                Some("https://gitlab.example.com"),
-            ),
-            (
-                "git@ghe.corp.example:a/b.git",
-                Some("https://ghe.corp.example"),
-            ),
-            ("file:///tmp/repo", None),
-            ("/srv/git/repo.git", None),
-        ] {
-            let url = CloneUrl::new(url).unwrap();
-            assert_eq!(url.web_origin().as_deref(), origin, "{url:?}");
-        }
-    }
-
-    #[test]
-    fn clone_url_debug_hides_credentials() {
-        let url = CloneUrl::new("https://user:hunter2@example.com/a/b.git").unwrap();
-        assert_eq!(url.redacted(), "https://***@example.com/a/b.git");
-        assert!(!format!("{url:?}").contains("hunter2"));
     }
 
     #[test]

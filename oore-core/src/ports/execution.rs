@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::cancel::{CancelReason, CancelToken};
+use crate::domain::secret::SecretString;
 use crate::ids::BuildId;
 
 /// One step's process, fully described.
@@ -249,8 +250,11 @@ pub trait Workspaces: Send + Sync {
 pub struct FetchRequest {
     /// The build (for its system log).
     pub build: BuildId,
-    /// Clone URL (never logged with credentials).
+    /// Clone URL, without credentials.
     pub url: String,
+    /// The clone URL's credentials (its user info, as the user wrote it), put back into
+    /// the URL only for git; never logged.
+    pub credentials: Option<SecretString>,
     /// Branch to check out (its head unless `commit` is given).
     pub branch: Option<String>,
     /// Tag to check out, for tag builds.

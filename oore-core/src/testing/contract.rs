@@ -27,6 +27,7 @@ mod build_list;
 pub mod build_logs;
 pub mod build_store;
 pub mod github_store;
+pub mod key_check_store;
 pub mod pipeline_store;
 pub mod repository_store;
 pub mod secret_cipher;
@@ -57,6 +58,7 @@ pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -
             Provider::GitLab => StoredSecret::Digest([n as u8; 32]),
             _ => StoredSecret::Sealed(EncryptedSecret::from_bytes(vec![1, 2, 3, n as u8])),
         }),
+        clone_credentials: None,
         build_concurrency: RepoConcurrency::Parallel,
         fork_pull_requests: ForkPolicy::Approve,
         created_at: at,
@@ -79,6 +81,7 @@ pub fn sample_repository(n: u128, provider: Provider, owner: &str, name: &str) -
 /// | `build_store` | `&dyn BuildStore, &dyn RepositoryStore` over one database (async) |
 /// | `webhook_store` | `&dyn WebhookEventStore, &dyn RepositoryStore` over one database (async) |
 /// | `pipeline_store` | `&dyn PipelineStore, RepositoryId, RepositoryId` (two existing repositories; async) |
+/// | `key_check_store` | `&dyn KeyCheckStore, &dyn RepositoryStore` over one database (async) |
 /// | `secret_cipher` | `&dyn SecretCipher` |
 /// | `build_logs` | `&dyn BuildLogs` (async) |
 /// | `workspaces` | `&dyn Workspaces, &dyn WorkspaceFixture` over the same workspaces (async) |
@@ -145,6 +148,12 @@ macro_rules! contract_tests {
             clearing_keeps_history_and_numbering_continues,
         ]);
     };
+    (key_check_store, |$case:ident| $body:expr $(,)?) => {
+        $crate::contract_tests!(@tests key_check_store, $case, $body, [
+            no_check_value_until_one_is_created_and_the_first_one_stays,
+            samples_are_the_sealed_secrets_with_their_bindings,
+        ]);
+    };
     (secret_cipher, |$case:ident| $body:expr $(,)?) => {
         $crate::contract_tests!(@tests secret_cipher, $case, $body, [
             a_value_decrypts_only_with_its_binding,
@@ -200,7 +209,8 @@ macro_rules! contract_tests {
         compile_error!(concat!(
             "no contract suite `", stringify!($suite), "`, or not called as ",
             "`contract_tests!(suite, |case| body)`; the suites are repository_store, ",
-            "build_store, webhook_store, pipeline_store, secret_cipher, build_logs, workspaces, github_store"
+            "build_store, webhook_store, pipeline_store, key_check_store, secret_cipher, build_logs, ",
+            "workspaces, github_store"
         ));
     };
 }
@@ -238,6 +248,11 @@ mod tests {
         RepositoryId::from_ulid(ulid::Ulid::from_parts(1, 1)),
         RepositoryId::from_ulid(ulid::Ulid::from_parts(1, 2)),
     )));
+
+    crate::contract_tests!(key_check_store, |case| {
+        let store = MemoryRepositoryStore::default();
+        block_on(case(&store, &store))
+    });
 
     crate::contract_tests!(secret_cipher, |case| case(&FakeCipher));
 
@@ -294,6 +309,10 @@ mod tests {
                 ),
             ),
             ("pipeline_store", include_str!("contract/pipeline_store.rs")),
+            (
+                "key_check_store",
+                include_str!("contract/key_check_store.rs"),
+            ),
             ("secret_cipher", include_str!("contract/secret_cipher.rs")),
             ("build_logs", include_str!("contract/build_logs.rs")),
             ("workspaces", include_str!("contract/workspaces.rs")),

@@ -10,22 +10,25 @@ use jiff::Timestamp;
 use ulid::Ulid;
 
 use crate::domain::repository::Repository;
-use crate::domain::secret::{EncryptedSecret, SecretBinding, SecretString};
+use crate::domain::secret::{EncryptedSecret, SecretBinding, SecretString, StoredSecret};
 use crate::ids::RepositoryId;
 use crate::ports::{
-    CipherError, Clock, IdGen, RepositoryFilter, RepositoryStore, SecretCipher, StoreError,
-    StoreHealth,
+    CipherError, Clock, DiskSpace, IdGen, KeyCheckStore, RepositoryFilter, RepositoryStore,
+    SecretCipher, SpaceError, StoreError, StoreHealth,
 };
 use crate::scheduling::RepoConcurrency;
+use crate::usecases::repository::{clone_credentials_binding, webhook_secret_binding};
 
 /// Every repository ever inserted, with its deletion time once soft-deleted.
 type Rows = Vec<(Repository, Option<Timestamp>)>;
 
 /// Repositories in a `Vec` behind a mutex; deleted rows are kept with their deletion time.
-/// Clones share the same rows, like two handles on one database.
+/// Clones share the same rows, like two handles on one database. Also the key check
+/// value ([`KeyCheckStore`]), which looks at the repositories' sealed secrets.
 #[derive(Default, Clone)]
 pub struct MemoryRepositoryStore {
     rows: Arc<Mutex<Rows>>,
+    key_check: Arc<Mutex<Option<EncryptedSecret>>>,
 }
 
 impl MemoryRepositoryStore {
@@ -119,6 +122,85 @@ impl RepositoryStore for MemoryRepositoryStore {
 impl StoreHealth for MemoryRepositoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+#[async_trait]
+impl KeyCheckStore for MemoryRepositoryStore {
+    async fn key_check(&self) -> Result<Option<EncryptedSecret>, StoreError> {
+        Ok(self
+            .key_check
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone())
+    }
+
+    async fn create_key_check(
+        &self,
+        sealed: &EncryptedSecret,
+        _at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut check = self.key_check.lock().unwrap_or_else(|p| p.into_inner());
+        if check.is_some() {
+            return Ok(false);
+        }
+        *check = Some(sealed.clone());
+        Ok(true)
+    }
+
+    async fn sealed_samples(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(SecretBinding, EncryptedSecret)>, StoreError> {
+        let rows = self.rows();
+        let webhook_secrets = rows.iter().filter_map(|(r, _)| match &r.webhook_secret {
+            Some(StoredSecret::Sealed(sealed)) => {
+                Some((webhook_secret_binding(r.id), sealed.clone()))
+            }
+            _ => None,
+        });
+        let clone_credentials = rows.iter().filter_map(|(r, _)| {
+            r.clone_credentials
+                .as_ref()
+                .map(|sealed| (clone_credentials_binding(r.id), sealed.clone()))
+        });
+        Ok(webhook_secrets
+            .chain(clone_credentials)
+            .take(limit)
+            .collect())
+    }
+}
+
+/// Free space set by hand, for the storage use cases.
+#[derive(Debug)]
+pub struct FakeDiskSpace {
+    location: std::path::PathBuf,
+    available: AtomicU64,
+}
+
+impl FakeDiskSpace {
+    /// `available` bytes free at `location`.
+    pub fn new(location: impl Into<std::path::PathBuf>, available: u64) -> Self {
+        Self {
+            location: location.into(),
+            available: AtomicU64::new(available),
+        }
+    }
+
+    /// Changes the free space.
+    pub fn set_available(&self, bytes: u64) {
+        self.available.store(bytes, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl DiskSpace for FakeDiskSpace {
+    fn location(&self) -> std::path::PathBuf {
+        self.location.clone()
+    }
+
+    async fn available_bytes(&self) -> Result<u64, SpaceError> {
+        Ok(self.available.load(Ordering::SeqCst))
     }
 }
 

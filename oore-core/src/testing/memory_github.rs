@@ -337,6 +337,7 @@ impl GitHubStore for MemoryGitHubStore {
                     webhook_secret: None,
                     build_concurrency: RepoConcurrency::Parallel,
                     fork_pull_requests: ForkPolicy::default(),
+                    clone_credentials: None,
                     created_at: at,
                     updated_at: at,
                 };

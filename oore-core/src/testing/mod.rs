@@ -9,6 +9,7 @@
 pub mod contract;
 pub mod contract_files;
 mod execution;
+mod failing_store;
 mod memory;
 mod memory_builds;
 mod memory_files;
@@ -21,7 +22,8 @@ pub use execution::{
     FakeArtifacts, FakeExecution, FakeFetcher, FakeWorkspaces, RecordingSignals, ScriptedRunner,
     StepScript, scripted_process,
 };
-pub use memory::{FakeCipher, FixedClock, MemoryRepositoryStore, SequentialIds};
+pub use failing_store::{FailMode, FailingWrites, disk_full};
+pub use memory::{FakeCipher, FakeDiskSpace, FixedClock, MemoryRepositoryStore, SequentialIds};
 pub use memory_builds::MemoryBuildStore;
 #[cfg(test)]
 pub(crate) use memory_files::crc32;
@@ -96,7 +98,8 @@ pub fn services() -> Services {
         builds,
         pipelines: Arc::new(MemoryPipelineStore::default()),
         webhooks,
-        store_health: store,
+        store_health: store.clone(),
+        key_check: store,
         cipher: Arc::new(FakeCipher),
         clock: Arc::new(FixedClock::default()),
         ids: Arc::new(SequentialIds::default()),

@@ -5,6 +5,7 @@ pub mod build;
 pub mod github;
 pub mod pipeline;
 pub mod repository;
+pub mod system;
 pub mod webhook;
 
 use crate::error::ErrorClass;

@@ -74,6 +74,9 @@ pub struct Config {
     pub max_step_duration: Duration,
     /// `OORE_MAX_LOG_SIZE_BYTES`.
     pub max_log_size_bytes: u64,
+    /// `OORE_MIN_FREE_BYTES`: no build starts while the data directory's filesystem has
+    /// less free space; 0 turns the check off.
+    pub min_free_bytes: u64,
     /// `OORE_WORKSPACE_RETENTION_HOURS`.
     pub workspace_retention: Duration,
     /// `OORE_GITLAB_ALLOWED_CIDRS`; empty means any source address.
@@ -230,6 +233,7 @@ impl Config {
         let max_log_size_bytes = r.get("OORE_MAX_LOG_SIZE_BYTES", |v| {
             values::int(v, 1024..=1 << 40)
         });
+        let min_free_bytes = r.get("OORE_MIN_FREE_BYTES", |v| values::int(v, 0..=1 << 50));
         let workspace_retention = r.get("OORE_WORKSPACE_RETENTION_HOURS", |v| {
             values::int(v, 0..=87_600).map(|h| Duration::from_secs(h * 3600))
         });
@@ -361,6 +365,7 @@ impl Config {
                 max_build_duration: max_build_duration?,
                 max_step_duration: max_step_duration?,
                 max_log_size_bytes: max_log_size_bytes?,
+                min_free_bytes: min_free_bytes?,
                 workspace_retention: workspace_retention?,
                 gitlab_allowed_cidrs,
                 allow_broad_cidrs: allow_broad_cidrs?,

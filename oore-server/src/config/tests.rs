@@ -56,6 +56,7 @@ fn defaults_match_the_spec() {
     assert_eq!(c.max_build_duration, Duration::from_secs(3600));
     assert_eq!(c.max_step_duration, Duration::from_secs(1800));
     assert_eq!(c.max_log_size_bytes, 52_428_800);
+    assert_eq!(c.min_free_bytes, 256 << 20);
     assert_eq!(c.workspace_retention, Duration::from_secs(24 * 3600));
     assert!(c.gitlab_allowed_cidrs.is_empty());
     assert!(!c.allow_broad_cidrs);
@@ -92,6 +93,7 @@ fn every_variable_is_read() {
             ("OORE_MAX_BUILD_DURATION_SECS", "7200"),
             ("OORE_MAX_STEP_DURATION_SECS", "600"),
             ("OORE_MAX_LOG_SIZE_BYTES", "1_048_576"),
+            ("OORE_MIN_FREE_BYTES", "0"),
             ("OORE_WORKSPACE_RETENTION_HOURS", "0"),
             ("OORE_GITLAB_ALLOWED_CIDRS", "10.0.0.0/8, 192.168.1.0/24"),
             ("OORE_ALLOW_BROAD_CIDRS", "TRUE"),
@@ -132,6 +134,7 @@ fn every_variable_is_read() {
     assert_eq!(c.max_build_duration, Duration::from_secs(7200));
     assert_eq!(c.max_step_duration, Duration::from_secs(600));
     assert_eq!(c.max_log_size_bytes, 1_048_576);
+    assert_eq!(c.min_free_bytes, 0);
     assert_eq!(c.workspace_retention, Duration::ZERO);
     let cidrs: Vec<String> = c
         .gitlab_allowed_cidrs
@@ -238,6 +241,7 @@ fn each_bad_value_is_reported_with_its_variable_and_fix() {
         ),
         ("OORE_MAX_STEP_DURATION_SECS", "0", "is out of range"),
         ("OORE_MAX_LOG_SIZE_BYTES", "50MB", "is not a whole number"),
+        ("OORE_MIN_FREE_BYTES", "256MiB", "is not a whole number"),
         (
             "OORE_WORKSPACE_RETENTION_HOURS",
             "forever",

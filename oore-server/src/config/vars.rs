@@ -94,6 +94,11 @@ pub(crate) const VARS: &[Var] = &[
         "largest log file per step",
     ),
     var(
+        "OORE_MIN_FREE_BYTES",
+        Some("268435456"),
+        "new builds wait while the data directory's filesystem has less free space (0: no check)",
+    ),
+    var(
         "OORE_WORKSPACE_RETENTION_HOURS",
         Some("24"),
         "workspaces are deleted this many hours after their build",

@@ -18,16 +18,35 @@
 //! **Workers.** A worker is a task running [`execute_build`] with the build's
 //! [`CancelToken`]. When it ends (whatever the outcome, a panic included) the build leaves
 //! the live map, every process the build left behind is stopped, and the dispatcher is
-//! woken for the freed slot. A worker whose `execute_build` failed on the store or
-//! panicked records the build as failed itself ([`fail_unfinished_build`]), so no build
-//! is left running.
+//! woken for the freed slot. A worker whose `execute_build` failed or panicked records
+//! the build as failed itself ([`BuildEnd::failure`]), so no build is left running.
+//!
+//! **A failed write is retried, never abandoned.** When recording a build's end fails
+//! (the database refuses writes: a full disk), the worker keeps the end
+//! ([`ExecuteError::Unrecorded`]) and records it again with [`record_build_end`],
+//! waiting 250 ms, doubling up to 5 s, until it succeeds or `oored` stops (the next start
+//! then fails the build, "interrupted by server restart"). Meanwhile the build is in the
+//! `ending` set: its row still says running, but it no longer counts against
+//! `OORE_MAX_CONCURRENT_BUILDS` or the busy workers, and the reaper leaves it alone.
+//!
+//! **The free-space gate.** No build starts while the data directory's filesystem has
+//! less than `OORE_MIN_FREE_BYTES` available ([`low_space`]); pending builds wait, and
+//! [`Dispatcher::waiting_reason`] says why (shown with pending builds in the API, not
+//! stored). If free space cannot be measured the gate stays open (and says so in the
+//! log): a broken measurement must not stop every build.
+//!
+//! **Restart recovery** ([`recover_builds`]: the processes of builds left running are
+//! stopped, then those builds are failed; pending ones stay queued) is the loop's first act, retried with the same backoff until it
+//! succeeds: no build starts before it did, so every running row it fails is one a
+//! previous process left.
 //!
 //! **Shutdown.** The loop stops starting builds, lets the running ones go on for the grace
 //! period, then cancels the rest with [`CancelReason::Shutdown`] (the executor records
 //! them failed, "interrupted by server shutdown") and waits for the workers to record
 //! their end.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -36,14 +55,18 @@ use oore_adapters::runner::ProcessRunner;
 use oore_core::cancel::{CancelReason, CancelToken};
 use oore_core::domain::build::BuildStatus;
 use oore_core::ids::BuildId;
-use oore_core::ports::{BuildSignals, BuildUpdate, StoreError};
+use oore_core::ports::{BuildSignals, BuildUpdate, DiskSpace, StoreError};
 use oore_core::scheduling::builds_to_start;
 use oore_core::services::{ExecutionPorts, Services};
 use oore_core::usecases::build::{
-    ExecutionSettings, execute_build, fail_unfinished_build, fail_unrunnable_builds,
+    BuildEnd, ExecuteError, ExecutionSettings, execute_build, fail_unrunnable_builds,
+    record_build_end, recover_builds,
 };
+use oore_core::usecases::system::low_space;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
+
+use super::backoff::Backoff;
 
 /// How long the workers of a cancelled shutdown may take to record their end before they
 /// are abandoned (abandoning a step kills its processes at once).
@@ -74,6 +97,8 @@ pub(crate) struct Engine {
     pub(crate) settings: Arc<ExecutionSettings>,
     /// Stops a build's leftover processes when it ends.
     pub(crate) sweeper: Arc<dyn ProcessSweeper>,
+    /// Free space of the data directory, for the gate.
+    pub(crate) space: Arc<dyn DiskSpace>,
 }
 
 /// How the dispatcher schedules.
@@ -85,6 +110,8 @@ pub(crate) struct DispatchConfig {
     pub(crate) tick: Duration,
     /// `OORE_SHUTDOWN_GRACE_SECS`: how long running builds go on after shutdown began.
     pub(crate) shutdown_grace: Duration,
+    /// `OORE_MIN_FREE_BYTES`: no build starts below it (0: no check).
+    pub(crate) min_free_bytes: u64,
 }
 
 /// Wakes the dispatcher and cancels the builds it runs; see the module doc. Shared
@@ -93,6 +120,12 @@ pub(crate) struct DispatchConfig {
 pub(crate) struct Dispatcher {
     wake: Notify,
     live: Mutex<HashMap<BuildId, CancelToken>>,
+    /// Live builds that ended but whose end is not recorded yet (module doc).
+    ending: Mutex<HashSet<BuildId>>,
+    /// Why pending builds wait although a slot may be free (the free-space gate).
+    waiting: Mutex<Option<String>>,
+    /// Free space could not be measured at the last look (said once, not every pass).
+    space_unknown: AtomicBool,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -129,9 +162,35 @@ impl Dispatcher {
         self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Builds a worker of this process runs now.
+    fn ending(&self) -> MutexGuard<'_, HashSet<BuildId>> {
+        self.ending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Builds a worker of this process runs now (not those only recording their end).
     pub(crate) fn busy(&self) -> usize {
-        self.live().len()
+        self.live().len().saturating_sub(self.ending().len())
+    }
+
+    /// Why pending builds do not start although a slot may be free; `None` when nothing
+    /// but the slots holds them.
+    pub(crate) fn waiting_reason(&self) -> Option<String> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Sets the waiting reason, logging when it appears, changes or goes.
+    fn set_waiting(&self, reason: Option<String>) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        if *waiting == reason {
+            return;
+        }
+        match &reason {
+            Some(why) => tracing::warn!("pending builds wait: {why}"),
+            None => tracing::info!("pending builds may start again"),
+        }
+        *waiting = reason;
     }
 
     /// Whether a worker of this process runs `build`.
@@ -152,6 +211,10 @@ impl Dispatcher {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut workers = JoinSet::new();
+        if !self.recover(&engine, &mut stop).await {
+            tracing::info!("build dispatcher stopped before restart recovery succeeded");
+            return;
+        }
         tracing::info!(
             max_concurrent = config.max_concurrent,
             "build dispatcher started"
@@ -160,10 +223,7 @@ impl Dispatcher {
             if *stop.borrow() {
                 break;
             }
-            if let Err(e) = self
-                .pass(&engine, config.max_concurrent, &mut workers)
-                .await
-            {
+            if let Err(e) = self.pass(&engine, &config, &mut workers, &stop).await {
                 tracing::warn!(error = %e, "build dispatch failed; retrying on the next tick");
             }
             tokio::select! {
@@ -176,20 +236,90 @@ impl Dispatcher {
         self.shut_down(workers, config.shutdown_grace).await;
     }
 
-    /// One look at the queue: fail what cannot run, start what may.
+    /// Restart recovery, retried until it succeeds; false if `oored` stopped first.
+    async fn recover(&self, engine: &Engine, stop: &mut watch::Receiver<bool>) -> bool {
+        let mut backoff = Backoff::new();
+        loop {
+            match recover_builds(&engine.services, engine.ports.runner.as_ref()).await {
+                Ok(report) => {
+                    let logs = &engine.ports.logs;
+                    for build in &report.interrupted {
+                        let (id, n) = (build.id, build.stopped_processes);
+                        let _ = logs
+                            .append_system(
+                                id,
+                                &format!(
+                                    "server restart: stopped {n} process{} the build had left running",
+                                    if n == 1 { "" } else { "es" }
+                                ),
+                            )
+                            .await;
+                        let _ = logs
+                            .append_system(
+                                id,
+                                "build failure: interrupted by server restart; trigger the build again",
+                            )
+                            .await;
+                        logs.finish(id);
+                    }
+                    tracing::info!(
+                        interrupted = report.interrupted.len(),
+                        pending = report.pending,
+                        "build recovery: {} running build(s) marked failed (interrupted by server restart), {} pending build(s) queued",
+                        report.interrupted.len(),
+                        report.pending
+                    );
+                    return true;
+                }
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "build recovery failed; no build starts before it succeeds: retrying in {:?}",
+                    backoff.peek()
+                ),
+            }
+            if !backoff.wait(stop).await {
+                return false;
+            }
+        }
+    }
+
+    /// One look at the queue: hold everything while space is low, else fail what cannot
+    /// run and start what may.
     async fn pass(
         self: &Arc<Self>,
         engine: &Engine,
-        max_concurrent: usize,
+        config: &DispatchConfig,
         workers: &mut JoinSet<()>,
+        stop: &watch::Receiver<bool>,
     ) -> Result<(), StoreError> {
         let store = &engine.services.builds;
         let queued = store.queued_builds().await?;
         if queued.is_empty() {
+            self.set_waiting(None);
             return Ok(());
         }
-        let running = store.running_builds().await?;
-        if running.len() >= max_concurrent {
+        match low_space(engine.space.as_ref(), config.min_free_bytes).await {
+            Ok(Some(reason)) => {
+                self.set_waiting(Some(reason));
+                return Ok(());
+            }
+            Ok(None) => {
+                self.set_waiting(None);
+                self.space_unknown.store(false, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.set_waiting(None);
+                if !self.space_unknown.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "free space unknown: builds start without the OORE_MIN_FREE_BYTES check");
+                }
+            }
+        }
+        let mut running = store.running_builds().await?;
+        {
+            let ending = self.ending();
+            running.retain(|r| !ending.contains(&r.id));
+        }
+        if running.len() >= config.max_concurrent {
             return Ok(());
         }
         let outcome =
@@ -197,8 +327,8 @@ impl Dispatcher {
         for (id, message) in &outcome.failed {
             tracing::warn!(build_id = %id, "build not started: {message}");
         }
-        for id in builds_to_start(&outcome.startable, &running, max_concurrent) {
-            self.start(engine, id, workers).await?;
+        for id in builds_to_start(&outcome.startable, &running, config.max_concurrent) {
+            self.start(engine, id, workers, stop).await?;
         }
         Ok(())
     }
@@ -209,6 +339,7 @@ impl Dispatcher {
         engine: &Engine,
         id: BuildId,
         workers: &mut JoinSet<()>,
+        stop: &watch::Receiver<bool>,
     ) -> Result<(), StoreError> {
         // Registered before the compare-and-set, so a cancel that sees the build running
         // always reaches its token.
@@ -228,7 +359,8 @@ impl Dispatcher {
                 tracing::info!(build_id = %id, "build started");
                 let this = Arc::clone(self);
                 let engine = engine.clone();
-                workers.spawn(async move { this.work(engine, id, token).await });
+                let stop = stop.clone();
+                workers.spawn(async move { this.work(engine, id, token, stop).await });
                 Ok(())
             }
             Ok(false) => {
@@ -242,8 +374,15 @@ impl Dispatcher {
         }
     }
 
-    /// One worker: runs the build, then frees its slot (module doc).
-    async fn work(self: Arc<Self>, engine: Engine, id: BuildId, token: CancelToken) {
+    /// One worker: runs the build, records its end (retrying), then frees its slot
+    /// (module doc).
+    async fn work(
+        self: Arc<Self>,
+        engine: Engine,
+        id: BuildId,
+        token: CancelToken,
+        stop: watch::Receiver<bool>,
+    ) {
         let mut run = {
             let engine = engine.clone();
             AbortOnDrop(tokio::spawn(async move {
@@ -257,28 +396,87 @@ impl Dispatcher {
                 .await
             }))
         };
-        match (&mut run.0).await {
-            Ok(Ok(status)) => tracing::info!(build_id = %id, %status, "build finished"),
+        let unrecorded = match (&mut run.0).await {
+            Ok(Ok(status)) => {
+                tracing::info!(build_id = %id, %status, "build finished");
+                None
+            }
+            Ok(Err(ExecuteError::Unrecorded { end, error })) => Some((*end, Some(error))),
             Ok(Err(e)) => {
                 tracing::error!(build_id = %id, error = %e, "build could not be driven");
                 let message = format!(
                     "internal error while running the build ({e}); check the server log and trigger the build again"
                 );
-                fail_unfinished(&engine, id, &message).await;
+                let now = engine.services.clock.now();
+                Some((BuildEnd::failure(id, now, message), None))
             }
             Err(e) => {
                 tracing::error!(build_id = %id, error = %e, "build worker panicked");
-                fail_unfinished(
-                    &engine,
-                    id,
-                    "internal error: the build worker crashed; check the server log and trigger the build again",
-                )
-                .await;
+                let message = "internal error: the build worker crashed; check the server log and trigger the build again";
+                let now = engine.services.clock.now();
+                Some((BuildEnd::failure(id, now, message), None))
             }
+        };
+        if let Some((end, failed)) = unrecorded {
+            self.record_end(&engine, &end, failed, stop).await;
         }
         self.live().remove(&id);
         engine.sweeper.stop_build_processes(id).await;
         self.wake_dispatcher();
+    }
+
+    /// Records `end` until it is (module doc). `failed` is the error of an attempt the
+    /// executor already made. While it fails the build is `ending`: its slot is free.
+    async fn record_end(
+        &self,
+        engine: &Engine,
+        end: &BuildEnd,
+        mut failed: Option<StoreError>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let id = end.build;
+        let logs = engine.ports.logs.as_ref();
+        let mut backoff = Backoff::new();
+        let mut attempts: u32 = u32::from(failed.is_some());
+        let mut last_attempt = false;
+        loop {
+            if let Some(error) = &failed {
+                if self.ending().insert(id) {
+                    tracing::error!(
+                        build_id = %id,
+                        status = %end.status,
+                        %error,
+                        "could not record the end of the build; its slot is free, and recording is retried until the database takes it"
+                    );
+                    self.wake_dispatcher();
+                }
+                if last_attempt {
+                    tracing::error!(
+                        build_id = %id,
+                        attempts,
+                        %error,
+                        "oored is stopping before the end of the build could be recorded; the next start marks it failed (interrupted by server restart)"
+                    );
+                    break;
+                }
+                if !backoff.wait(&mut stop).await {
+                    last_attempt = true;
+                }
+            }
+            attempts += 1;
+            match record_build_end(&engine.services, logs, end).await {
+                Ok(status) => {
+                    if attempts > 1 {
+                        tracing::info!(build_id = %id, %status, attempts, "build end recorded after the database refused it");
+                    } else {
+                        tracing::info!(build_id = %id, %status, "build finished");
+                    }
+                    break;
+                }
+                Err(e) => failed = Some(e),
+            }
+        }
+        self.ending().remove(&id);
     }
 
     async fn shut_down(&self, mut workers: JoinSet<()>, grace: Duration) {
@@ -329,14 +527,5 @@ struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-/// Records a build its worker could not finish as failed ([`fail_unfinished_build`]).
-/// Best effort: a store failure is logged (the reaper or the next start ends the build).
-async fn fail_unfinished(engine: &Engine, id: BuildId, message: &str) {
-    let logs = engine.ports.logs.as_ref();
-    if let Err(e) = fail_unfinished_build(&engine.services, logs, id, message).await {
-        tracing::error!(build_id = %id, error = %e, "could not record the build as failed");
     }
 }

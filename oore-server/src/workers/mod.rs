@@ -1,7 +1,8 @@
-//! Background work of `oored`: the build dispatcher (with its workers), the cleanup
-//! task and the periodic GitHub sync. They start after restart recovery and stop on
-//! shutdown; see each module.
+//! Background work of `oored`: the build dispatcher (with its workers, and restart
+//! recovery as its first act), the cleanup task and the periodic GitHub sync. They stop
+//! on shutdown; see each module.
 
+mod backoff;
 mod cleanup;
 mod dispatcher;
 mod github_sync;

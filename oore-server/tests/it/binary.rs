@@ -576,3 +576,70 @@ fn run_refuses_a_github_ca_bundle_without_certificates() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_key_that_does_not_match_the_database_refuses_to_start_naming_where_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = run_env(dir.path());
+    assert_eq!(
+        env.remove(0).0,
+        "ENCRYPTION_KEY",
+        "the key comes from the env file"
+    );
+    let env_file = env_file_with(dir.path(), &[("ENCRYPTION_KEY", KEY.to_owned())]);
+    let mut daemon = Daemon::start(&env_file, &env);
+    daemon.wait_for_log("ENCRYPTION_KEY check value created");
+    let added = oore_testkit::http::send(
+        "POST",
+        &format!("{}/api/repositories", daemon.url),
+        Some(TOKEN),
+        Some(&serde_json::json!({
+            "provider": "github", "owner": "acme", "name": "app", "webhook_secret": "s3cret",
+            "clone_url": "https://x-access-token:t0ken@github.com/acme/app.git",
+        })),
+    );
+    assert_eq!(added.status, 201, "{}", added.text());
+    let status = daemon.terminate();
+    assert!(status.success(), "{status}:\n{}", daemon.log());
+
+    // `oored init --force` run by mistake: a new, well-formed key.
+    let other = "fe".repeat(32);
+    env_file_with(dir.path(), &[("ENCRYPTION_KEY", other.clone())]);
+    let mut command = oored();
+    command
+        .arg("run")
+        .arg("--env-file")
+        .arg(&env_file)
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    let output = wait_output(
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "ENCRYPTION_KEY does not match the one this database was created with; restore the old key (it was in {})",
+            env_file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("listening on"), "{stderr}");
+    assert!(
+        !stderr.contains(KEY) && !stderr.contains(&other),
+        "a key was printed: {stderr}"
+    );
+
+    // The old key back: it starts, and the check costs nothing visible.
+    env_file_with(dir.path(), &[("ENCRYPTION_KEY", KEY.to_owned())]);
+    let mut daemon = Daemon::start(&env_file, &env);
+    let repos = get(&format!("{}/api/repositories", daemon.url), Some(TOKEN));
+    assert_eq!(repos.status, 200);
+    let repo = &repos.json()["repositories"][0];
+    assert_eq!(repo["clone_url"], "https://github.com/acme/app.git");
+    assert_eq!(repo["clone_credentials_configured"], true);
+    assert!(daemon.terminate().success());
+}

@@ -17,6 +17,7 @@ mod http;
 mod isolation;
 mod pipelines;
 mod repositories;
+mod storage;
 mod support;
 mod system;
 mod webhooks;

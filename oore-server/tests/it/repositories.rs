@@ -292,3 +292,59 @@ fn updates_validate_every_field_and_keep_identities_unique() {
         "conflict",
     );
 }
+
+/// Every byte of the database's files.
+fn database_bytes(server: &TestServer) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for name in ["oore.db", "oore.db-wal"] {
+        if let Ok(b) = std::fs::read(server.data_dir().join(name)) {
+            bytes.extend(b);
+        }
+    }
+    bytes
+}
+
+#[test]
+fn clone_url_credentials_are_stored_encrypted_and_never_shown() {
+    const TOKEN: &str = "ghp_CloneT0ken-do-not-leak-89";
+    let mut api = Api::new();
+    let repo = api.create(json!({
+        "provider": "git", "owner": "acme", "name": "private",
+        "clone_url": format!("https://x-access-token:{TOKEN}@git.example.com/acme/private.git"),
+    }));
+    assert_eq!(repo.clone_url, "https://git.example.com/acme/private.git");
+    assert!(repo.clone_credentials_configured);
+    let path = format!("/api/repositories/{}", repo.id);
+    let shown: RepositoryDto = api.send("GET", &path, None).json_as();
+    assert_eq!(shown, repo);
+
+    // A password where git cannot use it is refused, saying what to do instead.
+    let refused = api.send(
+        "PUT",
+        &path,
+        Some(json!({"clone_url": format!("ssh://git:{TOKEN}@git.example.com/acme/private.git")})),
+    );
+    let envelope = assert_error(&refused, 400, "validation_failed");
+    let field = &envelope.error.fields.as_ref().unwrap()[0];
+    assert_eq!(field.field, "clone_url");
+    assert!(field.message.contains("SSH key"), "{}", field.message);
+
+    // A new URL without credentials clears them.
+    let cleared: RepositoryDto = api
+        .send(
+            "PUT",
+            &path,
+            Some(json!({"clone_url": "https://git.example.com/acme/moved.git"})),
+        )
+        .json_as();
+    assert!(!cleared.clone_credentials_configured);
+
+    for body in &api.bodies {
+        assert!(!body.contains(TOKEN), "the token was shown: {body}");
+    }
+    let bytes = database_bytes(&api.server);
+    assert!(
+        !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+        "the token is in the database files in plain text"
+    );
+}

@@ -174,6 +174,9 @@ pub(super) fn details(build: &BuildDto) -> String {
     if let Some(error) = &build.error_message {
         pairs.push(("error", error.clone()));
     }
+    if let Some(waiting) = &build.waiting_reason {
+        pairs.push(("waiting", waiting.clone()));
+    }
     let mut text = key_values(pairs);
     text.push('\n');
     match build.steps.as_deref() {

@@ -32,6 +32,15 @@ pub(super) fn details(repo: &RepositoryDto) -> String {
         ("state", repo.state.to_string()),
         ("default branch", repo.default_branch.clone()),
         ("clone url", repo.clone_url.clone()),
+        (
+            "clone credentials",
+            if repo.clone_credentials_configured {
+                "stored, encrypted (never shown)"
+            } else {
+                "none"
+            }
+            .to_owned(),
+        ),
         ("build concurrency", repo.build_concurrency.to_string()),
         ("fork pull requests", repo.fork_pull_requests.to_string()),
         (
@@ -127,12 +136,21 @@ mod tests {
         state:               active
         default branch:      main
         clone url:           https://github.com/acme/app.git
+        clone credentials:   none
         build concurrency:   parallel
         fork pull requests:  always
         webhook secret:      not configured
         created:             2026-01-02T03:04:05Z
         updated:             2026-01-02T03:04:05Z
         ");
+        let mut with_credentials = repo("01JA", "acme", "app", "active", false);
+        with_credentials.clone_credentials_configured = true;
+        assert!(
+            details(&with_credentials)
+                .contains("clone credentials:   stored, encrypted (never shown)\n"),
+            "{}",
+            details(&with_credentials)
+        );
     }
 
     #[test]

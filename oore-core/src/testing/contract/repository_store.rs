@@ -6,6 +6,7 @@ use jiff::SignedDuration;
 
 use super::sample_repository;
 use crate::domain::repository::{BranchName, CloneUrl, Provider, RepoName, RepositoryState};
+use crate::domain::secret::EncryptedSecret;
 use crate::ports::{RepositoryFilter, RepositoryStore, StoreError};
 use crate::scheduling::RepoConcurrency;
 
@@ -19,7 +20,8 @@ pub async fn insert_then_get_round_trips_every_field(store: &dyn RepositoryStore
     store.insert(&repo).await.expect("insert");
     assert_eq!(store.get(repo.id).await.expect("get"), Some(repo.clone()));
 
-    let with_secret = sample_repository(2, Provider::GitHub, "acme", "web");
+    let mut with_secret = sample_repository(2, Provider::GitHub, "acme", "web");
+    with_secret.clone_credentials = Some(EncryptedSecret::from_bytes(vec![9; 41]));
     store.insert(&with_secret).await.expect("insert");
     assert_eq!(
         store.get(with_secret.id).await.expect("get"),
@@ -100,11 +102,13 @@ pub async fn update_replaces_fields_and_checks_identity(store: &dyn RepositorySt
     a.clone_url = CloneUrl::new("git@github.com:acme/a.git").expect("valid");
     a.default_branch = BranchName::new("trunk").expect("valid");
     a.webhook_secret = None;
+    a.clone_credentials = Some(EncryptedSecret::from_bytes(vec![5; 42]));
     a.build_concurrency = RepoConcurrency::Serial;
     a.updated_at += SignedDuration::from_secs(60);
     store.update(&a).await.expect("update");
     assert_eq!(store.get(a.id).await.expect("get"), Some(a.clone()));
     a.build_concurrency = RepoConcurrency::Parallel;
+    a.clone_credentials = None;
     store.update(&a).await.expect("update");
     assert_eq!(
         store.get(a.id).await.expect("get"),

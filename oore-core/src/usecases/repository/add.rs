@@ -12,7 +12,8 @@ use crate::scheduling::RepoConcurrency;
 use crate::services::Services;
 
 use super::{
-    check_webhook_secret, parse_build_concurrency, state_for, store_class, store_webhook_secret,
+    check_webhook_secret, parse_build_concurrency, seal_clone_credentials, state_for, store_class,
+    store_webhook_secret,
 };
 
 /// Raw input, validated by [`add_repository`].
@@ -24,7 +25,8 @@ pub struct AddRepository {
     pub owner: String,
     /// Repository name.
     pub name: String,
-    /// Required for `git`; defaults to the forge's https URL otherwise.
+    /// Required for `git`; defaults to the forge's https URL otherwise. Credentials in an
+    /// `https://user:token@host/...` URL are taken out and stored encrypted.
     pub clone_url: Option<String>,
     /// Defaults to `main`.
     pub default_branch: Option<String>,
@@ -72,8 +74,9 @@ impl UseCaseError for AddRepositoryError {
     }
 }
 
-/// Validates `input`, encrypts the secret bound to the new row, and stores the
-/// repository: `pending_setup` for a forge repository without a secret, else `active`.
+/// Validates `input`, encrypts the secret and the clone URL's credentials (taken out of
+/// the URL) bound to the new row, and stores the repository: `pending_setup` for a forge
+/// repository without a secret, else `active`.
 pub async fn add_repository(
     svc: &Services,
     input: AddRepository,
@@ -87,7 +90,7 @@ pub async fn add_repository(
         None => Some(BranchName::main()),
     };
     let clone_url = match (&input.clone_url, provider, &owner, &name) {
-        (Some(url), _, _, _) => errors.check(CloneUrl::new(url)),
+        (Some(url), _, _, _) => errors.check(CloneUrl::parse_with_credentials(url)),
         (None, Some(Provider::Git), _, _) => {
             errors.push(FieldError::new(
                 "clone_url",
@@ -95,7 +98,7 @@ pub async fn add_repository(
             ));
             None
         }
-        (None, Some(p), Some(o), Some(n)) => CloneUrl::default_for(p, o, n),
+        (None, Some(p), Some(o), Some(n)) => CloneUrl::default_for(p, o, n).map(|u| (u, None)),
         _ => None,
     };
     if let Some(secret) = &input.webhook_secret {
@@ -114,7 +117,7 @@ pub async fn add_repository(
         Some(owner),
         Some(name),
         Some(default_branch),
-        Some(clone_url),
+        Some((clone_url, url_credentials)),
         Some(build_concurrency),
         Some(fork_pull_requests),
         true,
@@ -142,6 +145,14 @@ pub async fn add_repository(
         )?),
         None => None,
     };
+    let clone_credentials = match &url_credentials {
+        Some(credentials) => Some(seal_clone_credentials(
+            svc.cipher.as_ref(),
+            id,
+            credentials,
+        )?),
+        None => None,
+    };
     let now = svc.clock.now();
     let repository = Repository {
         id,
@@ -152,6 +163,7 @@ pub async fn add_repository(
         clone_url,
         default_branch,
         webhook_secret,
+        clone_credentials,
         build_concurrency,
         fork_pull_requests,
         created_at: now,
@@ -279,6 +291,37 @@ mod tests {
                 svc.cipher
                     .keyed_digest(&SecretString::new("t0ken"), &binding)
             ))
+        );
+    }
+
+    #[test]
+    fn clone_url_credentials_are_sealed_to_the_row_and_out_of_the_url() {
+        let svc = services();
+        let mut i = input("git", "me", "tool");
+        i.clone_url = Some("https://me:s3cret-t0ken@git.example.com/me/tool.git".into());
+        let repo = block_on(add_repository(&svc, i)).unwrap();
+        assert_eq!(
+            repo.clone_url.as_str(),
+            "https://git.example.com/me/tool.git"
+        );
+        let sealed = repo.clone_credentials.clone().expect("credentials stored");
+        assert!(!String::from_utf8_lossy(sealed.as_bytes()).contains("s3cret"));
+        let binding = super::super::clone_credentials_binding(repo.id);
+        assert_eq!(
+            svc.cipher.decrypt(&sealed, &binding).unwrap().expose(),
+            "me:s3cret-t0ken"
+        );
+        assert_eq!(block_on(svc.repositories.get(repo.id)).unwrap(), Some(repo));
+
+        let mut ssh = input("git", "me", "other");
+        ssh.clone_url = Some("ssh://git:s3cret@git.example.com/me/other.git".into());
+        let err = block_on(add_repository(&svc, ssh)).unwrap_err();
+        let fields = err.field_errors().unwrap().as_slice();
+        assert_eq!(fields[0].field, "clone_url");
+        assert!(
+            fields[0].message.contains("SSH key"),
+            "{}",
+            fields[0].message
         );
     }
 

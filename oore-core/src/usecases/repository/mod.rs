@@ -23,7 +23,7 @@ pub use update::{UpdateRepository, UpdateRepositoryError, update_repository};
 pub use webhook_url::{WebhookSetup, webhook_setup};
 
 use crate::domain::repository::{Provider, RepositoryState};
-use crate::domain::secret::{SecretBinding, SecretString, StoredSecret};
+use crate::domain::secret::{EncryptedSecret, SecretBinding, SecretString, StoredSecret};
 use crate::domain::validation::FieldError;
 use crate::ids::RepositoryId;
 use crate::ports::{CipherError, SecretCipher};
@@ -32,6 +32,20 @@ use crate::scheduling::RepoConcurrency;
 /// Table and column of the repository webhook secret, for its [`SecretBinding`].
 pub fn webhook_secret_binding(id: RepositoryId) -> SecretBinding {
     SecretBinding::new("repositories", "webhook_secret", id)
+}
+
+/// Table and column of a repository's clone URL credentials, for their [`SecretBinding`].
+pub fn clone_credentials_binding(id: RepositoryId) -> SecretBinding {
+    SecretBinding::new("repositories", "clone_credentials", id)
+}
+
+/// Seals the credentials taken out of a clone URL for repository `id`.
+pub fn seal_clone_credentials(
+    cipher: &dyn SecretCipher,
+    id: RepositoryId,
+    credentials: &SecretString,
+) -> Result<EncryptedSecret, CipherError> {
+    cipher.encrypt(credentials, &clone_credentials_binding(id))
 }
 
 /// What a repository stores of its webhook secret (spec 20.2): GitHub secrets are sealed

@@ -11,7 +11,8 @@ use crate::ports::{CipherError, StoreError};
 use crate::services::Services;
 
 use super::{
-    check_webhook_secret, parse_build_concurrency, state_for, store_class, store_webhook_secret,
+    check_webhook_secret, parse_build_concurrency, seal_clone_credentials, state_for, store_class,
+    store_webhook_secret,
 };
 
 /// The fields to change; `None` leaves a field as it is.
@@ -21,7 +22,8 @@ pub struct UpdateRepository {
     pub owner: Option<String>,
     /// New name (the repository was renamed).
     pub name: Option<String>,
-    /// New clone URL.
+    /// New clone URL. Its credentials (`https://user:token@host/...`) replace the stored
+    /// ones; a URL without credentials clears them.
     pub clone_url: Option<String>,
     /// New default branch.
     pub default_branch: Option<String>,
@@ -99,10 +101,12 @@ pub async fn update_repository(
     {
         repo.name = name;
     }
+    let mut url_credentials = None;
     if let Some(url) = &change.clone_url
-        && let Some(url) = errors.check(CloneUrl::new(url))
+        && let Some((url, credentials)) = errors.check(CloneUrl::parse_with_credentials(url))
     {
         repo.clone_url = url;
+        url_credentials = Some(credentials);
     }
     if let Some(branch) = &change.default_branch
         && let Some(branch) = errors.check(BranchName::new(branch))
@@ -132,6 +136,18 @@ pub async fn update_repository(
         .into_result()
         .map_err(UpdateRepositoryError::Invalid)?;
 
+    // A new clone URL is the whole truth: its credentials replace the stored ones, and a
+    // URL without any clears them (they were for the old URL, maybe another host).
+    if let Some(credentials) = url_credentials {
+        repo.clone_credentials = match credentials {
+            Some(credentials) => Some(seal_clone_credentials(
+                svc.cipher.as_ref(),
+                id,
+                &credentials,
+            )?),
+            None => None,
+        };
+    }
     if let Some(secret) = &change.webhook_secret {
         repo.webhook_secret = Some(store_webhook_secret(
             svc.cipher.as_ref(),
@@ -209,6 +225,45 @@ mod tests {
             RepoConcurrency::Serial,
             "a field left out stays as it is"
         );
+    }
+
+    #[test]
+    fn a_new_clone_url_replaces_or_clears_the_credentials() {
+        let svc = services();
+        let repo = added(&svc);
+        let set = |url: &str| {
+            block_on(update_repository(
+                &svc,
+                repo.id,
+                UpdateRepository {
+                    clone_url: Some(url.into()),
+                    ..UpdateRepository::default()
+                },
+            ))
+            .unwrap()
+        };
+        let with = set("https://x-access-token:t0ken@github.com/acme/app.git");
+        assert_eq!(with.clone_url.as_str(), "https://github.com/acme/app.git");
+        let binding = super::super::clone_credentials_binding(repo.id);
+        let opened = svc
+            .cipher
+            .decrypt(with.clone_credentials.as_ref().unwrap(), &binding)
+            .unwrap();
+        assert_eq!(opened.expose(), "x-access-token:t0ken");
+
+        let untouched = block_on(update_repository(
+            &svc,
+            repo.id,
+            UpdateRepository {
+                default_branch: Some("develop".into()),
+                ..UpdateRepository::default()
+            },
+        ))
+        .unwrap();
+        assert_eq!(untouched.clone_credentials, with.clone_credentials);
+
+        let without = set("https://github.com/acme/renamed.git");
+        assert_eq!(without.clone_credentials, None);
     }
 
     #[test]

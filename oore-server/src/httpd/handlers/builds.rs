@@ -11,7 +11,7 @@ use axum::extract::State;
 use http::header::LOCATION;
 use http::{HeaderValue, StatusCode};
 use oore_core::api::{BuildDto, BuildListResponse, StepDto, StepListResponse, TriggerBuildRequest};
-use oore_core::domain::build::{BuildStatus, TriggerType};
+use oore_core::domain::build::{Build, BuildStatus, TriggerType};
 use oore_core::domain::repository::BranchName;
 use oore_core::domain::validation::{FieldError, FieldErrors};
 use oore_core::ids::{BuildId, RepositoryId};
@@ -55,9 +55,10 @@ pub(crate) async fn trigger(
     let svc = app.services();
     let build = trigger_build(svc, app.signals(), repository, request).await?;
     tracing::info!(build_id = %build.id, repository_id = %repository, number = build.number, "build queued");
+    let dto = BuildDto::new(&build, Some(&[]), svc.clock.now());
     let mut response = json(
         StatusCode::CREATED,
-        &BuildDto::new(&build, Some(&[]), svc.clock.now()),
+        &with_waiting_reason(dto, &build, &app.dispatcher().waiting_reason()),
     );
     if let Ok(location) = HeaderValue::from_str(&format!("/api/builds/{}", build.id)) {
         response.headers_mut().insert(LOCATION, location);
@@ -171,13 +172,14 @@ pub(crate) async fn list(
     let svc = app.services();
     let page = list_builds(svc, query).await?;
     let now = svc.clock.now();
+    let waiting = app.dispatcher().waiting_reason();
     Ok(json(
         StatusCode::OK,
         &BuildListResponse {
             builds: page
                 .builds
                 .iter()
-                .map(|b| BuildDto::new(b, None, now))
+                .map(|b| with_waiting_reason(BuildDto::new(b, None, now), b, &waiting))
                 .collect(),
             next: page.next.map(|id| id.to_string()),
         },
@@ -200,10 +202,20 @@ pub(crate) async fn get(
     let id = build.id;
     let svc = app.services();
     let view = get_build(svc, id).await?;
+    let dto = BuildDto::new(&view.build, Some(&view.steps), svc.clock.now());
     Ok(json(
         StatusCode::OK,
-        &BuildDto::new(&view.build, Some(&view.steps), svc.clock.now()),
+        &with_waiting_reason(dto, &view.build, &app.dispatcher().waiting_reason()),
     ))
+}
+
+/// A pending build carries why builds are held, if they are (not stored: the
+/// dispatcher's free-space gate says it when asked).
+fn with_waiting_reason(mut dto: BuildDto, build: &Build, waiting: &Option<String>) -> BuildDto {
+    if build.status == BuildStatus::Pending {
+        dto.waiting_reason.clone_from(waiting);
+    }
+    dto
 }
 
 /// `GET /api/builds/{id}/steps`.

@@ -10,49 +10,61 @@ use oore_core::api::{
 };
 use oore_core::ports::RepositoryFilter;
 use oore_core::usecases::repository::list_repositories;
+use oore_core::usecases::system::{StorageHealth, storage_health};
 
 use crate::app::App;
 use crate::httpd::response::{Response, json};
 
-/// How long the health check waits for the database.
-const PING_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the health check waits for the database (a query, then a write probe if
+/// the last write failed) and for the free-space measurement.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(4);
 
-async fn database_connected(app: &App) -> bool {
-    match tokio::time::timeout(PING_TIMEOUT, app.services().store_health.ping()).await {
-        Ok(Ok(())) => true,
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "database ping failed");
-            false
+async fn storage(app: &App) -> StorageHealth {
+    let check = storage_health(app.services(), app.space(), app.min_free_bytes());
+    match tokio::time::timeout(CHECK_TIMEOUT, check).await {
+        Ok(health) => {
+            for problem in &health.problems {
+                tracing::debug!("health: {problem}");
+            }
+            health
         }
         Err(_) => {
-            tracing::warn!("database ping timed out");
-            false
+            tracing::warn!("the database did not answer the health check in time");
+            StorageHealth {
+                database_connected: false,
+                problems: vec![format!(
+                    "the database did not answer within {} s; check the disk holding it and the server log",
+                    CHECK_TIMEOUT.as_secs()
+                )],
+            }
         }
     }
 }
 
-/// `GET /api/health`: always 200 so the body can be read; `status` says `degraded`
-/// when the database does not answer.
+/// `GET /api/health`: always 200 so the body can be read; `status` says `degraded`, and
+/// `reason` why, when the database does not answer or does not take writes, or free
+/// space is below `OORE_MIN_FREE_BYTES`.
 #[utoipa::path(
     get,
     path = "/api/health",
     operation_id = "health",
     tag = "system",
-    responses((status = 200, description = "Always 200 while oored answers; `status` says healthy or degraded", body = HealthResponse))
+    responses((status = 200, description = "Always 200 while oored answers; `status` says healthy or degraded, `reason` why", body = HealthResponse))
 )]
 pub(crate) async fn health(State(app): State<App>) -> Response {
-    let connected = database_connected(&app).await;
+    let storage = storage(&app).await;
     json(
         StatusCode::OK,
         &HealthResponse {
-            status: if connected {
+            status: if storage.is_healthy() {
                 HealthStatusDto::Healthy
             } else {
                 HealthStatusDto::Degraded
             },
+            reason: (!storage.is_healthy()).then(|| storage.problems.join("; ")),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             uptime_seconds: app.uptime().as_secs(),
-            database: if connected {
+            database: if storage.database_connected {
                 DatabaseStatusDto::Connected
             } else {
                 DatabaseStatusDto::Unavailable
@@ -141,10 +153,11 @@ async fn github_item(app: &App) -> SetupItemDto {
 }
 
 /// `GET /api/setup/status`: the checklist of spec 14.1. Encryption and the admin token
-/// are always configured in a running server (startup refuses otherwise). `complete`
-/// means every required item is done: encryption, admin token, database and at least one
-/// repository; GitHub and GitLab are optional (plain git repositories need neither), so
-/// they never decide it. Details only name commands that exist.
+/// are always configured in a running server (startup refuses otherwise, also when
+/// `ENCRYPTION_KEY` does not match the database). `complete` means every required item
+/// is done: encryption, admin token, database and at least one repository; GitHub and
+/// GitLab are optional (plain git repositories need neither), so they never decide it.
+/// Details only name commands that exist.
 #[utoipa::path(
     get,
     path = "/api/setup/status",
@@ -153,7 +166,7 @@ async fn github_item(app: &App) -> SetupItemDto {
     responses((status = 200, description = "What is configured so far", body = SetupStatusResponse))
 )]
 pub(crate) async fn setup_status(State(app): State<App>) -> Response {
-    let connected = database_connected(&app).await;
+    let connected = storage(&app).await.database_connected;
     let repositories = if connected {
         match list_repositories(app.services(), &RepositoryFilter::default()).await {
             Ok(list) => Some(list.len()),
@@ -196,7 +209,7 @@ pub(crate) async fn setup_status(State(app): State<App>) -> Response {
             SetupItemKeyDto::Encryption,
             "Encryption",
             true,
-            "key configured",
+            "key configured, and it matches the database",
         ),
         item(SetupItemKeyDto::AdminToken, "Admin Token", true, "set"),
         if connected {

@@ -1,26 +1,35 @@
 //! Run one build from start to end (spec 6.1, 6.6, 17): fetch the source, resolve the
 //! pipeline, run the steps in order with their timeouts, collect artifacts, and record
 //! every status change. Called by the dispatcher after it moved the build to `running`.
+//!
+//! **A write that fails never strands the build.** When the store refuses a write during
+//! the run (a full disk), the build stops there: it ends `failure` saying what could not
+//! be recorded, and a step end that could not be written is kept in memory. The end
+//! (those step ends, then the build's) is recorded by [`record_build_end`]; if that fails
+//! too, [`ExecuteError::Unrecorded`] hands the whole [`BuildEnd`] to the caller, which
+//! retries recording it until it succeeds.
 
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::cancel::{CancelReason, CancelToken};
-use crate::domain::build::{Artifact, Build, BuildStatus, BuildStep, StepStatus, TriggerType};
+use crate::domain::build::{Artifact, Build, BuildStatus, BuildStep, TriggerType};
 use crate::domain::repository::Repository;
 use crate::ids::{ArtifactId, BuildId, StepId};
 use crate::pipeline::{
     self, ConfigSource, Pipeline, PipelineDocument, PipelinePrecedence, REPOSITORY_FILES,
     ResolvedConfig, Trigger, Workflow,
 };
-use crate::ports::{
-    BuildUpdate, CollectRequest, FetchError, FetchRequest, RunError, StepCommand, StepEnd,
-    StoreError,
-};
+use crate::ports::{BuildUpdate, CollectRequest, FetchError, FetchRequest, StoreError};
 use crate::services::{ExecutionPorts, Services};
+use crate::usecases::repository::clone_credentials_binding;
 
-use super::plan::{EnvContext, PlannedStep, merge_env, plan_steps, step_environment};
-use super::record_process::RecordProcess;
+use super::plan::{EnvContext, plan_steps, step_environment};
+use super::record_end::{BuildEnd, UnrecordedStep, record_build_end};
+
+mod steps;
 
 /// Limits and defaults for running builds, from `oored`'s configuration.
 #[derive(Debug, Clone)]
@@ -35,8 +44,9 @@ pub struct ExecutionSettings {
     pub base_env: Vec<(String, String)>,
 }
 
-/// Why a build could not be driven at all (its row could not be read or written). A
-/// build that fails for a reason of its own is not an error: it ends `failure`.
+/// Why a build could not be driven or its end not recorded. A build that fails for a
+/// reason of its own, or because the store refused a write during the run, is not an
+/// error: it ends `failure`.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecuteError {
     /// The build does not exist.
@@ -45,9 +55,19 @@ pub enum ExecuteError {
     /// The build is not running (the dispatcher must move it to running first).
     #[error("build {0} is {1}, not running")]
     NotRunning(BuildId, BuildStatus),
-    /// The store failed.
+    /// The build could not be read before it ran.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The build ended but its end could not be recorded: record `end` with
+    /// [`record_build_end`] until it succeeds (the build is still `running` in the
+    /// store meanwhile).
+    #[error("build {} ended {} but its end could not be recorded: {error}", end.build, end.status)]
+    Unrecorded {
+        /// Everything to record.
+        end: Box<BuildEnd>,
+        /// Why the first attempt failed.
+        error: StoreError,
+    },
 }
 
 /// Largest pipeline file read from a checkout.
@@ -90,8 +110,10 @@ pub async fn execute_build(
         settings,
         build,
         cancel,
+        unrecorded: Mutex::new(Vec::new()),
+        refused: AtomicBool::new(false),
     };
-    let outcome = run.drive().await?;
+    let outcome = run.drive().await;
     run.finish(outcome).await
 }
 
@@ -101,6 +123,10 @@ struct Run<'a> {
     settings: &'a ExecutionSettings,
     build: Build,
     cancel: &'a CancelToken,
+    /// Step ends the store refused, recorded with the build's end.
+    unrecorded: Mutex<Vec<UnrecordedStep>>,
+    /// The store refused a write: the build stops.
+    refused: AtomicBool,
 }
 
 impl Run<'_> {
@@ -120,11 +146,17 @@ impl Run<'_> {
         }
     }
 
-    async fn drive(&mut self) -> Result<Outcome, ExecuteError> {
-        let Some(repo) = self.svc.repositories.get(self.build.repository_id).await? else {
-            return Ok(Outcome::failure(
-                "the repository was removed before the build started",
-            ));
+    async fn drive(&mut self) -> Outcome {
+        let repo = match self.svc.repositories.get(self.build.repository_id).await {
+            Ok(Some(repo)) => repo,
+            Ok(None) => {
+                return Outcome::failure("the repository was removed before the build started");
+            }
+            Err(e) => {
+                return Outcome::failure(format!(
+                    "could not read the repository ({e}); trigger the build again once the database answers"
+                ));
+            }
         };
         self.log(&format!(
             "build #{} of {} ({}), trigger {}",
@@ -138,19 +170,17 @@ impl Run<'_> {
         let workspace = match self.ports.workspaces.create(self.build.id).await {
             Ok(path) => path,
             Err(e) => {
-                return Ok(Outcome::failure(format!(
-                    "could not create the build workspace: {e}"
-                )));
+                return Outcome::failure(format!("could not create the build workspace: {e}"));
             }
         };
         let commit = match self.fetch(&repo, &workspace).await {
             Ok(sha) => sha,
-            Err(outcome) => return Ok(outcome),
+            Err(outcome) => return outcome,
         };
 
         let (pipeline, source, file) = match self.resolve_pipeline(&repo).await {
             Ok(resolved) => resolved,
-            Err(message) => return Ok(Outcome::failure(message)),
+            Err(message) => return Outcome::failure(message),
         };
         let origin = match source {
             ConfigSource::Database => "the stored pipeline",
@@ -159,7 +189,7 @@ impl Run<'_> {
         };
         let workflow = match self.select_workflow(&pipeline, origin) {
             Ok(w) => w.clone(),
-            Err(message) => return Ok(Outcome::failure(message)),
+            Err(message) => return Outcome::failure(message),
         };
         let from = file.map(|f| format!(" ({f})")).unwrap_or_default();
         self.log(&format!(
@@ -174,10 +204,14 @@ impl Run<'_> {
             config_source: Some(source.as_str().to_owned()),
             ..BuildUpdate::default()
         };
-        self.svc
+        if let Err(e) = self
+            .svc
             .builds
             .annotate_build(self.build.id, BuildStatus::Running, &update)
-            .await?;
+            .await
+        {
+            return self.refuse("the commit and workflow", &e);
+        }
         self.build.commit_sha = Some(commit.clone());
         self.build.workflow = Some(workflow.id.clone());
 
@@ -185,10 +219,12 @@ impl Run<'_> {
         let mut new_id = || StepId::from_ulid(ids.new_ulid());
         let steps = match plan_steps(&workflow, &self.build, &mut new_id) {
             Ok(steps) => steps,
-            Err(message) => return Ok(Outcome::failure(message)),
+            Err(message) => return Outcome::failure(message),
         };
         let rows: Vec<BuildStep> = steps.iter().map(|s| s.step.clone()).collect();
-        self.svc.builds.put_steps(self.build.id, &rows).await?;
+        if let Err(e) = self.svc.builds.put_steps(self.build.id, &rows).await {
+            return self.refuse("the build's steps", &e);
+        }
 
         let cm_env = self.ports.workspaces.cm_env_path(self.build.id);
         let ctx = EnvContext {
@@ -202,20 +238,52 @@ impl Run<'_> {
         let env = step_environment(&self.settings.base_env, &ctx, &workflow);
         let outcome = self
             .run_steps(&steps, &workspace, env.clone(), &workflow)
-            .await?;
-        if outcome.status == BuildStatus::Cancelled || self.cancel.is_cancelled() {
-            return Ok(outcome);
+            .await;
+        if outcome.status == BuildStatus::Cancelled
+            || self.cancel.is_cancelled()
+            || self.store_refused()
+        {
+            return outcome;
         }
-        match self.collect_artifacts(&workflow, &workspace, &env).await? {
-            Some(failure) if outcome.status == BuildStatus::Success => Ok(failure),
-            _ => Ok(outcome),
+        match self.collect_artifacts(&workflow, &workspace, &env).await {
+            Some(failure) if outcome.status == BuildStatus::Success => failure,
+            _ => outcome,
         }
     }
 
+    fn store_refused(&self) -> bool {
+        self.refused.load(Ordering::SeqCst)
+    }
+
+    /// The build stops because the store refused to record `what`.
+    fn refuse(&self, what: &str, e: &StoreError) -> Outcome {
+        self.refused.store(true, Ordering::SeqCst);
+        Outcome::failure(format!(
+            "could not record {what} ({e}); the build was stopped: trigger it again once the database accepts writes"
+        ))
+    }
+
     async fn fetch(&self, repo: &Repository, workspace: &Path) -> Result<String, Outcome> {
+        let credentials = match &repo.clone_credentials {
+            Some(sealed) => match self
+                .svc
+                .cipher
+                .decrypt(sealed, &clone_credentials_binding(repo.id))
+            {
+                Ok(credentials) => Some(credentials),
+                Err(e) => {
+                    return Err(Outcome::failure(format!(
+                        "could not decrypt the clone URL's credentials ({e}); give them again with `oore repo update {} --clone-url https://user:token@host/...`",
+                        repo.id
+                    )));
+                }
+            },
+            None => None,
+        };
         let request = FetchRequest {
             build: self.build.id,
             url: repo.clone_url.as_str().to_owned(),
+            credentials,
             branch: self.build.branch.as_ref().map(|b| b.as_str().to_owned()),
             tag: self.build.tag.clone(),
             commit: self.build.commit_sha.clone(),
@@ -356,184 +424,20 @@ impl Run<'_> {
         })
     }
 
-    fn build_limit(&self, workflow: &Workflow) -> Duration {
-        let asked = workflow
-            .max_build_duration
-            .map(|m| Duration::from_secs(u64::from(m) * 60));
-        asked.map_or(self.settings.max_build_duration, |d| {
-            d.min(self.settings.max_build_duration)
-        })
-    }
-
-    async fn run_steps(
-        &self,
-        steps: &[PlannedStep],
-        workspace: &Path,
-        mut env: Vec<(String, String)>,
-        workflow: &Workflow,
-    ) -> Result<Outcome, ExecuteError> {
-        let limit = self.build_limit(workflow);
-        let started = self.svc.clock.now();
-        let mut outcome = Outcome {
-            status: BuildStatus::Success,
-            error: None,
-        };
-        for planned in steps {
-            let stop = self.cancel.is_cancelled()
-                || (outcome.status != BuildStatus::Success && !planned.publishing);
-            if stop {
-                self.end_step(&planned.step, StepStatus::Skipped, None, None)
-                    .await?;
-                continue;
-            }
-            let elapsed = self.svc.clock.now().duration_since(started).unsigned_abs();
-            let remaining = limit.saturating_sub(elapsed);
-            let step_limit = planned.timeout.unwrap_or(self.settings.max_step_duration);
-            let (timeout, build_deadline) = if remaining < step_limit {
-                (remaining, true)
-            } else {
-                (step_limit, false)
-            };
-            if timeout.is_zero() {
-                self.end_step(&planned.step, StepStatus::Skipped, None, None)
-                    .await?;
-                outcome = Outcome::failure(format!(
-                    "build timed out after {} s (max_build_duration)",
-                    limit.as_secs()
-                ));
-                continue;
-            }
-            let mut step_env = env.clone();
-            if planned.publishing {
-                // Codemagic tells publishing scripts how the build went so far.
-                let status = if outcome.status == BuildStatus::Success {
-                    "success"
-                } else {
-                    "failure"
-                };
-                for key in ["CM_BUILD_STEP_STATUS", "FCI_BUILD_STEP_STATUS"] {
-                    step_env.push((key.to_owned(), status.to_owned()));
-                }
-            }
-            let command = StepCommand {
-                build_id: self.build.id,
-                index: planned.step.index,
-                script: planned.script.clone(),
-                working_dir: workspace.join(&planned.working_dir),
-                env: step_env,
-                timeout,
-            };
-            let mut running = planned.step.clone();
-            running.status = StepStatus::Running;
-            running.started_at = Some(self.svc.clock.now());
-            self.svc
-                .builds
-                .transition_step(&running, StepStatus::Pending)
-                .await?;
-            let i = planned.step.index;
-            self.log(&format!("step {i} ({}) started", planned.step.name))
-                .await;
-            let record = RecordProcess {
-                svc: self.svc,
-                logs: self.ports.logs.as_ref(),
-                build: self.build.id,
-                step: planned.step.id,
-            };
-            let result = self.ports.runner.run(&command, self.cancel, &record).await;
-            let step_outcome = match result {
-                Ok(StepEnd::Exited(0)) => (StepStatus::Success, Some(0), None),
-                Ok(StepEnd::Exited(code)) => (
-                    StepStatus::Failure,
-                    Some(code),
-                    Some(format!("step {i} exited with code {code}")),
-                ),
-                Ok(StepEnd::TimedOut) if build_deadline => (
-                    StepStatus::Failure,
-                    None,
-                    Some(format!(
-                        "build timed out after {} s (max_build_duration)",
-                        limit.as_secs()
-                    )),
-                ),
-                Ok(StepEnd::TimedOut) => (
-                    StepStatus::Failure,
-                    None,
-                    Some(format!("step {i} timed out after {} s", timeout.as_secs())),
-                ),
-                Ok(StepEnd::Cancelled) => (StepStatus::Cancelled, None, None),
-                Err(e @ (RunError::Spawn { .. } | RunError::Logs { .. })) => {
-                    (StepStatus::Failure, None, Some(e.to_string()))
-                }
-            };
-            let (status, code, message) = step_outcome;
-            self.log(&format!(
-                "step {i} {status}{}",
-                message
-                    .as_ref()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            ))
-            .await;
-            self.end_step(&running, status, code, message.clone())
-                .await?;
-            match status {
-                StepStatus::Cancelled => outcome = self.cancelled_outcome(),
-                StepStatus::Failure if planned.step.ignore_failure => {
-                    self.log(&format!(
-                        "step {i} failed but has ignore_failure: the build goes on"
-                    ))
-                    .await;
-                }
-                StepStatus::Failure if outcome.status == BuildStatus::Success => {
-                    outcome =
-                        Outcome::failure(message.unwrap_or_else(|| format!("step {i} failed")));
-                }
-                _ => {}
-            }
-            match self.ports.workspaces.read_cm_env(self.build.id).await {
-                Ok(additions) => merge_env(&mut env, &additions),
-                Err(e) => {
-                    self.log(&format!("warning: could not read CM_ENV: {e}"))
-                        .await
-                }
-            }
-        }
-        if self.cancel.is_cancelled() && outcome.status != BuildStatus::Cancelled {
-            outcome = self.cancelled_outcome();
-        }
-        Ok(outcome)
-    }
-
-    async fn end_step(
-        &self,
-        step: &BuildStep,
-        status: StepStatus,
-        exit_code: Option<i32>,
-        message: Option<String>,
-    ) -> Result<(), ExecuteError> {
-        let mut done = step.clone();
-        done.status = status;
-        done.exit_code = exit_code;
-        done.error_message = message;
-        done.finished_at = Some(self.svc.clock.now());
-        self.svc.builds.transition_step(&done, step.status).await?;
-        Ok(())
-    }
-
     /// Collects artifacts; `Some(outcome)` when collection itself failed.
     async fn collect_artifacts(
         &self,
         workflow: &Workflow,
         workspace: &Path,
         env: &[(String, String)],
-    ) -> Result<Option<Outcome>, ExecuteError> {
+    ) -> Option<Outcome> {
         if workflow.artifacts.is_empty() {
-            return Ok(None);
+            return None;
         }
         let base_dir = match super::plan::confined(workspace, workflow.working_directory.as_deref())
         {
             Ok(dir) => dir,
-            Err(message) => return Ok(Some(Outcome::failure(message))),
+            Err(message) => return Some(Outcome::failure(message)),
         };
         let request = CollectRequest {
             build: self.build.id,
@@ -547,9 +451,7 @@ impl Run<'_> {
             Err(e) => {
                 self.log(&format!("error: artifact collection failed: {e}"))
                     .await;
-                return Ok(Some(Outcome::failure(format!(
-                    "artifact collection failed: {e}"
-                ))));
+                return Some(Outcome::failure(format!("artifact collection failed: {e}")));
             }
         };
         for warning in &collected.warnings {
@@ -570,40 +472,39 @@ impl Run<'_> {
             .collect();
         self.log(&format!("collected {} artifact(s)", artifacts.len()))
             .await;
-        self.svc.builds.add_artifacts(&artifacts).await?;
-        Ok(None)
-    }
-
-    async fn finish(&self, outcome: Outcome) -> Result<BuildStatus, ExecuteError> {
-        let update = BuildUpdate {
-            finished_at: Some(self.svc.clock.now()),
-            error_message: outcome.error.clone(),
-            ..BuildUpdate::default()
-        };
-        // Steps never reached (e.g. the fetch failed after planning) end skipped.
-        for step in self.svc.builds.list_steps(self.build.id).await? {
-            if step.status == StepStatus::Pending {
-                self.end_step(&step, StepStatus::Skipped, None, None)
-                    .await?;
+        match self.svc.builds.add_artifacts(&artifacts).await {
+            Ok(()) => None,
+            Err(e) => {
+                self.log(&format!("error: could not record the artifacts: {e}"))
+                    .await;
+                Some(self.refuse("the artifacts", &e))
             }
         }
-        let moved = self
-            .svc
-            .builds
-            .transition_build(self.build.id, BuildStatus::Running, outcome.status, &update)
-            .await?;
-        let line = match &outcome.error {
-            Some(e) => format!("build {}: {e}", outcome.status),
-            None => format!("build {}", outcome.status),
+    }
+
+    /// Records the end: the step ends the store refused, the build's open steps closed,
+    /// then the build itself ([`record_build_end`]).
+    async fn finish(&self, outcome: Outcome) -> Result<BuildStatus, ExecuteError> {
+        let end = BuildEnd {
+            build: self.build.id,
+            status: outcome.status,
+            error: outcome.error,
+            finished_at: self.svc.clock.now(),
+            steps: std::mem::take(&mut *self.unrecorded.lock().unwrap_or_else(|p| p.into_inner())),
         };
-        self.log(&line).await;
-        self.ports.logs.finish(self.build.id);
-        if moved {
-            Ok(outcome.status)
-        } else {
-            // Someone else ended it (a cancel of a build with no live worker).
-            let now = self.svc.builds.get_build(self.build.id).await?;
-            Ok(now.map_or(outcome.status, |b| b.status))
+        match record_build_end(self.svc, self.ports.logs.as_ref(), &end).await {
+            Ok(status) => Ok(status),
+            Err(error) => {
+                self.log(&format!(
+                    "build {}: could not record its end yet ({error}); retrying until the database accepts writes",
+                    end.status
+                ))
+                .await;
+                Err(ExecuteError::Unrecorded {
+                    end: Box::new(end),
+                    error,
+                })
+            }
         }
     }
 }
