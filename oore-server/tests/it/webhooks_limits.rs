@@ -175,6 +175,42 @@ fn start_sending(url: &str, delivery: &Delivery, part: usize) -> TcpStream {
     stream
 }
 
+/// Starts sending `slow` (its head and 1000 bytes) and polls with whole unsigned
+/// deliveries until one is answered 503. A slow request the server already answered
+/// (it holds nothing then) is replaced by a new one, and its answer is kept for the
+/// failure message, so a loaded machine's timing cannot fail the test without saying why.
+fn hold_the_budget(
+    server: &TestServer,
+    repo_id: &str,
+    slow: &Delivery,
+) -> (TcpStream, oore_testkit::http::HttpResponse) {
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    while started.elapsed() < DEADLINE {
+        let held = start_sending(&server.url(), slow, 1000);
+        for _ in 0..50 {
+            let answer = unsigned(repo_id).send(&server.url());
+            if answer.status == 503 {
+                return (held, answer);
+            }
+            seen.push(answer.status);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        held.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut early = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut &held, &mut early);
+        seen.push(0);
+        eprintln!(
+            "the slow request holds nothing yet; its answer so far: {:?}",
+            String::from_utf8_lossy(&early)
+        );
+    }
+    panic!(
+        "no poll was answered 503 within {DEADLINE:?}; statuses (0 = slow request restarted): {seen:?}"
+    );
+}
+
 /// Sends the rest of the body and returns the answer's status.
 fn finish_sending(mut stream: TcpStream, delivery: &Delivery, part: usize) -> u16 {
     stream.write_all(&delivery.body[part..]).unwrap();
@@ -202,11 +238,7 @@ fn bodies_beyond_the_inflight_budget_are_503_and_not_stored() {
     let repo = github_repo(&server);
     // One body arrives slowly and holds its 64 KiB of the 96 KiB budget.
     let slow = unsigned(&repo.id);
-    let held = start_sending(&server.url(), &slow, 1000);
-    let busy = wait_until("the slow body holds the budget", DEADLINE, || {
-        let answer = unsigned(&repo.id).send(&server.url());
-        (answer.status == 503).then_some(answer)
-    });
+    let (held, busy) = hold_the_budget(&server, &repo.id, &slow);
     let envelope = assert_error(&busy, 503, "unavailable");
     assert_eq!(busy.header("retry-after"), Some("5"));
     assert!(
