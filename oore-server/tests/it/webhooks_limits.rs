@@ -193,22 +193,19 @@ fn hold_the_budget(
             if answer.status == 503 {
                 return (held, answer);
             }
-            seen.push(answer.status);
+            seen.push(answer.status.to_string());
             std::thread::sleep(Duration::from_millis(20));
         }
         held.set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
         let mut early = Vec::new();
         let _ = std::io::Read::read_to_end(&mut &held, &mut early);
-        seen.push(0);
-        eprintln!(
-            "the slow request holds nothing yet; its answer so far: {:?}",
+        seen.push(format!(
+            "(slow request restarted; its answer so far: {:?})",
             String::from_utf8_lossy(&early)
-        );
+        ));
     }
-    panic!(
-        "no poll was answered 503 within {DEADLINE:?}; statuses (0 = slow request restarted): {seen:?}"
-    );
+    panic!("no poll was answered 503 within {DEADLINE:?}; answers: {seen:?}");
 }
 
 /// Sends the rest of the body and returns the answer's status.
